@@ -63,9 +63,12 @@ export class UsageError extends EncordMediaError {
   }
 }
 
-/** Normalises anything thrown into an EncordMediaError so that every input gets one typed result. */
-export function toEncordMediaError(error: unknown): EncordMediaError {
+/**
+ * Normalises anything thrown into an EncordMediaError so that every input gets one typed
+ * result: a library's own exception on bad bytes is reported as corrupt_file, never a crash.
+ */
+export function toEncordMediaError(error: unknown, inputName?: string): EncordMediaError {
   if (error instanceof EncordMediaError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new ProbeError('corrupt_file', message, { cause: error });
+  return new ProbeError('corrupt_file', inputName ? `${inputName}: ${message}` : message, { cause: error });
 }

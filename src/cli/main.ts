@@ -4,6 +4,12 @@ import { register as registerProbe } from './probe.js';
 import { register as registerSchema } from './schema.js';
 import { register as registerValidate } from './validate.js';
 
+// A closed pipe (`encord-media probe ... | head`) ends the run quietly, as Unix tools do.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 const program = new Command('encord-media')
   .description('Exact Encord metadata and upload specs from media files, streams and URLs')
   .version('0.1.0');

@@ -1,4 +1,91 @@
-import type { Command } from 'commander';
+import { availableParallelism } from 'node:os';
+import { InvalidArgumentError, type Command } from 'commander';
+import { toEncordMediaError } from '../errors.js';
+import { probe, type ProbeResult } from '../probes/index.js';
+import type { ProbeOptions } from '../probes/types.js';
+import { mapConcurrent } from '../util/pool.js';
+import { expandInputs } from './inputs.js';
 
-/** Placeholder until the command lands; registers nothing. */
-export function register(_program: Command): void {}
+export type ProbeLine =
+  | { file: string; modality: ProbeResult['modality']; metadata: ProbeResult['metadata']; warnings: ProbeResult['warnings'] }
+  | { file: string; error: { code: string; message: string } };
+
+interface ProbeCommandOptions {
+  jsonl?: boolean;
+  concurrency: number;
+  orientation: 'display' | 'stored';
+  timeout: number;
+}
+
+export function register(program: Command): void {
+  program
+    .command('probe')
+    .description('describe media files, directories (recursively) or URLs; `-` reads a list from stdin')
+    .argument('<inputs...>', 'paths, directories, http(s) URLs, or - for a list on stdin')
+    .option('--jsonl', 'one JSON line per input')
+    .option('-c, --concurrency <n>', 'inputs probed at once', positiveInt, availableParallelism())
+    .option('--orientation <mode>', 'display (EXIF orientation applied) or stored', orientationMode, 'display')
+    .option('--timeout <ms>', 'time limit per input', positiveInt, 60_000)
+    .action(async (inputs: string[], options: ProbeCommandOptions) => {
+      process.exitCode = await probeCommand(inputs, options);
+    });
+}
+
+/** Probes every input, printing each result as it finishes; returns the exit code. */
+async function probeCommand(inputs: string[], options: ProbeCommandOptions): Promise<number> {
+  const probeOptions: ProbeOptions = { orientation: options.orientation, timeoutMs: options.timeout };
+  const progress = process.stderr.isTTY ? new Progress() : undefined;
+  let failed = 0;
+  for await (const line of mapConcurrent(expandInputs(inputs), options.concurrency, (file) => probeLine(file, probeOptions))) {
+    if ('error' in line) failed++;
+    await writeOut(options.jsonl ? `${JSON.stringify(line)}\n` : humanLine(line));
+    progress?.update(failed);
+  }
+  progress?.done();
+  return failed > 0 ? 1 : 0;
+}
+
+/** Writes to stdout, waiting when the reader is slower than the probes (bounded memory). */
+export async function writeOut(text: string): Promise<void> {
+  if (!process.stdout.write(text)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+}
+
+export async function probeLine(file: string, options: ProbeOptions): Promise<ProbeLine> {
+  try {
+    const { modality, metadata, warnings } = await probe(file, options);
+    return { file, modality, metadata, warnings };
+  } catch (error) {
+    return { file, error: toEncordMediaError(error, file).toJSON() };
+  }
+}
+
+function humanLine(line: ProbeLine): string {
+  if ('error' in line) return `${line.file}\terror ${line.error.code}: ${line.error.message}\n`;
+  const fields = Object.entries(line.metadata)
+    .map(([key, value]) => `${key}=${typeof value === 'object' ? JSON.stringify(value) : value}`)
+    .join(' ');
+  const warnings = line.warnings.map((w) => `\n  warning ${w.code}: ${w.message}`).join('');
+  return `${line.file}\t${line.modality}\t${fields}${warnings}\n`;
+}
+
+class Progress {
+  private count = 0;
+  update(failed: number): void {
+    this.count++;
+    process.stderr.write(`\rprobed ${this.count} (${failed} failed)`);
+  }
+  done(): void {
+    if (this.count > 0) process.stderr.write('\n');
+  }
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function orientationMode(value: string): 'display' | 'stored' {
+  if (value !== 'display' && value !== 'stored') throw new InvalidArgumentError('expected display or stored');
+  return value;
+}

@@ -1,0 +1,35 @@
+/**
+ * Maps an async iterable through `work` with at most `limit` calls in flight, yielding results
+ * as they finish (not in input order). Inputs are pulled lazily, so a million-line manifest
+ * never sits in memory.
+ */
+export async function* mapConcurrent<T, R>(
+  inputs: AsyncIterable<T> | Iterable<T>,
+  limit: number,
+  work: (input: T) => Promise<R>,
+): AsyncGenerator<R> {
+  const iterator = (Symbol.asyncIterator in inputs ? inputs[Symbol.asyncIterator]() : toAsync(inputs));
+  const running = new Map<number, Promise<{ id: number; result: R }>>();
+  let nextId = 0;
+  let exhausted = false;
+  const pull = async () => {
+    const next = await iterator.next();
+    if (next.done) {
+      exhausted = true;
+      return;
+    }
+    const id = nextId++;
+    running.set(id, work(next.value).then((result) => ({ id, result })));
+  };
+  while (!exhausted && running.size < limit) await pull();
+  while (running.size > 0) {
+    const { id, result } = await Promise.race(running.values());
+    running.delete(id);
+    yield result;
+    if (!exhausted) await pull();
+  }
+}
+
+async function* toAsync<T>(items: Iterable<T>): AsyncGenerator<T> {
+  yield* items;
+}
