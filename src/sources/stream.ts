@@ -111,4 +111,12 @@ export class StreamSource extends BaseSource {
     }
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
+
+  /** Stops the stream early: a probe that has what it needs must not keep a connection busy. */
+  override async close(): Promise<void> {
+    if (!this.ended) {
+      this.ended = true;
+      await this.iterator.return?.();
+    }
+  }
 }
