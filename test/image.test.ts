@@ -17,7 +17,7 @@ const HEIGHT = 20;
 
 const base = () => sharp({ create: { width: WIDTH, height: HEIGHT, channels: 3, background: '#f80' } });
 
-async function write(name: string, image: sharp.Sharp): Promise<string> {
+async function write(name: string, image: ReturnType<typeof sharp>): Promise<string> {
   const path = join(dir, name);
   writeFileSync(path, await image.toBuffer());
   return path;
@@ -57,7 +57,7 @@ beforeAll(async () => {
     sharp({ create: { width: WIDTH, height: HEIGHT, channels: 3, background } }).png().toBuffer()));
   files.animatedGif = await write('animated.gif', sharp(frames, { join: { animated: true } }).gif());
   files.animatedWebp = await write('animated.webp', sharp(frames, { join: { animated: true } }).webp());
-  files.big = await write('big.jpg', sharp({ create: { width: 2000, height: 1500, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).jpeg());
+  files.big = await write('big.jpg', sharp({ create: { width: 2000, height: 1500, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).jpeg());
 });
 
 describe('probeImage on sharp-written files', () => {

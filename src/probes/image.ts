@@ -46,17 +46,17 @@ export const probeImage: Probe<'image'> = async (source, context) => {
 
 function warningsFor(facts: ImageFacts, display: boolean): ProbeWarning[] {
   const warnings: ProbeWarning[] = [];
-  if (display && facts.orientation !== 1) {
-    warnings.push({
-      code: 'orientation_applied',
-      message: `orientation ${facts.orientation} applied: ${facts.width}x${facts.height} stored, shown ${swapsAxes(facts.orientation) ? 'turned a quarter' : 'flipped or turned half'}`,
-    });
-  }
   if (UNSUPPORTED_BY_ENCORD.has(facts.mime)) {
     warnings.push({ code: 'unsupported_by_encord', message: `Encord does not display ${facts.mime}` });
   }
   if (LIMITED_BROWSER_SUPPORT.has(facts.mime)) {
     warnings.push({ code: 'browser_support_limited', message: `${facts.mime} displays only in some browsers (Safari)` });
+  }
+  if (display && facts.orientation !== 1) {
+    warnings.push({
+      code: 'orientation_applied',
+      message: `orientation ${facts.orientation} applied: ${facts.width}x${facts.height} stored, shown ${swapsAxes(facts.orientation) ? 'turned a quarter' : 'flipped or turned half'}`,
+    });
   }
   return warnings;
 }
