@@ -1,6 +1,7 @@
 import { fileTypeFromBuffer } from 'file-type';
 import mimeDb from 'mime-db';
 import { ProbeError } from './errors.js';
+import { isWideBom, looksLikeText, readBom } from './probes/text/encoding.js';
 import type { Detection, Modality, ProbeWarning } from './probes/types.js';
 import type { ByteSource } from './sources/source.js';
 
@@ -39,7 +40,8 @@ export async function detect(source: ByteSource, options: DetectOptions = {}): P
 type Found = Omit<Detection, 'warnings'>;
 
 async function detectByContent(prefix: Uint8Array): Promise<Found | undefined> {
-  if (hasUnicodeBom(prefix)) return { modality: 'text', mime: 'text/plain', format: 'text' };
+  // file-type reads some UTF-16/32 text as MPEG audio frames: a byte order mark settles it first.
+  if (isWideBom(readBom(prefix))) return { modality: 'text', mime: 'text/plain', format: 'text' };
   const type = await fileTypeFromBuffer(prefix).catch(() => undefined);
   if (type && !WEAK_SIGNATURES.has(type.ext)) return fromFileType(type.mime, type.ext, prefix);
   if (looksLikeText(prefix)) return fromText(prefix);
@@ -115,26 +117,6 @@ export function mimeForExtension(extension: string): string | undefined {
 
 function sourceRank(source: string | undefined): number {
   return source === 'iana' ? 0 : source === 'apache' ? 1 : source === undefined ? 3 : 2;
-}
-
-function hasUnicodeBom(b: Uint8Array): boolean {
-  const utf32le = b[0] === 0xff && b[1] === 0xfe && b[2] === 0 && b[3] === 0;
-  const utf32be = b[0] === 0 && b[1] === 0 && b[2] === 0xfe && b[3] === 0xff;
-  const utf16 = (b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff);
-  return utf32le || utf32be || utf16;
-}
-
-/**
- * Text as far as the prefix shows: no NUL and few C0 controls. Legacy 8-bit charsets pass
- * (their bytes are >= 0x80); the text probe then decides the encoding warning.
- */
-export function looksLikeText(prefix: Uint8Array): boolean {
-  let controls = 0;
-  for (const byte of prefix) {
-    if (byte === 0) return false;
-    if (byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d && byte !== 0x0c && byte !== 0x1b) controls++;
-  }
-  return controls <= prefix.byteLength / 100;
 }
 
 function isSvg(prefix: Uint8Array): boolean {
