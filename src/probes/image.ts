@@ -41,6 +41,7 @@ export const probeImage: Probe<'image'> = async (source, context) => {
       height: turned ? facts.width : facts.height,
     },
     warnings: warningsFor(facts, display),
+    details: { format: format.name, orientation: facts.orientation },
   };
 };
 

@@ -30,11 +30,13 @@ interface Size {
 
 export const heif: ImageFormat = {
   name: 'heif',
-  matches: (head) => startsWith(head, FTYP, 4) && head.byteLength >= 12 && fourcc(head, 8) in MIME_BY_BRAND,
+  matches: (head) => startsWith(head, FTYP, 4) && head.byteLength >= 12 && Object.hasOwn(MIME_BY_BRAND, fourcc(head, 8)),
   async probe(reader) {
     const boxes = await readTopLevelBoxes(reader, new Set(['ftyp', 'meta', 'moov']));
-    const brands = readBrands(boxes.get('ftyp')!);
-    const mime = MIME_BY_BRAND[brands[0]!]!;
+    const brands = readBrands(boxes.get('ftyp') ?? new Uint8Array(0));
+    const major = brands[0];
+    const mime = major !== undefined && Object.hasOwn(MIME_BY_BRAND, major) ? MIME_BY_BRAND[major] : undefined;
+    if (!mime) throw corrupt(reader, 'HEIF/AVIF ftyp box is too short to hold its brand');
     const moov = boxes.get('moov');
     if (moov && brands.some((brand) => SEQUENCE_BRANDS.has(brand))) {
       const track = trackSize(reader, moov);
@@ -46,7 +48,9 @@ export const heif: ImageFormat = {
   },
 };
 
+/** Major brand first, then the compatible brands (the minor version between them is skipped). */
 function readBrands(ftyp: Uint8Array): string[] {
+  if (ftyp.byteLength < 4) return [];
   const brands = [fourcc(ftyp, 0)];
   for (let at = 8; at + 4 <= ftyp.byteLength; at += 4) brands.push(fourcc(ftyp, at));
   return brands;

@@ -75,13 +75,6 @@ export class FieldReader {
     return value;
   }
 
-  fourcc(): string {
-    if (this.offset + 4 > this.end) throw corrupt(this.reader, `${this.what} is cut short`);
-    const value = fourcc(this.buffer, this.offset);
-    this.offset += 4;
-    return value;
-  }
-
   /** Version and flags of a FullBox. */
   fullBox(): { version: number; flags: number } {
     const word = this.uint(4);

@@ -5,7 +5,7 @@ import { StreamSource } from '../../sources/stream.js';
 /** Header parsers ask for a few bytes at a time; one fetch serves many of them. */
 const BLOCK_BYTES = 16 * 1024;
 /** Step of the forward scan that finds the end of a stream of unknown length. */
-const STREAM_STEP_BYTES = 1024 * 1024;
+const STREAM_STEP_BYTES = 16 * 1024 * 1024;
 
 /**
  * Random access for header parsers over any ByteSource: small reads are served from one cached

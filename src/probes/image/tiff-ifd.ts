@@ -7,7 +7,7 @@ const TYPE_BYTES: Record<number, number> = {
   1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8,
 };
 const SHORT = 3;
-export const TAG_ORIENTATION = 0x0112;
+const TAG_ORIENTATION = 0x0112;
 /** IFDs are read whole; a count beyond this is a damaged header, not a real directory. */
 const MAX_IFD_ENTRIES = 4096;
 

@@ -27,7 +27,7 @@ const TEXT_APPLICATION_TYPES = new Set([
 /** Top-level types that are never text, whatever their suffix (image/svg+xml is an image). */
 const MEDIA_TOP_LEVELS = new Set(['image', 'audio', 'video', 'font', 'model']);
 
-export function isTextType(type: string, entry: MimeEntry | undefined = mimeDb[type]): boolean {
+function isTextType(type: string, entry: MimeEntry | undefined = mimeDb[type]): boolean {
   const top = type.split('/')[0]!;
   if (MEDIA_TOP_LEVELS.has(top)) return false;
   return top === 'text' || /\+(json|xml)$/.test(type) || TEXT_APPLICATION_TYPES.has(type) || entry?.charset !== undefined;
