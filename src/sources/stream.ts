@@ -16,16 +16,22 @@ const DEFAULT_RETAIN_BYTES = 64 * 1024 * 1024;
  * kept, later reads may skip forward (the skipped bytes are counted, not kept), and `size()`
  * drains what is left to count it.
  */
+interface Piece {
+  start: number;
+  bytes: Buffer;
+}
+
 export class StreamSource extends BaseSource {
   private readonly iterator: AsyncIterator<Buffer | string>;
   private readonly retainBytes: number;
   private readonly givenSize?: number;
-  private retained: Buffer[] = [];
+  /** The first `retainBytes` of the stream, as received (never re-concatenated). */
+  private readonly retained: Piece[] = [];
   private retainedLength = 0;
+  /** Pieces past the prefix still needed by the read in progress. */
+  private window: Piece[] = [];
   /** Bytes consumed from the stream so far (retained or passed over). */
   private consumed = 0;
-  /** A chunk past the retained prefix, kept until the next one so adjacent reads can use it. */
-  private window?: { start: number; bytes: Buffer };
   private ended = false;
 
   constructor(stream: Readable, name = '<stream>', options: StreamSourceOptions = {}) {
@@ -35,79 +41,63 @@ export class StreamSource extends BaseSource {
     this.givenSize = options.size;
   }
 
+  /** The next non-empty chunk, counted; undefined at the end of the stream. */
   private async nextChunk(): Promise<Buffer | undefined> {
-    if (this.ended) return undefined;
-    let result: IteratorResult<Buffer | string>;
-    try {
-      result = await this.iterator.next();
-    } catch (error) {
-      throw new SourceError(`reading ${this.name} failed: ${(error as Error).message}`, { cause: error });
+    while (!this.ended) {
+      let result: IteratorResult<Buffer | string>;
+      try {
+        result = await this.iterator.next();
+      } catch (error) {
+        throw new SourceError(`reading ${this.name} failed: ${(error as Error).message}`, { cause: error });
+      }
+      if (result.done) {
+        this.ended = true;
+        break;
+      }
+      const chunk = typeof result.value === 'string' ? Buffer.from(result.value) : result.value;
+      if (chunk.byteLength === 0) continue;
+      this.count(chunk.byteLength);
+      this.consumed += chunk.byteLength;
+      return chunk;
     }
-    if (result.done) {
-      this.ended = true;
-      return undefined;
-    }
-    const chunk = typeof result.value === 'string' ? Buffer.from(result.value) : result.value;
-    this.count(chunk.byteLength);
-    return chunk;
+    return undefined;
   }
 
-  /** Consumes the stream until `end` bytes have been seen or it ends; keeps [from, end) past the prefix. */
+  /** Consumes the stream until `end` bytes have been seen; keeps the prefix and [from, end). */
   private async advanceTo(from: number, end: number): Promise<void> {
+    this.window = this.window.filter((piece) => piece.start + piece.bytes.byteLength > from);
     while (this.consumed < end) {
+      const start = this.consumed;
       const chunk = await this.nextChunk();
       if (!chunk) return;
-      const start = this.consumed;
-      this.consumed += chunk.byteLength;
       const keep = Math.max(0, Math.min(chunk.byteLength, this.retainBytes - start));
       if (keep > 0) {
-        this.retained.push(chunk.subarray(0, keep));
+        this.retained.push({ start, bytes: chunk.subarray(0, keep) });
         this.retainedLength += keep;
       }
-      if (keep < chunk.byteLength) this.keepInWindow(start + keep, chunk.subarray(keep), from);
+      if (keep < chunk.byteLength && start + chunk.byteLength > from) {
+        this.window.push({ start: start + keep, bytes: chunk.subarray(keep) });
+      }
     }
-  }
-
-  private keepInWindow(start: number, bytes: Buffer, from: number): void {
-    const previous = this.window;
-    let window =
-      previous && previous.start + previous.bytes.byteLength === start
-        ? { start: previous.start, bytes: Buffer.concat([previous.bytes, bytes]) }
-        : { start, bytes };
-    if (window.start < from) {
-      const drop = Math.min(from - window.start, window.bytes.byteLength);
-      window = { start: window.start + drop, bytes: window.bytes.subarray(drop) };
-    }
-    this.window = window;
   }
 
   async size(): Promise<number> {
     if (this.givenSize !== undefined) return this.givenSize;
-    for (let chunk = await this.nextChunk(); chunk; chunk = await this.nextChunk()) {
-      this.consumed += chunk.byteLength;
-    }
+    while (await this.nextChunk());
     return this.consumed;
   }
 
   protected async readAt(offset: number, length: number): Promise<Uint8Array> {
     const end = offset + length;
     await this.advanceTo(offset, end);
-    const parts: Uint8Array[] = [];
-    let position = offset;
-    if (position < this.retainedLength) {
-      if (this.retained.length > 1) this.retained = [Buffer.concat(this.retained)];
-      const prefix = this.retained[0] ?? Buffer.alloc(0);
-      parts.push(prefix.subarray(position, Math.min(end, this.retainedLength)));
-      position = Math.min(end, this.retainedLength);
-    }
-    if (position < end && position < this.consumed) {
-      const window = this.window;
-      if (!window || position < window.start) {
-        throw new SourceError(
-          `${this.name} is a stream: cannot read back to byte ${position} (only the first ${this.retainBytes} bytes are kept)`,
-        );
-      }
-      parts.push(window.bytes.subarray(position - window.start, Math.min(end - window.start, window.bytes.byteLength)));
+    const available = Math.min(end, this.consumed);
+    if (offset >= available) return new Uint8Array(0);
+    const parts = [...overlapping(this.retained, offset, available), ...overlapping(this.window, Math.max(offset, this.retainedLength), available)];
+    const got = parts.reduce((sum, part) => sum + part.byteLength, 0);
+    if (got < available - offset) {
+      throw new SourceError(
+        `${this.name} is a stream: cannot read back to byte ${offset} (only the first ${this.retainBytes} bytes are kept)`,
+      );
     }
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
@@ -119,4 +109,15 @@ export class StreamSource extends BaseSource {
       await this.iterator.return?.();
     }
   }
+}
+
+/** The parts of ordered, contiguous pieces that fall in [from, to). */
+function overlapping(pieces: Piece[], from: number, to: number): Buffer[] {
+  const parts: Buffer[] = [];
+  for (const { start, bytes } of pieces) {
+    const stop = start + bytes.byteLength;
+    if (stop <= from || start >= to) continue;
+    parts.push(bytes.subarray(Math.max(0, from - start), Math.min(bytes.byteLength, to - start)));
+  }
+  return parts;
 }
