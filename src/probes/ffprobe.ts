@@ -1,7 +1,10 @@
 import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { accessSync, chmodSync, constants, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import { resolve as resolvePath } from 'node:path';
+import { delimiter, join, resolve as resolvePath } from 'node:path';
 import { LimitError, ProbeError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
 import type { ProbeOptions } from './types.js';
@@ -19,6 +22,8 @@ export interface FfprobeStream {
   time_base?: string;
   duration?: string;
   nb_frames?: string;
+  /** With `-count_packets`. */
+  nb_read_packets?: string;
   sample_rate?: string;
   channels?: number;
   sample_fmt?: string;
@@ -37,28 +42,80 @@ export interface FfprobeFormat {
   tags?: Record<string, string>;
 }
 
+/** With `-show_entries packet=...`. */
+export interface FfprobePacket {
+  stream_index?: number;
+  pts?: number;
+  dts?: number;
+  duration?: number;
+}
+
 export interface FfprobeResult {
   streams: FfprobeStream[];
   format: FfprobeFormat;
+  packets?: FfprobePacket[];
   /** `ffprobe -version` first line, for provenance. */
   version: string;
+  /** What ffprobe logged at `-v error` (decoder complaints while reading the first frames), capped. */
+  stderr?: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+const MAX_STDERR_CHARS = 16 * 1024;
+
+/**
+ * Demuxers ffprobe may pick for untrusted input: media containers and raw streams only. Playlists
+ * and references to other resources (hls, dash, concat, imf, image2 patterns, sdp/rtp/rtsp),
+ * devices, scripts (avisynth, vapoursynth) and lavfi stay out. Callers may pass another
+ * `-format_whitelist` in extraArgs; the last one given wins.
+ */
+export const FORMAT_WHITELIST = [
+  // video containers and elementary streams
+  'mov', 'matroska', 'webm', 'avi', 'mpegts', 'mpegtsraw', 'mpeg', 'mpegvideo', 'm4v', 'h261', 'h263', 'h264', 'hevc', 'av1',
+  'obu', 'ivf', 'vc1', 'vc1test', 'cavsvideo', 'dirac', 'dnxhd', 'mjpeg', 'mjpeg_2000', 'ogg', 'flv', 'live_flv', 'kux', 'asf',
+  'asf_o', 'mxf', 'gxf', 'rm', 'nut', 'nuv', 'wtv', 'dv', 'yuv4mpegpipe', 'smjpeg', 'swf', 'thp', 'bink', 'smk', 'roq', 'nsv',
+  'vivo', 'r3d', 'mxg', 'lxf', 'pva', 'ty', 'mtv', 'flic', 'film_cpk', 'avs', 'vmd', 'xmv', 'cine', 'dhav', 'ipmovie', 'rl2',
+  'str', 'psxstr', 'wsvqa', 'mvi', 'mv', 'vividas',
+  // audio containers and elementary streams
+  'mp3', 'aac', 'ac3', 'eac3', 'dts', 'dtshd', 'truehd', 'mlp', 'flac', 'wav', 'w64', 'aiff', 'caf', 'au', 'amr', 'amrnb',
+  'amrwb', 'ape', 'wv', 'tta', 'tak', 'shn', 'dsf', 'iff', 'mpc', 'mpc8', 'oma', 'qcp', 'voc', 'xwma', 'loas', 'spdif', 'g722',
+  'g723_1', 'g726', 'g726le', 'g729', 'gsm', 'ilbc', 'sbc', 'codec2', 'ircam', 'sox', 'nistsphere', 'aa', 'aax', 'xa', 'ast',
+  'brstm', 'bfstm', 'vag', 'adx', 'hca', 'msf', 'wsaud', 'rso', 'sol', 'smush', 'mmf', 'epaf', 'pvf', 'vqf', 'mca', 'musx',
+  'aptx', 'aptx_hd', 'dfpwm', 'kvag', 'act', 'mtaf', 'paf', 'svag', 'xvag', 'wve', 'daud', 'bit', 'dss', 'dsicin', 'tmv',
+].join(',');
 
 let resolvedBinary: string | undefined;
 
 /**
- * The ffprobe binary: env FFPROBE_PATH, then @ffprobe-installer/ffprobe (setting its run bit
- * when an install skipped the package's postinstall), then `ffprobe` on PATH.
+ * The ffprobe binary: env FFPROBE_PATH, then `ffprobe` on PATH (a system FFmpeg, the version the
+ * corpus ground truth comes from), then @ffprobe-installer/ffprobe (setting its run bit when an
+ * install skipped the package's postinstall).
  */
 export function resolveFfprobe(): string {
   if (resolvedBinary) return resolvedBinary;
   const fromEnv = process.env.FFPROBE_PATH;
   if (fromEnv) return (resolvedBinary = fromEnv);
-  const packaged = packagedFfprobe();
-  return (resolvedBinary = packaged ?? 'ffprobe');
+  return (resolvedBinary = onPath('ffprobe') ?? packagedFfprobe() ?? 'ffprobe');
+}
+
+/** Binaries to try after one crashes (the packaged static build segfaults on some inputs). */
+function alternativeBinaries(failed: string): string[] {
+  return [onPath('ffprobe'), packagedFfprobe()].filter((binary): binary is string => binary !== undefined && binary !== failed);
+}
+
+function onPath(name: string): string | undefined {
+  for (const directory of (process.env.PATH ?? '').split(delimiter)) {
+    if (!directory) continue;
+    const candidate = join(directory, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
 }
 
 function packagedFfprobe(): string | undefined {
@@ -94,37 +151,62 @@ export function ffprobeVersion(binary = resolveFfprobe()): Promise<string> {
 
 /**
  * Runs ffprobe on a source with JSON output. Local files are passed as `file:` URLs (so no name
- * can be read as an option or another protocol); other sources are piped on stdin.
- * Only the file and pipe protocols are allowed, so untrusted input cannot make ffprobe open
- * other files or the network (concat/HLS playlists).
+ * can be read as an option or another protocol) with only the file protocol allowed; other
+ * sources are served to ffprobe from a one-off HTTP server on 127.0.0.1 that answers Range
+ * requests from the ByteSource (so ffprobe can seek, e.g. to a moov at the end, without the whole
+ * file being fetched), with only http/tcp allowed. Demuxers are limited to FORMAT_WHITELIST, so
+ * untrusted input cannot make ffprobe open playlists, other files or other hosts.
  */
 export async function runFfprobe(source: ByteSource, options: ProbeOptions = {}, extraArgs: string[] = []): Promise<FfprobeResult> {
-  const binary = options.ffprobePath ?? resolveFfprobe();
-  const input = source.path ? `file:${resolvePath(source.path)}` : 'pipe:0';
-  const args = [
-    '-v', 'error', '-hide_banner',
-    '-protocol_whitelist', 'file,pipe',
-    '-print_format', 'json', '-show_format', '-show_streams',
-    ...extraArgs,
-    '-i', input,
-  ];
-  const [stdout, version] = await Promise.all([
-    runProcess(binary, args, source, options),
-    ffprobeVersion(binary),
-  ]);
-  let parsed: { streams?: FfprobeStream[]; format?: FfprobeFormat };
+  let binary = options.ffprobePath ?? resolveFfprobe();
+  const proxy = source.path ? undefined : await serveSource(source);
+  try {
+    const input = proxy ? proxy.url : `file:${resolvePath(source.path!)}`;
+    const args = [
+      '-v', 'error', '-hide_banner',
+      '-protocol_whitelist', proxy ? 'http,tcp' : 'file',
+      '-format_whitelist', FORMAT_WHITELIST,
+      '-print_format', 'json', '-show_format', '-show_streams',
+      ...extraArgs,
+      '-i', input,
+    ];
+    let output: ProcessOutput;
+    try {
+      output = await runProcess(binary, args, source, options);
+    } catch (error) {
+      const fallback = error instanceof CrashError && !options.ffprobePath ? alternativeBinaries(binary)[0] : undefined;
+      if (!fallback) throw error instanceof CrashError ? new ProbeError('io_error', error.message) : error;
+      binary = fallback;
+      output = await runProcess(binary, args, source, options);
+    }
+    return { ...parseOutput(output.stdout, source.name), version: await ffprobeVersion(binary), stderr: output.stderr };
+  } finally {
+    await proxy?.close();
+  }
+}
+
+function parseOutput(stdout: string, name: string): Omit<FfprobeResult, 'version'> {
+  let parsed: { streams?: FfprobeStream[]; format?: FfprobeFormat; packets?: FfprobePacket[] };
   try {
     parsed = JSON.parse(stdout) as typeof parsed;
   } catch {
-    throw new ProbeError('corrupt_file', `ffprobe printed no JSON for ${source.name}`);
+    throw new ProbeError('corrupt_file', `ffprobe printed no JSON for ${name}`);
   }
-  return { streams: parsed.streams ?? [], format: parsed.format ?? {}, version };
+  return { streams: parsed.streams ?? [], format: parsed.format ?? {}, packets: parsed.packets };
 }
 
-function runProcess(binary: string, args: string[], source: ByteSource, options: ProbeOptions): Promise<string> {
+/** ffprobe died of a signal: a bug of that build, not a verdict on the file. */
+class CrashError extends Error {}
+
+interface ProcessOutput {
+  stdout: string;
+  stderr: string;
+}
+
+function runProcess(binary: string, args: string[], source: ByteSource, options: ProbeOptions): Promise<ProcessOutput> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: [source.path ? 'ignore' : 'pipe', 'pipe', 'pipe'], signal: options.signal });
+    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], signal: options.signal });
     const out: Buffer[] = [];
     let outBytes = 0;
     let err = '';
@@ -140,35 +222,75 @@ function runProcess(binary: string, args: string[], source: ByteSource, options:
       else out.push(chunk);
     });
     child.stderr!.on('data', (chunk: Buffer) => {
-      if (err.length < 4096) err += chunk.toString();
+      if (err.length < MAX_STDERR_CHARS) err += chunk.toString();
     });
     child.on('error', (error: NodeJS.ErrnoException) => {
       fail(error.code === 'ENOENT'
         ? new ProbeError('tool_missing', `ffprobe not found (${binary}); set FFPROBE_PATH`)
         : new ProbeError('io_error', `ffprobe failed to start: ${error.message}`));
     });
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (failure) return reject(failure);
+      if (signal) return reject(new CrashError(`${binary} crashed (${signal}) on ${source.name}`));
       if (code !== 0) {
         const message = err.trim().split('\n').pop() ?? `exit ${code}`;
         return reject(new ProbeError('corrupt_file', `ffprobe could not read ${source.name}: ${message}`));
       }
-      resolve(Buffer.concat(out).toString('utf8'));
+      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: err });
     });
-    if (child.stdin) pipeSource(source, child.stdin).catch(fail);
   });
 }
 
-/** Feeds a source to ffprobe's stdin in order; ffprobe may stop reading early (EPIPE is fine). */
-async function pipeSource(source: ByteSource, stdin: NodeJS.WritableStream): Promise<void> {
-  const chunk = 256 * 1024;
-  stdin.on('error', () => {});
-  for (let offset = 0; ; offset += chunk) {
-    const bytes = await source.read(offset, chunk);
-    if (bytes.byteLength === 0) break;
-    if (!stdin.write(bytes)) await new Promise((r) => stdin.once('drain', r));
-    if (bytes.byteLength < chunk) break;
+interface SourceServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+const SERVE_CHUNK = 256 * 1024;
+
+/**
+ * Serves one ByteSource at a random path on 127.0.0.1 with HTTP Range support; any other path or
+ * method gets 404/405, so the server exposes nothing but these bytes, to this process's ffprobe.
+ */
+async function serveSource(source: ByteSource): Promise<SourceServer> {
+  const total = await source.size();
+  const path = `/${randomBytes(16).toString('hex')}`;
+  const server = createServer((request, response) => {
+    answerRange(source, total, path, request, response).catch(() => response.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}${path}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function answerRange(source: ByteSource, total: number, path: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  if (request.url !== path) return void response.writeHead(404).end();
+  if (request.method !== 'GET' && request.method !== 'HEAD') return void response.writeHead(405).end();
+  const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? '');
+  const start = range ? Number(range[1]) : 0;
+  const end = range && range[2] ? Math.min(Number(range[2]), total - 1) : total - 1;
+  if (range && start >= total) {
+    return void response.writeHead(416, { 'Content-Range': `bytes */${total}` }).end();
   }
-  stdin.end();
+  const headers = { 'Accept-Ranges': 'bytes', 'Content-Length': String(end - start + 1), 'Content-Type': 'application/octet-stream' };
+  response.writeHead(range ? 206 : 200, range ? { ...headers, 'Content-Range': `bytes ${start}-${end}/${total}` } : headers);
+  if (request.method === 'HEAD') return void response.end();
+  for (let offset = start; offset <= end && !response.destroyed; ) {
+    const bytes = await source.read(offset, Math.min(SERVE_CHUNK, end - offset + 1));
+    if (bytes.byteLength === 0) break;
+    offset += bytes.byteLength;
+    if (!response.write(bytes)) await new Promise((resolve) => response.once('drain', resolve).once('close', resolve));
+  }
+  response.end();
 }

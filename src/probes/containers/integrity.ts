@@ -1,0 +1,75 @@
+/**
+ * Truncation checks for containers ffprobe reads for us: ffprobe describes a cut file by what its
+ * header claims, so the probe checks that the data is there (SPEC.md "Truncated input").
+ */
+import { ProbeError } from '../../errors.js';
+import type { ByteSource } from '../../sources/source.js';
+
+const TS_SYNC = 0x47;
+const TS_PACKET_SIZES = [188, 192, 204];
+
+/**
+ * An MPEG transport stream cut inside a packet: the bytes after the last whole packet start a
+ * packet (its sync byte is there) that the file does not finish.
+ */
+export async function checkTransportStream(source: ByteSource, fileSize: number): Promise<void> {
+  const head = await source.read(0, 4 * 204 + 4);
+  const size = TS_PACKET_SIZES.find((candidate) => {
+    const syncAt = candidate === 192 ? 4 : 0;
+    return [0, 1, 2, 3].every((n) => head[syncAt + n * candidate] === TS_SYNC);
+  });
+  if (!size) return;
+  const partial = fileSize % size;
+  if (partial === 0) return;
+  const syncOffset = fileSize - partial + (size === 192 ? 4 : 0);
+  const tail = await source.read(syncOffset, 1);
+  if (tail[0] === TS_SYNC) {
+    throw new ProbeError('truncated', `${source.name}: the last ${size}-byte transport packet holds only ${partial} bytes`);
+  }
+}
+
+const FLV_HEADER = 9;
+const FLV_TAG_HEADER = 11;
+/** Slack between the stated duration and the last tag's timestamp (the last frame's own length, rounding). */
+const FLV_DURATION_SLACK_S = 1;
+
+/**
+ * FLV: the tags must reach the end of the file whole, and the last tag's timestamp must come close
+ * to the duration onMetaData states (ffprobe reports that duration).
+ */
+export async function checkFlv(source: ByteSource, fileSize: number, statedDuration: number | undefined): Promise<void> {
+  const lastTag = await readLastFlvTag(source, fileSize);
+  if (!lastTag) throw new ProbeError('truncated', `${source.name}: the file ends inside an FLV tag`);
+  if (statedDuration !== undefined && statedDuration > lastTag.timestamp / 1000 + FLV_DURATION_SLACK_S) {
+    throw new ProbeError(
+      'truncated',
+      `${source.name}: onMetaData states ${statedDuration} s, the tags end at ${lastTag.timestamp / 1000} s`,
+    );
+  }
+}
+
+/** The last tag, found through the trailing PreviousTagSize; undefined when it does not check out. */
+async function readLastFlvTag(source: ByteSource, fileSize: number): Promise<{ timestamp: number } | undefined> {
+  if (fileSize < FLV_HEADER + 4) return undefined;
+  const trailer = await source.read(fileSize - 4, 4);
+  const previousSize = new DataView(trailer.buffer, trailer.byteOffset, 4).getUint32(0);
+  if (previousSize === 0) return fileSize === FLV_HEADER + 4 ? { timestamp: 0 } : undefined;
+  const start = fileSize - 4 - previousSize;
+  if (start < FLV_HEADER + 4) return undefined;
+  const header = await source.read(start, FLV_TAG_HEADER);
+  const type = header[0]! & 0x1f;
+  const dataSize = (header[1]! << 16) | (header[2]! << 8) | header[3]!;
+  if (![8, 9, 18].includes(type) || dataSize + FLV_TAG_HEADER !== previousSize) return undefined;
+  const timestamp = ((header[7]! << 24) | (header[4]! << 16) | (header[5]! << 8) | header[6]!) >>> 0;
+  return { timestamp };
+}
+
+/**
+ * Decoder messages ffprobe prints while reading the first frames that mean the data stops short:
+ * a slice read past its end, an audio frame cut off, a sample past the end of the file.
+ */
+const MISSING_DATA_MESSAGES = [/bytestream -\d+/, /incomplete frame/, /partial file/, /Input buffer exhausted/];
+
+export function stderrShowsMissingData(stderr: string): string | undefined {
+  return stderr.split('\n').find((line) => MISSING_DATA_MESSAGES.some((pattern) => pattern.test(line)));
+}

@@ -1,0 +1,596 @@
+/**
+ * ISO BMFF / QuickTime reader: the top-level box list (read through a ByteSource, in increasing
+ * offsets, so it works on streams and ranged URLs), and the movie box parsed into tracks with
+ * their sample tables. It describes what the file says; deciding what ffprobe would report from
+ * it is mp4-video.ts's job. Box semantics follow FFmpeg's mov demuxer (sizes clipped to the
+ * parent, size 0 = up to the parent's end, size 1 = 64-bit size).
+ */
+import { ProbeError } from '../../errors.js';
+import type { ByteSource } from '../../sources/source.js';
+import { ByteReader, fourcc, OutOfData } from './bytes.js';
+
+export interface Mp4TopBox {
+  type: string;
+  /** Offset of the box header. */
+  start: number;
+  /** Whole box size including its header; for size-0 boxes, up to the end of the file. */
+  size: number;
+  headerSize: number;
+}
+
+export interface Mp4Brands {
+  major: string;
+  minor: number;
+  compatible: string[];
+}
+
+export interface Mp4File {
+  fileSize: number;
+  brands?: Mp4Brands;
+  boxes: Mp4TopBox[];
+  /** Box headers that run past the end of the file (the last box, typically). */
+  boxesPastEnd: Mp4TopBox[];
+  /** The movie box, when one was found whole. */
+  movie?: Mp4Movie;
+  /** moof boxes at top level: the samples live in fragments, not in the moov sample tables. */
+  hasFragments: boolean;
+}
+
+export interface Mp4Movie {
+  /** mvhd fields; undefined when the moov has no mvhd. */
+  header?: { timescale: number; duration: number; matrix: number[] };
+  tracks: Mp4Track[];
+  /** mvex present: the file is fragmented. */
+  hasMovieExtends: boolean;
+  /** Track ids named by the last tref/chap box (QuickTime chapter tracks). */
+  chapterTrackIds: number[];
+  /** The moov was compressed (cmov) and is not parsed. */
+  compressed: boolean;
+}
+
+export interface Mp4SampleEntry {
+  format: string;
+  /** The whole entry (header included), for codec-specific parsing. */
+  bytes: Uint8Array;
+  dataReferenceIndex: number;
+}
+
+export interface Mp4TimeToSample {
+  count: number;
+  delta: number;
+}
+
+export interface Mp4SampleToChunk {
+  firstChunk: number;
+  samplesPerChunk: number;
+  descriptionIndex: number;
+}
+
+export interface Mp4EditEntry {
+  /** In the movie timescale. */
+  duration: number;
+  /** In the media timescale; -1 is an empty edit. */
+  mediaTime: number;
+  rate: number;
+}
+
+export interface Mp4Track {
+  /** Order in the moov, which is ffprobe's stream order. */
+  index: number;
+  header?: { trackId: number; flags: number; duration: number; matrix: number[]; width: number; height: number };
+  media?: { version: number; timescale: number; duration: number };
+  /** Handler subtypes in the order met (mdia/hdlr, then minf/hdlr). */
+  handlers: string[];
+  sampleEntries: Mp4SampleEntry[];
+  timeToSample: Mp4TimeToSample[];
+  sampleToChunk: Mp4SampleToChunk[];
+  sampleSize: { constant: number; count: number; sizes?: ArrayLike<number> };
+  chunkOffsets: ArrayLike<number>;
+  editList?: Mp4EditEntry[];
+  /** dref entries: false when the samples live in another file. */
+  dataReferencesSelfContained: boolean[];
+  /** Boxes seen twice, counts that overrun their box, and the like: an exact reading is unsure. */
+  anomalies: string[];
+}
+
+const HEADER_PEEK = 16;
+
+/** Reads the top-level boxes and parses the moov. Throws ProbeError when the bytes are not ISO BMFF. */
+export async function parseMp4(source: ByteSource): Promise<Mp4File> {
+  const boxes: Mp4TopBox[] = [];
+  let brands: Mp4Brands | undefined;
+  let movieBox: Mp4TopBox | undefined;
+  let movieBytes: Uint8Array | undefined;
+  let freeMovie: Mp4TopBox | undefined;
+  let hasFragments = false;
+  let fileSize: number | undefined;
+
+  for (let offset = 0; ; ) {
+    const head = await source.read(offset, HEADER_PEEK);
+    if (head.byteLength < 8) break;
+    const reader = new ByteReader(head);
+    let size = reader.u32();
+    const type = reader.fourcc();
+    let headerSize = 8;
+    if (size === 1) {
+      if (head.byteLength < 16) {
+        boxes.push({ type, start: offset, size: Number.MAX_SAFE_INTEGER, headerSize: 16 });
+        break;
+      }
+      size = reader.u64();
+      headerSize = 16;
+    } else if (size === 0) {
+      fileSize ??= await source.size();
+      size = fileSize - offset;
+    }
+    if (size < headerSize || !Number.isSafeInteger(offset + size)) break;
+    const box = { type, start: offset, size, headerSize };
+    boxes.push(box);
+    if (type === 'ftyp' && !brands) brands = await readBrands(source, box);
+    else if ((type === 'moov' || (type === 'hoov' && startsWithMovieHeader(head))) && !movieBox) {
+      movieBox = box;
+      movieBytes = await source.read(offset, size);
+    } else if (type === 'free' && startsWithMovieHeader(head)) freeMovie ??= box;
+    else if (type === 'moof') hasFragments = true;
+    offset += size;
+  }
+  if (boxes.length === 0) throw new ProbeError('unsupported_format', `${source.name} holds no ISO BMFF boxes`);
+
+  fileSize ??= await source.size();
+  // FFmpeg retries a moov hidden in a 'free' box when there is no real one.
+  if (!movieBox && freeMovie) {
+    movieBox = freeMovie;
+    movieBytes = await source.read(freeMovie.start, freeMovie.size);
+  }
+  const boxesPastEnd = boxes.filter((box) => box.start + box.size > fileSize!);
+  let movie: Mp4Movie | undefined;
+  if (movieBox && movieBytes && movieBytes.byteLength === movieBox.size) {
+    movie = parseMovie(movieBytes, movieBox.headerSize);
+  }
+  return { fileSize, brands, boxes, boxesPastEnd, movie, hasFragments };
+}
+
+function startsWithMovieHeader(head: Uint8Array): boolean {
+  if (head.byteLength < 16) return false;
+  const child = fourcc(head, 12);
+  return child === 'mvhd' || child === 'cmov';
+}
+
+async function readBrands(source: ByteSource, box: Mp4TopBox): Promise<Mp4Brands | undefined> {
+  const bytes = await source.read(box.start + box.headerSize, Math.min(box.size - box.headerSize, 1024));
+  if (bytes.byteLength < 8) return undefined;
+  const reader = new ByteReader(bytes);
+  const major = reader.fourcc();
+  const minor = reader.u32();
+  const compatible: string[] = [];
+  while (reader.remaining >= 4) compatible.push(reader.fourcc());
+  return { major, minor, compatible };
+}
+
+/** A child box: its type and where its payload lies in the parent's bytes. */
+export interface ChildBox {
+  type: string;
+  start: number;
+  payloadStart: number;
+  end: number;
+}
+
+/**
+ * The child boxes in bytes[start, end), as FFmpeg's mov_read_default reads them: a size past the
+ * parent is clipped to it, size 0 runs to the parent's end, a size under 8 stops the list.
+ */
+export function childBoxes(bytes: Uint8Array, start: number, end: number): ChildBox[] {
+  const out: ChildBox[] = [];
+  let offset = start;
+  while (end - offset >= 8) {
+    const reader = new ByteReader(bytes, offset);
+    let size = reader.u32();
+    const type = reader.fourcc();
+    let headerSize = 8;
+    if (size === 1 && end - offset >= 16) {
+      size = reader.u64();
+      headerSize = 16;
+    } else if (size === 0) {
+      size = end - offset;
+    }
+    if (size < headerSize) break;
+    const boxEnd = Math.min(offset + size, end);
+    out.push({ type, start: offset, payloadStart: offset + headerSize, end: boxEnd });
+    offset = boxEnd;
+  }
+  return out;
+}
+
+function parseMovie(bytes: Uint8Array, headerSize: number): Mp4Movie {
+  const movie: Mp4Movie = { tracks: [], hasMovieExtends: false, chapterTrackIds: [], compressed: false };
+  for (const box of childBoxes(bytes, headerSize, bytes.byteLength)) {
+    const payload = bytes.subarray(box.payloadStart, box.end);
+    switch (box.type) {
+      case 'mvhd':
+        movie.header ??= readMovieHeader(payload);
+        break;
+      case 'trak':
+        movie.tracks.push(parseTrack(payload, movie.tracks.length, movie));
+        break;
+      case 'mvex':
+        movie.hasMovieExtends = true;
+        break;
+      case 'cmov':
+        movie.compressed = true;
+        break;
+    }
+  }
+  return movie;
+}
+
+function readMovieHeader(payload: Uint8Array): Mp4Movie['header'] {
+  try {
+    const reader = new ByteReader(payload);
+    const version = reader.u8();
+    reader.skip(3 + (version === 1 ? 16 : 8));
+    const timescale = reader.i32();
+    const duration = version === 1 ? reader.u64() : reader.u32();
+    reader.skip(4 + 2 + 10);
+    return { timescale, duration, matrix: readMatrix(reader) };
+  } catch (error) {
+    if (error instanceof OutOfData) return undefined;
+    throw error;
+  }
+}
+
+function readMatrix(reader: ByteReader): number[] {
+  return Array.from({ length: 9 }, () => reader.i32());
+}
+
+function emptyTrack(index: number): Mp4Track {
+  return {
+    index,
+    handlers: [],
+    sampleEntries: [],
+    timeToSample: [],
+    sampleToChunk: [],
+    sampleSize: { constant: 0, count: 0 },
+    chunkOffsets: [],
+    dataReferencesSelfContained: [],
+    anomalies: [],
+  };
+}
+
+/** Boxes whose children belong to the track (everything else inside trak is a leaf or ignored). */
+const TRACK_CONTAINERS = new Set(['mdia', 'minf', 'stbl', 'edts', 'tref', 'dinf']);
+
+function parseTrack(bytes: Uint8Array, index: number, movie: Mp4Movie): Mp4Track {
+  const track = emptyTrack(index);
+  const seen = new Set<string>();
+  const visit = (start: number, end: number): void => {
+    for (const box of childBoxes(bytes, start, end)) {
+      if (TRACK_CONTAINERS.has(box.type)) {
+        visit(box.payloadStart, box.end);
+        continue;
+      }
+      if (box.type === 'trak' || box.type === 'mdat') {
+        track.anomalies.push(`${box.type} inside a track`);
+        return;
+      }
+      const payload = bytes.subarray(box.payloadStart, box.end);
+      if (seen.has(box.type) && TABLE_BOXES.has(box.type)) track.anomalies.push(`duplicate ${box.type}`);
+      seen.add(box.type);
+      try {
+        readTrackBox(track, box.type, payload, movie);
+      } catch (error) {
+        if (!(error instanceof OutOfData)) throw error;
+        track.anomalies.push(`${box.type} ends early`);
+      }
+    }
+  };
+  visit(0, bytes.byteLength);
+  return track;
+}
+
+const TABLE_BOXES = new Set(['tkhd', 'mdhd', 'stsd', 'stts', 'stsc', 'stsz', 'stz2', 'stco', 'co64', 'elst']);
+
+function readTrackBox(track: Mp4Track, type: string, payload: Uint8Array, movie: Mp4Movie): void {
+  const reader = new ByteReader(payload);
+  switch (type) {
+    case 'tkhd':
+      track.header = readTrackHeader(reader);
+      break;
+    case 'mdhd':
+      track.media = readMediaHeader(reader);
+      break;
+    case 'hdlr':
+      reader.skip(8);
+      track.handlers.push(reader.fourcc());
+      break;
+    case 'stsd':
+      track.sampleEntries = readSampleDescriptions(reader, track);
+      break;
+    case 'stts':
+      track.timeToSample = readTimeToSample(reader, track);
+      break;
+    case 'stsc':
+      track.sampleToChunk = readSampleToChunk(reader, track);
+      break;
+    case 'stsz':
+    case 'stz2':
+      track.sampleSize = readSampleSizes(reader, type, track);
+      break;
+    case 'stco':
+    case 'co64':
+      track.chunkOffsets = readChunkOffsets(reader, type === 'co64', track);
+      break;
+    case 'elst':
+      track.editList = readEditList(reader, payload.byteLength);
+      break;
+    case 'chap':
+      movie.chapterTrackIds = Array.from({ length: Math.floor(payload.byteLength / 4) }, () => reader.u32());
+      break;
+    case 'dref':
+      track.dataReferencesSelfContained = readDataReferences(reader);
+      break;
+  }
+}
+
+function readTrackHeader(reader: ByteReader): Mp4Track['header'] {
+  const version = reader.u8();
+  const flags = reader.u24();
+  reader.skip(version === 1 ? 16 : 8);
+  const trackId = reader.u32();
+  reader.skip(4);
+  const duration = version === 1 ? reader.u64() : reader.u32();
+  reader.skip(8 + 8);
+  const matrix = readMatrix(reader);
+  const width = reader.i32();
+  const height = reader.i32();
+  return { trackId, flags, duration, matrix, width, height };
+}
+
+function readMediaHeader(reader: ByteReader): Mp4Track['media'] {
+  const version = reader.u8();
+  reader.skip(3 + (version === 1 ? 16 : 8));
+  const timescale = reader.i32();
+  const duration = version === 1 ? reader.u64() : reader.u32();
+  return { version, timescale, duration };
+}
+
+/** Entry counts are checked against the box size: a count that overruns it is an anomaly. */
+function entryCount(reader: ByteReader, entrySize: number, track: Mp4Track, box: string): number {
+  const count = reader.u32();
+  if (count * entrySize > reader.remaining) {
+    track.anomalies.push(`${box} count ${count} overruns its box`);
+    return Math.floor(reader.remaining / entrySize);
+  }
+  return count;
+}
+
+function readSampleDescriptions(reader: ByteReader, track: Mp4Track): Mp4SampleEntry[] {
+  reader.skip(4);
+  const count = reader.u32();
+  if (count === 0 || count > 1024 || count > reader.bytes.byteLength / 8) {
+    track.anomalies.push(`stsd with ${count} entries`);
+    return [];
+  }
+  const entries: Mp4SampleEntry[] = [];
+  for (let i = 0; i < count && reader.remaining >= 8; i++) {
+    const start = reader.position;
+    const size = reader.u32();
+    const format = reader.fourcc();
+    if (size < 8 || size > reader.remaining + 8) {
+      track.anomalies.push(`stsd entry of ${size} bytes`);
+      break;
+    }
+    const dataReferenceIndex = size >= 16 ? new DataView(reader.bytes.buffer, reader.bytes.byteOffset + start + 14, 2).getUint16(0) : 1;
+    entries.push({ format, bytes: reader.bytes.subarray(start, start + size), dataReferenceIndex });
+    reader.position = start + size;
+  }
+  return entries;
+}
+
+function readTimeToSample(reader: ByteReader, track: Mp4Track): Mp4TimeToSample[] {
+  reader.skip(4);
+  const count = entryCount(reader, 8, track, 'stts');
+  const entries: Mp4TimeToSample[] = new Array(count);
+  for (let i = 0; i < count; i++) entries[i] = { count: reader.u32(), delta: reader.u32() };
+  return entries;
+}
+
+function readSampleToChunk(reader: ByteReader, track: Mp4Track): Mp4SampleToChunk[] {
+  reader.skip(4);
+  const count = entryCount(reader, 12, track, 'stsc');
+  const entries: Mp4SampleToChunk[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    entries[i] = { firstChunk: reader.u32(), samplesPerChunk: reader.u32(), descriptionIndex: reader.u32() };
+  }
+  return entries;
+}
+
+function readSampleSizes(reader: ByteReader, type: string, track: Mp4Track): Mp4Track['sampleSize'] {
+  reader.skip(4);
+  if (type === 'stsz') {
+    const constant = reader.u32();
+    if (constant !== 0) return { constant, count: reader.u32() };
+    const count = entryCount(reader, 4, track, 'stsz');
+    const sizes = new Uint32Array(count);
+    for (let i = 0; i < count; i++) sizes[i] = reader.u32();
+    return { constant, count, sizes };
+  }
+  reader.skip(3);
+  const fieldSize = reader.u8();
+  const declared = reader.u32();
+  if (![4, 8, 16, 32].includes(fieldSize)) {
+    track.anomalies.push(`stz2 field size ${fieldSize}`);
+    return { constant: 0, count: 0 };
+  }
+  const count = Math.min(declared, Math.floor((reader.remaining * 8) / fieldSize));
+  if (count < declared) track.anomalies.push('stz2 count overruns its box');
+  const sizes = new Uint32Array(count);
+  const base = reader.position;
+  for (let i = 0; i < count; i++) {
+    const bit = i * fieldSize;
+    const byte = reader.bytes[base + (bit >> 3)]!;
+    if (fieldSize === 4) sizes[i] = (bit & 7) === 0 ? byte >> 4 : byte & 15;
+    else {
+      let value = 0;
+      for (let b = 0; b < fieldSize / 8; b++) value = value * 256 + reader.bytes[base + (bit >> 3) + b]!;
+      sizes[i] = value;
+    }
+  }
+  return { constant: 0, count, sizes };
+}
+
+function readChunkOffsets(reader: ByteReader, wide: boolean, track: Mp4Track): ArrayLike<number> {
+  reader.skip(4);
+  const count = entryCount(reader, wide ? 8 : 4, track, wide ? 'co64' : 'stco');
+  const offsets = new Float64Array(count);
+  for (let i = 0; i < count; i++) offsets[i] = wide ? reader.u64() : reader.u32();
+  return offsets;
+}
+
+/** FFmpeg trusts the box size over the declared count when they disagree. */
+function readEditList(reader: ByteReader, payloadSize: number): Mp4EditEntry[] {
+  const version = reader.u8();
+  reader.skip(3);
+  let count = reader.u32();
+  const entrySize = version === 1 ? 20 : 12;
+  const bodySize = payloadSize - 8;
+  if (bodySize !== count * entrySize) count = Math.floor(bodySize / entrySize);
+  const entries: Mp4EditEntry[] = [];
+  for (let i = 0; i < count && reader.remaining >= entrySize; i++) {
+    const duration = version === 1 ? reader.u64() : reader.u32();
+    const mediaTime = version === 1 ? Number(reader.i64()) : reader.i32();
+    const rate = reader.i32() / 65536;
+    entries.push({ duration, mediaTime, rate });
+  }
+  return entries;
+}
+
+function readDataReferences(reader: ByteReader): boolean[] {
+  reader.skip(4);
+  const count = reader.u32();
+  const out: boolean[] = [];
+  for (let i = 0; i < count && reader.remaining >= 12; i++) {
+    const start = reader.position;
+    const size = reader.u32();
+    reader.skip(4);
+    const flags = reader.u32() & 0xffffff;
+    out.push((flags & 1) === 1);
+    if (size < 12) break;
+    reader.position = Math.min(start + size, reader.bytes.byteLength);
+  }
+  return out;
+}
+
+/** The child boxes of a sample entry, after its fixed fields (`fixedSize` bytes from the entry start). */
+export function sampleEntryBoxes(entry: Mp4SampleEntry, fixedSize: number): Map<string, Uint8Array> {
+  const boxes = new Map<string, Uint8Array>();
+  for (const box of childBoxes(entry.bytes, fixedSize, entry.bytes.byteLength)) {
+    if (!boxes.has(box.type)) boxes.set(box.type, entry.bytes.subarray(box.payloadStart, box.end));
+  }
+  return boxes;
+}
+
+/** Size of the fixed part of a VisualSampleEntry (box header, SampleEntry and visual fields). */
+export const VISUAL_SAMPLE_ENTRY_SIZE = 86;
+
+export interface VisualSampleEntry {
+  format: string;
+  width: number;
+  height: number;
+  compressorName: string;
+  depth: number;
+  boxes: Map<string, Uint8Array>;
+  /** The format protected content declares (sinf/frma), when the entry is encv/encrypted. */
+  originalFormat?: string;
+}
+
+export function readVisualSampleEntry(entry: Mp4SampleEntry): VisualSampleEntry | undefined {
+  if (entry.bytes.byteLength < VISUAL_SAMPLE_ENTRY_SIZE) return undefined;
+  const reader = new ByteReader(entry.bytes, 32);
+  const width = reader.u16();
+  const height = reader.u16();
+  reader.position = 50;
+  const nameLength = Math.min(reader.u8(), 31);
+  const compressorName = new TextDecoder('latin1').decode(reader.slice(nameLength));
+  reader.position = 82;
+  const depth = reader.u16();
+  const boxes = sampleEntryBoxes(entry, VISUAL_SAMPLE_ENTRY_SIZE);
+  const sinf = boxes.get('sinf');
+  const frma = sinf && childBoxes(sinf, 0, sinf.byteLength).find((box) => box.type === 'frma');
+  const originalFormat = frma && frma.end - frma.payloadStart >= 4 ? fourcc(sinf!, frma.payloadStart) : undefined;
+  return { format: entry.format, width, height, compressorName, depth, boxes, originalFormat };
+}
+
+/**
+ * The DecoderSpecificInfo of an esds box (MPEG-4 systems descriptors: ES_Descriptor ->
+ * DecoderConfigDescriptor -> DecoderSpecificInfo), with the object type indication.
+ */
+export function readEsds(payload: Uint8Array): { objectType: number; decoderSpecificInfo?: Uint8Array } | undefined {
+  try {
+    const reader = new ByteReader(payload, 4);
+    const esTag = readDescriptorHeader(reader);
+    if (esTag.tag !== 3) return undefined;
+    reader.skip(2);
+    const flags = reader.u8();
+    if (flags & 0x80) reader.skip(2);
+    if (flags & 0x40) reader.skip(reader.u8());
+    if (flags & 0x20) reader.skip(2);
+    const config = readDescriptorHeader(reader);
+    if (config.tag !== 4) return undefined;
+    const configEnd = reader.position + config.length;
+    const objectType = reader.u8();
+    reader.skip(12);
+    if (reader.position >= configEnd) return { objectType };
+    const info = readDescriptorHeader(reader);
+    if (info.tag !== 5) return { objectType };
+    return { objectType, decoderSpecificInfo: reader.slice(Math.min(info.length, reader.remaining)) };
+  } catch (error) {
+    if (error instanceof OutOfData) return undefined;
+    throw error;
+  }
+}
+
+function readDescriptorHeader(reader: ByteReader): { tag: number; length: number } {
+  const tag = reader.u8();
+  let length = 0;
+  for (let i = 0; i < 4; i++) {
+    const byte = reader.u8();
+    length = length * 128 + (byte & 0x7f);
+    if (!(byte & 0x80)) break;
+  }
+  return { tag, length };
+}
+
+/** Sample count the size table declares. */
+export function sampleCount(track: Mp4Track): number {
+  return track.sampleSize.count;
+}
+
+/**
+ * The end offset of the furthest sample the tables place in the file (chunk offset plus the sizes
+ * of the samples in that chunk), walking chunks the way FFmpeg builds its index.
+ */
+export function sampleDataEnd(track: Mp4Track): number {
+  const { sampleToChunk: stsc, chunkOffsets, sampleSize } = track;
+  const total = sampleSize.count;
+  let sample = 0;
+  let furthest = 0;
+  let run = 0;
+  for (let chunk = 0; chunk < chunkOffsets.length && sample < total && stsc.length > 0; chunk++) {
+    while (run + 1 < stsc.length && chunk + 1 >= stsc[run + 1]!.firstChunk) run++;
+    const perChunk = stsc[run]!.samplesPerChunk;
+    const inChunk = Math.min(perChunk, total - sample);
+    let bytes = 0;
+    if (sampleSize.constant) bytes = inChunk * sampleSize.constant;
+    else for (let i = 0; i < inChunk; i++) bytes += sampleSize.sizes![sample + i] ?? 0;
+    sample += inChunk;
+    furthest = Math.max(furthest, chunkOffsets[chunk]! + bytes);
+  }
+  return furthest;
+}
+
+/** Offset and size of the first sample, to read its codec headers. */
+export function firstSample(track: Mp4Track): { offset: number; size: number } | undefined {
+  if (track.chunkOffsets.length === 0 || track.sampleSize.count === 0) return undefined;
+  const size = track.sampleSize.constant || track.sampleSize.sizes?.[0];
+  return size === undefined ? undefined : { offset: track.chunkOffsets[0]!, size };
+}

@@ -1,0 +1,130 @@
+/**
+ * Video probe: Encord's {fps, duration, width, height, file_size, mime_type} as SPEC.md defines
+ * them (ffprobe's values for the first video stream that is not cover art).
+ *
+ * MP4/QuickTime and Matroska/WebM headers are read in-process (a few small reads, any source);
+ * other containers, and files those readers cannot answer for exactly, go to ffprobe.
+ */
+import { ProbeError } from '../errors.js';
+import type { ByteSource } from '../sources/source.js';
+import type { VideoFacts } from './containers/facts.js';
+import { ffprobeVideoFacts } from './containers/ffprobe-video.js';
+import { parseMatroska, readDocType, type MatroskaTrack } from './containers/matroska.js';
+import { firstMatroskaVideoTrack, matroskaVideoFacts } from './containers/matroska-video.js';
+import { parseMp4 } from './containers/mp4.js';
+import { mp4Mime, mp4VideoFacts } from './containers/mp4-video.js';
+import type { Probe, ProbeContext, ProbeWarning } from './types.js';
+import type { CustomerProvidedVideoMetadata } from '../schema/metadata.js';
+
+const HEAD_BYTES = 4096;
+const MP4_LEAD_BOXES = new Set(['ftyp', 'moov', 'mdat', 'free', 'skip', 'wide', 'pnot', 'junk', 'uuid', 'udta']);
+const EBML_MAGIC = [0x1a, 0x45, 0xdf, 0xa3];
+
+export const probeVideo: Probe<'video'> = async (source, context) => {
+  const head = await source.read(0, HEAD_BYTES);
+  if (head.byteLength === 0) throw new ProbeError('empty_file', `${source.name} is empty`);
+  const { facts, fallbackReason, ffprobeVersion } = await readFacts(source, head, context);
+  const fileSize = await source.size();
+  return {
+    metadata: toMetadata(facts, fileSize, source.name),
+    warnings: warningsFor(facts),
+    details: { reader: facts.reader, ...(fallbackReason && { fallbackReason }), ...(ffprobeVersion && { ffprobeVersion }) },
+  };
+};
+
+interface ReadFacts {
+  facts: VideoFacts;
+  fallbackReason?: string;
+  ffprobeVersion?: string;
+}
+
+/** In-process readers first; ffprobe for other containers and whatever they are unsure of. */
+async function readFacts(source: ByteSource, head: Uint8Array, context: ProbeContext): Promise<ReadFacts> {
+  let knownMime: string | undefined;
+  let fallbackReason: string | undefined;
+  try {
+    if (isMp4(head)) {
+      const file = await parseMp4(source);
+      knownMime = mp4Mime(file);
+      return { facts: await mp4VideoFacts(file, source) };
+    }
+    if (isEbml(head)) {
+      knownMime = readDocType(head) === 'webm' ? 'video/webm' : 'video/x-matroska';
+      const file = await parseMatroska(source, { blockTracks: (tracks) => videoTrackNumbers(tracks) });
+      return { facts: matroskaVideoFacts(file, source.name) };
+    }
+  } catch (error) {
+    // Typed verdicts (truncated, no_video_stream, I/O) stand; a reader that is unsure or meets
+    // something it does not model hands the file to ffprobe rather than guess.
+    if (error instanceof ProbeError) throw error;
+    fallbackReason = error instanceof Error ? error.message : String(error);
+  }
+  const facts = await ffprobeVideoFacts(source, context.options, { known: knownMime, detected: context.detection.mime });
+  return { facts, fallbackReason, ffprobeVersion: facts.ffprobeVersion };
+}
+
+function videoTrackNumbers(tracks: MatroskaTrack[]): number[] {
+  const track = firstMatroskaVideoTrack(tracks);
+  return track ? [track.number] : [];
+}
+
+function isMp4(head: Uint8Array): boolean {
+  if (head.byteLength < 8) return false;
+  return MP4_LEAD_BOXES.has(String.fromCharCode(head[4]!, head[5]!, head[6]!, head[7]!));
+}
+
+function isEbml(head: Uint8Array): boolean {
+  return EBML_MAGIC.every((byte, i) => head[i] === byte);
+}
+
+function isQuarterTurn(rotation: number | undefined): boolean {
+  return rotation !== undefined && [90, 270].includes(Math.abs(rotation));
+}
+
+function toMetadata(facts: VideoFacts, fileSize: number, name: string): CustomerProvidedVideoMetadata {
+  const { stream } = facts;
+  const turned = isQuarterTurn(stream.rotation);
+  return {
+    fps: framesPerSecond(facts, name),
+    duration: durationOf(facts, name),
+    width: turned ? stream.height : stream.width,
+    height: turned ? stream.width : stream.height,
+    file_size: fileSize,
+    mime_type: facts.mime,
+  };
+}
+
+/** avg_frame_rate; when the container states none, frames over the stream duration (SPEC.md). */
+function framesPerSecond({ stream }: VideoFacts, name: string): number {
+  if (stream.avgFrameRate) return stream.avgFrameRate.num / stream.avgFrameRate.den;
+  if (stream.frameCount && stream.duration) return stream.frameCount / stream.duration;
+  throw new ProbeError('unknown_frame_rate', `${name}: the container states no frame rate and no frame count over a duration`);
+}
+
+function durationOf({ containerDuration, stream }: VideoFacts, name: string): number {
+  const duration = containerDuration ?? stream.duration;
+  if (duration === undefined) throw new ProbeError('corrupt_file', `${name}: neither the container nor the video stream states a duration`);
+  return duration;
+}
+
+const PLAYED_BY_ENCORD = new Set(['video/mp4', 'video/webm', 'video/x-matroska']);
+
+function warningsFor({ mime, stream }: VideoFacts): ProbeWarning[] {
+  const warnings: ProbeWarning[] = [];
+  if (mime === 'video/quicktime') {
+    warnings.push({ code: 'browser_support_limited', message: 'QuickTime (.mov) plays only in some browsers' });
+  } else if (!PLAYED_BY_ENCORD.has(mime)) {
+    warnings.push({ code: 'unsupported_by_encord', message: `Encord does not play ${mime}` });
+  }
+  const ratio = stream.sampleAspectRatio;
+  if (ratio && ratio.num > 0 && ratio.den > 0 && ratio.num !== ratio.den) {
+    warnings.push({ code: 'non_square_pixels', message: `sample aspect ratio ${ratio.num}:${ratio.den}` });
+  }
+  if (isQuarterTurn(stream.rotation)) {
+    warnings.push({ code: 'rotation_applied', message: `display matrix rotates by ${stream.rotation} degrees: width and height swapped` });
+  }
+  if (stream.variableFrameRate) {
+    warnings.push({ code: 'variable_frame_rate', message: 'frame durations vary: labels mapped to frames by fps will drift' });
+  }
+  return warnings.sort((a, b) => a.code.localeCompare(b.code));
+}
