@@ -1,6 +1,6 @@
 import { fileTypeFromBuffer } from 'file-type';
-import mimeDb from 'mime-db';
 import { ProbeError } from './errors.js';
+import { isTextType, typesForExtension } from './mime.js';
 import { isWideBom, looksLikeText, readBom } from './probes/text/encoding.js';
 import type { Detection, Modality, ProbeWarning } from './probes/types.js';
 import type { ByteSource } from './sources/source.js';
@@ -16,8 +16,6 @@ const AUDIO_VIDEO_CONTAINERS = new Set([
 
 /** file-type recognises MPEG audio by a frame sync alone; text can carry such a pattern by chance. */
 const WEAK_SIGNATURES = new Set(['mp1', 'mp2', 'mp3']);
-
-const TEXT_MIME = /^(text\/|application\/(json|xml|javascript|ecmascript|x-subrip|ld\+json)|[^/]+\/[^;]*\+(json|xml)$)/;
 
 export interface DetectOptions {
   /** Prefix already read by the caller (at least DETECTION_PREFIX_BYTES, or the whole file). */
@@ -58,7 +56,7 @@ function fromFileType(mime: string, ext: string, prefix: Uint8Array): Found {
   if (ext === 'pdf') return { ...found, modality: 'pdf' };
   if (ext === 'gz') return { ...found, modality: 'nifti' };
   if (ext === 'xml' && isSvg(prefix)) return { ...found, mime: 'image/svg+xml', format: 'svg', modality: 'image' };
-  if (TEXT_MIME.test(mime)) return { ...found, modality: 'text' };
+  if (isTextType(mime)) return { ...found, modality: 'text' };
   if (AUDIO_VIDEO_CONTAINERS.has(ext)) return { ...found, modality: mime.startsWith('audio/') ? 'audio' : 'video' };
   const top = mime.split('/')[0];
   if (top === 'image' || top === 'video' || top === 'audio') return { ...found, modality: top };
@@ -73,7 +71,7 @@ function fromText(prefix: Uint8Array): Found {
 
 /** For bytes no signature knows: a media extension sends them to that modality's probe. */
 function detectByExtension(extension: string): Found | undefined {
-  const mime = mimeForExtension(extension);
+  const mime = typesForExtension(extension)?.preferred;
   const top = mime?.split('/')[0];
   if (!mime || !top) return undefined;
   if (mime === 'application/pdf') return { modality: 'pdf', mime, format: 'pdf' };
@@ -82,41 +80,42 @@ function detectByExtension(extension: string): Found | undefined {
   return undefined;
 }
 
+/**
+ * Warns when the extension names another type than the content: another modality, or another
+ * format of the same one (JPEG bytes named .heic). Text is exempt within its modality, since
+ * its type comes from the extension by design.
+ */
 function extensionWarnings(extension: string, found: Found): ProbeWarning[] {
-  if (!extension) return [];
-  const registered = mimeForExtension(extension);
-  if (!registered || modalityOfMime(registered) === found.modality) return [];
-  if (found.modality === 'text' && TEXT_MIME.test(registered)) return [];
+  const registered = extension ? typesForExtension(extension) : undefined;
+  if (!registered) return [];
+  const sameModality = modalityOfMime(registered.text ?? registered.preferred) === found.modality;
+  if (sameModality && (found.modality === 'text' || sameFormat(extension, registered.preferred, found))) return [];
   return [{
     code: 'extension_mismatch',
-    message: `extension .${extension} (${registered}) does not match the content (${found.mime})`,
+    message: `extension .${extension} (${registered.preferred}) does not match the content (${found.mime})`,
   }];
+}
+
+function sameFormat(extension: string, registeredMime: string, found: Found): boolean {
+  const registered = formatFamily(registeredMime);
+  return extension === found.fileTypeExt || registered === formatFamily(found.mime)
+    || registered === formatFamily(typesForExtension(found.fileTypeExt ?? '')?.preferred ?? '');
+}
+
+/** Types that conventionally share extensions: APNG is named .png, HEIF/HEIC/AVIF share brands. */
+function formatFamily(mime: string): string {
+  const subtype = mime.replace(/^[^/]*\//, '').replace(/^x-/, '').replace(/-sequence$/, '');
+  if (subtype === 'apng') return 'png';
+  if (subtype === 'heic' || subtype === 'avif') return 'heif';
+  return subtype;
 }
 
 function modalityOfMime(mime: string): Modality | undefined {
   if (mime === 'application/pdf') return 'pdf';
   if (mime === 'application/dicom') return 'dicom';
-  if (TEXT_MIME.test(mime)) return 'text';
+  if (isTextType(mime)) return 'text';
   const top = mime.split('/')[0];
   return top === 'image' || top === 'video' || top === 'audio' ? top : undefined;
-}
-
-let extensionIndex: Map<string, string> | undefined;
-
-/** The MIME type mime-db registers for an extension (preferring IANA-registered types). */
-export function mimeForExtension(extension: string): string | undefined {
-  if (!extensionIndex) {
-    extensionIndex = new Map();
-    const ranked = Object.entries(mimeDb).sort(([, a], [, b]) => sourceRank(a.source) - sourceRank(b.source));
-    for (const [type, entry] of ranked) {
-      for (const ext of entry.extensions ?? []) if (!extensionIndex.has(ext)) extensionIndex.set(ext, type);
-    }
-  }
-  return extensionIndex.get(extension.toLowerCase());
-}
-
-function sourceRank(source: string | undefined): number {
-  return source === 'iana' ? 0 : source === 'apache' ? 1 : source === undefined ? 3 : 2;
 }
 
 function isSvg(prefix: Uint8Array): boolean {

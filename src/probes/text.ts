@@ -1,7 +1,8 @@
 import { ProbeError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
 import { decodePrefix, isWideBom, readBom, Utf8Check, type Bom } from './text/encoding.js';
-import { sniffTextType, typesForExtension } from './text/mime.js';
+import { typesForExtension } from '../mime.js';
+import { sniffTextType } from './text/mime.js';
 import type { Probe, ProbeWarning } from './types.js';
 
 export { looksLikeText } from './text/encoding.js';
