@@ -1,0 +1,66 @@
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { detect } from '../src/detect.js';
+import { BufferSource } from '../src/sources/buffer.js';
+
+const detectBytes = (bytes: Uint8Array, name: string) => detect(new BufferSource(bytes, name));
+
+function niftiHeader(): Buffer {
+  const header = Buffer.alloc(352);
+  header.writeInt32LE(348, 0);
+  header.write('n+1\0', 344, 'latin1');
+  return header;
+}
+
+/** An explicit-VR little-endian data set with no preamble: (0008,0016) UI "1.2". */
+function dicomWithoutPreamble(): Buffer {
+  const element = Buffer.alloc(12);
+  element.writeUInt16LE(0x0008, 0);
+  element.writeUInt16LE(0x0016, 2);
+  element.write('UI', 4, 'latin1');
+  element.writeUInt16LE(4, 6);
+  element.write('1.2\0', 8, 'latin1');
+  return element;
+}
+
+describe('detect', () => {
+  it('recognises images by signature, whatever the name', async () => {
+    const png = await sharp({ create: { width: 4, height: 3, channels: 3, background: 'red' } }).png().toBuffer();
+    expect(await detectBytes(png, 'photo.png')).toMatchObject({ modality: 'image', mime: 'image/png', warnings: [] });
+    const named = await detectBytes(png, 'photo.mp3');
+    expect(named.modality).toBe('image');
+    expect(named.warnings.map((w) => w.code)).toEqual(['extension_mismatch']);
+  });
+
+  it('warns when the extension names another format of the same modality', async () => {
+    const jpeg = await sharp({ create: { width: 4, height: 3, channels: 3, background: 'red' } }).jpeg().toBuffer();
+    expect((await detectBytes(jpeg, 'photo.heic')).warnings.map((w) => w.code)).toEqual(['extension_mismatch']);
+  });
+
+  it('takes BOM-marked UTF-16 as text even where file-type sees MPEG frames', async () => {
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('1\r\n00:00:01,000 --> 00:00:02,000\r\nhi\r\n', 'utf16le')]);
+    expect(await detectBytes(utf16, 'subs.srt')).toMatchObject({ modality: 'text' });
+  });
+
+  it('routes SVG to the image probe (which refuses it), not to text', async () => {
+    const svg = Buffer.from('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>');
+    expect(await detectBytes(svg, 'logo.svg')).toMatchObject({ modality: 'image', mime: 'image/svg+xml' });
+  });
+
+  it('finds DICOM without a preamble and NIfTI by header', async () => {
+    expect(await detectBytes(dicomWithoutPreamble(), 'slice')).toMatchObject({ modality: 'dicom' });
+    expect(await detectBytes(niftiHeader(), 'brain.nii')).toMatchObject({ modality: 'nifti' });
+  });
+
+  it('lets a media extension route bytes no signature knows, and refuses the rest', async () => {
+    const noise = Buffer.from(Array.from({ length: 600 }, (_, i) => (i * 37 + 11) % 256));
+    expect(await detectBytes(noise, 'clip.mp3')).toMatchObject({ modality: 'audio' });
+    await expect(detectBytes(noise, 'blob.bin')).rejects.toMatchObject({ code: 'unsupported_format' });
+  });
+
+  it('reports empty input and non-media types with their codes', async () => {
+    await expect(detectBytes(new Uint8Array(0), 'empty.txt')).rejects.toMatchObject({ code: 'empty_file' });
+    const zip = Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(100, 1)]);
+    await expect(detectBytes(zip, 'a.zip')).rejects.toMatchObject({ code: 'unsupported_format' });
+  });
+});
