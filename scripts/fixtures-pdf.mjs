@@ -26,6 +26,8 @@ const variants = {
   'owner-aes128-objstm.pdf': [...objstm, '--encrypt', '', 'owner', '128', '--use-aes=y', '--'],
   'owner-aes256-r5-objstm.pdf': [...objstm, '--encrypt', '', 'owner', '256', '--force-R5', '--'],
   'owner-aes256-r6-objstm.pdf': [...objstm, '--encrypt', '', 'owner', '256', '--'],
+  // A user password but an empty owner password, which poppler tries too.
+  'owner-empty-aes256-r6.pdf': ['--encrypt', 'user', '', '256', '--allow-insecure', '--'],
   // A user password: pdfinfo cannot open these without it.
   'user-rc4-128.pdf': [...weak, '--encrypt', 'user', 'owner', '128', '--use-aes=n', '--'],
   'user-aes256-objstm.pdf': [...objstm, '--encrypt', 'user', 'owner', '256', '--'],

@@ -114,10 +114,13 @@ function zeroPad(key: Buffer): Buffer {
   return key.length >= 32 ? key : Buffer.concat([key, Buffer.alloc(32 - key.length)]);
 }
 
-/** The file key when the empty owner or user password opens the file (poppler tries both). */
+/**
+ * The file key when the empty user or owner password opens the file (poppler tries both;
+ * either yields the same key).
+ */
 function emptyPasswordKey(h: Handler): Buffer | undefined {
-  if (h.revision === 5 || h.revision === 6) return modernOwnerKey(h) ?? modernUserKey(h);
-  return legacyFileKey(h, legacyUserPasswordFromOwner(h)) ?? legacyFileKey(h, EMPTY);
+  if (h.revision === 5 || h.revision === 6) return modernUserKey(h) ?? modernOwnerKey(h);
+  return legacyFileKey(h, EMPTY) ?? legacyFileKey(h, legacyUserPasswordFromOwner(h));
 }
 
 const md5 = (data: Buffer): Buffer => createHash('md5').update(data).digest();

@@ -105,6 +105,13 @@ export class PdfFile {
     return this.xref.trailer;
   }
 
+  /** poppler's XRef::getNumObjects: one past the highest object number listed. */
+  get objectCount(): number {
+    let highest = -1;
+    for (const num of this.xref.entries.keys()) highest = Math.max(highest, num);
+    return highest + 1;
+  }
+
   /** The value with references followed. */
   async resolve(value: PdfObject | undefined): Promise<PdfObject | undefined> {
     for (let hops = 0; value instanceof PdfRef; hops++) {

@@ -54,12 +54,15 @@ export async function readPageTree(file: PdfFile, catalog: PdfDict, linearizedPa
   return facts;
 }
 
-/** poppler's Catalog::getNumPages: /Count truncated to int, valid from 1; a root /Page counts as one. */
+/**
+ * poppler's Catalog::getNumPages: /Count truncated to int, valid from 1 and capped at the
+ * number of objects; a root that is a /Page counts as one.
+ */
 async function rootCount(file: PdfFile, root: PdfDict, rootEntry: PdfValue | undefined): Promise<number | undefined> {
   const count = await file.resolve(root.get('Count'));
   if (typeof count === 'number') {
     const pages = Math.trunc(count);
-    return pages >= 1 && pages <= INT32_MAX ? pages : undefined;
+    return pages >= 1 && pages <= INT32_MAX ? Math.min(pages, file.objectCount) : undefined;
   }
   return root.nameOf('Type') === 'Page' && rootEntry instanceof PdfRef ? 1 : undefined;
 }
