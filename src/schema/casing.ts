@@ -14,7 +14,16 @@ export function camelToSnake(name: string): string {
   return name.replace(/[A-Z]/g, (upper) => `_${upper.toLowerCase()}`);
 }
 
+const spellings = new Map<string, string>();
+/** Memo bound: field names are few, but documents may bring any number of unknown keys. */
+const MAX_REMEMBERED_SPELLINGS = 4096;
+
 /** The spelling of `name` in the other casing (itself when both agree, e.g. `fps`). */
 export function otherSpelling(name: string): string {
-  return name.includes('_') ? snakeToCamel(name) : camelToSnake(name);
+  let other = spellings.get(name);
+  if (other === undefined) {
+    other = name.includes('_') ? snakeToCamel(name) : camelToSnake(name);
+    if (spellings.size < MAX_REMEMBERED_SPELLINGS) spellings.set(name, other);
+  }
+  return other;
 }

@@ -1,6 +1,6 @@
 import { DICOM_TAG_KEY_PATTERN, REQUIRED_DICOM_TAGS, type RequiredDicomTag } from '../schema/dicom.js';
 import { isPlainObject } from '../schema/dto.js';
-import { pointerJoin } from './finding.js';
+import { joinPointer } from './pointer.js';
 import type { FindingSink } from './sink.js';
 
 /**
@@ -43,7 +43,7 @@ function isKnownVr(vr: string): boolean {
 export function checkDicomTags(tags: unknown, pointer: string, sink: FindingSink): void {
   if (!isPlainObject(tags)) return;
   for (const [key, element] of Object.entries(tags)) {
-    const at = pointerJoin(pointer, key);
+    const at = joinPointer(pointer, key);
     const required = REQUIRED.get(key);
     if (required) {
       if (isPlainObject(element) && typeof element.vr === 'string') checkRequiredElement(required, element, at, sink);
@@ -58,7 +58,7 @@ export function checkDicomTags(tags: unknown, pointer: string, sink: FindingSink
 function checkRequiredElement(required: RequiredDicomTag, element: Record<string, unknown>, pointer: string, sink: FindingSink): void {
   if (element.vr !== required.vr) {
     sink.error(
-      pointerJoin(pointer, 'vr'),
+      joinPointer(pointer, 'vr'),
       'dicom_vr_mismatch',
       `${required.keyword} (${required.tag}) has VR ${required.vr}, not ${String(element.vr)}`,
     );
@@ -71,7 +71,7 @@ function checkRequiredElement(required: RequiredDicomTag, element: Record<string
     if (values.length < min || values.length > max) {
       const expected = max === Infinity ? `at least ${min}` : min === max ? `${min}` : `${min}-${max}`;
       sink.warning(
-        pointerJoin(pointer, 'Value'),
+        joinPointer(pointer, 'Value'),
         'dicom_vm_mismatch',
         `${required.keyword} (${required.tag}) takes ${expected} value(s), got ${values.length}`,
       );
@@ -86,7 +86,7 @@ function checkNestedElement(element: unknown, pointer: string, sink: FindingSink
     return;
   }
   if (!isKnownVr(element.vr)) {
-    sink.error(pointerJoin(pointer, 'vr'), 'dicom_unknown_vr', `"${element.vr}" is not a DICOM VR`);
+    sink.error(joinPointer(pointer, 'vr'), 'dicom_unknown_vr', `"${element.vr}" is not a DICOM VR`);
     return;
   }
   const outline: [string, string, (value: unknown) => boolean][] = [
@@ -96,7 +96,7 @@ function checkNestedElement(element: unknown, pointer: string, sink: FindingSink
   ];
   for (const [key, expected, test] of outline) {
     if (Object.hasOwn(element, key) && !test(element[key])) {
-      sink.error(pointerJoin(pointer, key), 'dicom_invalid_element', `${key} must be ${expected}`);
+      sink.error(joinPointer(pointer, key), 'dicom_invalid_element', `${key} must be ${expected}`);
       return;
     }
   }
@@ -106,7 +106,7 @@ function checkNestedElement(element: unknown, pointer: string, sink: FindingSink
 function checkElementValue(element: Record<string, unknown>, vr: string, pointer: string, sink: FindingSink): void {
   for (const key of Object.keys(element)) {
     if (!ELEMENT_KEYS.has(key)) {
-      sink.warning(pointerJoin(pointer, key), 'dicom_unknown_element_key', `"${key}" is not part of a DICOM JSON element`);
+      sink.warning(joinPointer(pointer, key), 'dicom_unknown_element_key', `"${key}" is not part of a DICOM JSON element`);
     }
   }
   const given = VALUE_KEYS.filter((key) => Object.hasOwn(element, key));
@@ -115,22 +115,22 @@ function checkElementValue(element: Record<string, unknown>, vr: string, pointer
     return;
   }
   if (BINARY_VRS.has(vr)) {
-    if (given[0] === 'Value') sink.error(pointerJoin(pointer, 'Value'), 'dicom_invalid_value', `binary VR ${vr} takes InlineBinary or BulkDataURI, not Value`);
+    if (given[0] === 'Value') sink.error(joinPointer(pointer, 'Value'), 'dicom_invalid_value', `binary VR ${vr} takes InlineBinary or BulkDataURI, not Value`);
     if (typeof element.InlineBinary === 'string' && !BASE64.test(element.InlineBinary)) {
-      sink.error(pointerJoin(pointer, 'InlineBinary'), 'dicom_invalid_value', 'InlineBinary is not padded standard base64');
+      sink.error(joinPointer(pointer, 'InlineBinary'), 'dicom_invalid_value', 'InlineBinary is not padded standard base64');
     }
     return;
   }
   if (given[0] === 'InlineBinary') {
-    sink.error(pointerJoin(pointer, 'InlineBinary'), 'dicom_invalid_value', `InlineBinary is only for binary VRs, not ${vr}`);
+    sink.error(joinPointer(pointer, 'InlineBinary'), 'dicom_invalid_value', `InlineBinary is only for binary VRs, not ${vr}`);
     return;
   }
-  if (Array.isArray(element.Value)) checkValues(vr, element.Value, pointerJoin(pointer, 'Value'), sink);
+  if (Array.isArray(element.Value)) checkValues(vr, element.Value, joinPointer(pointer, 'Value'), sink);
 }
 
 function checkValues(vr: string, values: unknown[], pointer: string, sink: FindingSink): void {
   if (vr === 'SQ') {
-    values.forEach((item, index) => checkSequenceItem(item, pointerJoin(pointer, index), sink));
+    values.forEach((item, index) => checkSequenceItem(item, joinPointer(pointer, index), sink));
     return;
   }
   if (values.length === 0) {
@@ -139,8 +139,8 @@ function checkValues(vr: string, values: unknown[], pointer: string, sink: Findi
   }
   values.forEach((value, index) => {
     if (value === null) return;
-    const problem = valueProblem(vr, value, sink, pointerJoin(pointer, index));
-    if (problem) sink.error(pointerJoin(pointer, index), 'dicom_invalid_value', `${vr} value ${JSON.stringify(value)}: ${problem}`);
+    const problem = valueProblem(vr, value, sink, joinPointer(pointer, index));
+    if (problem) sink.error(joinPointer(pointer, index), 'dicom_invalid_value', `${vr} value ${JSON.stringify(value)}: ${problem}`);
   });
 }
 
@@ -186,7 +186,7 @@ function checkSequenceItem(item: unknown, pointer: string, sink: FindingSink): v
     return;
   }
   for (const [key, element] of Object.entries(item)) {
-    const at = pointerJoin(pointer, key);
+    const at = joinPointer(pointer, key);
     if (!DICOM_TAG_KEY_PATTERN.test(key)) {
       sink.error(at, 'dicom_invalid_tag_key', `"${key}" is not a DICOM tag key (8 uppercase hex digits)`);
     }

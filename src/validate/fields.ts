@@ -1,19 +1,28 @@
 import { otherSpelling } from '../schema/casing.js';
 import { isPlainObject } from '../schema/dto.js';
-import { pointerJoin } from './finding.js';
+import { joinPointer } from './pointer.js';
 
-/** A field of a raw (unparsed) DTO, found under either spelling, with the pointer to it. */
-export interface RawField {
-  value: unknown;
-  pointer: string;
+/**
+ * A field of a raw (unparsed) DTO, found under either spelling. Its pointer is built only when
+ * asked for: most fields of a large document are never reported.
+ */
+export class RawField {
+  constructor(
+    readonly value: unknown,
+    private readonly parent: string,
+    private readonly key: string,
+  ) {}
+
+  get pointer(): string {
+    return joinPointer(this.parent, this.key);
+  }
 }
 
 export function rawField(object: unknown, name: string, pointer: string): RawField | undefined {
   if (!isPlainObject(object)) return undefined;
-  for (const key of [name, otherSpelling(name)]) {
-    if (Object.hasOwn(object, key)) return { value: object[key], pointer: pointerJoin(pointer, key) };
-  }
-  return undefined;
+  if (Object.hasOwn(object, name)) return new RawField(object[name], pointer, name);
+  const alias = otherSpelling(name);
+  return Object.hasOwn(object, alias) ? new RawField(object[alias], pointer, alias) : undefined;
 }
 
 /** The raw array under `name`, or [] when it is absent or not an array (the schema reports that). */
@@ -21,5 +30,5 @@ export function rawList(object: unknown, name: string, pointer: string): { items
   const field = rawField(object, name, pointer);
   return field && Array.isArray(field.value)
     ? { items: field.value, pointer: field.pointer }
-    : { items: [], pointer: field?.pointer ?? pointerJoin(pointer, name) };
+    : { items: [], pointer: field?.pointer ?? joinPointer(pointer, name) };
 }

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { camelToSnake, otherSpelling } from '../schema/casing.js';
 import { REQUIRED_DICOM_TAGS } from '../schema/dicom.js';
 import { isPlainObject } from '../schema/dto.js';
-import { pointerJoin } from './finding.js';
+import { joinPointer } from './pointer.js';
 import type { FindingSink } from './sink.js';
 
 /**
@@ -30,11 +30,11 @@ function locate(document: unknown, path: readonly PropertyKey[], base: string): 
     const token = String(segment);
     if (isPlainObject(node) && !Object.hasOwn(node, token) && Object.hasOwn(node, otherSpelling(token))) {
       const key = otherSpelling(token);
-      pointer = pointerJoin(pointer, key);
+      pointer = joinPointer(pointer, key);
       node = node[key];
       continue;
     }
-    pointer = pointerJoin(pointer, token);
+    pointer = joinPointer(pointer, token);
     if ((isPlainObject(node) || Array.isArray(node)) && Object.hasOwn(node, token)) {
       node = (node as Record<string, unknown>)[token];
     } else {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { canonicalKey, dtoKeys, fieldSchema, isPlainObject } from '../schema/dto.js';
-import { pointerJoin } from './finding.js';
+import { canonicalKey, dtoKeys, fieldSchema, isPlainObject, type DtoKeys } from '../schema/dto.js';
+import { joinPointer } from './pointer.js';
+import { arrayElement, unwrap } from './schema-walk.js';
 import type { FindingSink } from './sink.js';
 
 /**
@@ -11,39 +12,41 @@ import type { FindingSink } from './sink.js';
  * user's.
  */
 export function reportKeyProblems(schema: z.ZodType, value: unknown, pointer: string, sink: FindingSink): void {
-  const keys = dtoKeys(schema);
+  const keys = dtoKeys(unwrap(schema));
   if (keys) {
-    if (!isPlainObject(value)) return;
-    const owner = z.globalRegistry.get(schema)?.id;
-    for (const [key, field] of Object.entries(value)) {
-      const name = canonicalKey(keys, key);
-      const at = pointerJoin(pointer, key);
-      const fieldType = name === undefined ? undefined : fieldSchema(keys, name);
-      if (name !== undefined && name !== key && Object.hasOwn(value, name)) {
-        sink.error(at, 'conflicting_keys', `"${key}" and "${name}" are the same field; give it once`);
-      } else if (fieldType) {
-        reportKeyProblems(fieldType, field, at, sink);
-      } else {
-        sink.warning(at, 'unknown_key', `"${key}" is not a field of ${owner ?? 'this object'}; Encord ignores it`);
-      }
-    }
+    if (isPlainObject(value)) reportDtoKeys(unwrap(schema), keys, value, pointer, sink);
     return;
   }
-  const def = (schema as z.ZodType).def as z.core.$ZodTypeDef & Record<string, unknown>;
-  switch (def.type) {
-    case 'optional':
-    case 'nullable':
-    case 'default':
-    case 'prefault':
-    case 'readonly':
-      reportKeyProblems(def.innerType as z.ZodType, value, pointer, sink);
-      return;
-    case 'array':
-      if (Array.isArray(value)) {
-        value.forEach((item, index) => reportKeyProblems(def.element as z.ZodType, item, pointerJoin(pointer, index), sink));
-      }
-      return;
-    default:
-      return;
+  const element = arrayElement(schema);
+  if (element && mayHoldDtos(element) && Array.isArray(value)) {
+    value.forEach((item, index) => reportKeyProblems(element, item, joinPointer(pointer, index), sink));
   }
+}
+
+function reportDtoKeys(schema: z.ZodType, keys: DtoKeys, value: Record<string, unknown>, pointer: string, sink: FindingSink): void {
+  for (const key of Object.keys(value)) {
+    const name = canonicalKey(keys, key);
+    if (name === undefined) {
+      const owner = z.globalRegistry.get(schema)?.id ?? 'this object';
+      sink.warning(joinPointer(pointer, key), 'unknown_key', `"${key}" is not a field of ${owner}; Encord ignores it`);
+    } else if (name !== key && Object.hasOwn(value, name)) {
+      sink.error(joinPointer(pointer, key), 'conflicting_keys', `"${key}" and "${name}" are the same field; give it once`);
+    } else {
+      const field = fieldSchema(keys, name);
+      if (field && mayHoldDtos(field)) reportKeyProblems(field, value[key], joinPointer(pointer, key), sink);
+    }
+  }
+}
+
+const holdsDtos = new WeakMap<z.ZodType, boolean>();
+
+/** Whether values of `schema` can contain DTOs (most fields are scalars: skip them fast). */
+function mayHoldDtos(schema: z.ZodType): boolean {
+  let known = holdsDtos.get(schema);
+  if (known === undefined) {
+    const element = arrayElement(schema);
+    known = dtoKeys(unwrap(schema)) !== undefined || (element !== undefined && mayHoldDtos(element));
+    holdsDtos.set(schema, known);
+  }
+  return known;
 }

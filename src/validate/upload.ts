@@ -2,8 +2,8 @@ import type { MetadataKind } from '../schema/canonical.js';
 import { isPlainObject } from '../schema/dto.js';
 import type { DicomJsonElement } from '../schema/metadata.js';
 import { DICOM_METADATA_KEY, IMAGE_METADATA_KEY, OBJECT_URL_KEY } from '../schema/upload-file.js';
-import { pointerJoin } from './finding.js';
-import { rawField, rawList, type RawField } from './fields.js';
+import { joinPointer } from './pointer.js';
+import { RawField, rawField, rawList } from './fields.js';
 import { checkMetadata, rawMimeType } from './metadata.js';
 import { checkSeriesFiles, type DicomSeriesFile } from './series.js';
 import type { FindingSink } from './sink.js';
@@ -35,7 +35,7 @@ export const SINGLE_ITEM_LISTS: readonly [string, SingleItemKind][] = [
 
 /** State shared by every item of one document. */
 export class UploadWalk {
-  private readonly firstSeen = new Map<string, string>();
+  private readonly firstSeen = new Map<string, RawField>();
   urlCount = 0;
 
   constructor(
@@ -53,11 +53,15 @@ export class UploadWalk {
     }
     const first = this.firstSeen.get(url.value);
     if (first === undefined) {
-      this.firstSeen.set(url.value, url.pointer);
+      this.firstSeen.set(url.value, url);
     } else if (this.skipDuplicateUrls) {
-      this.sink.warning(url.pointer, 'duplicate_url', `same URL as ${first}; Encord will skip it (skip_duplicate_urls)`);
+      this.sink.warning(url.pointer, 'duplicate_url', `same URL as ${first.pointer}; Encord will skip it (skip_duplicate_urls)`);
     } else {
-      this.sink.error(url.pointer, 'duplicate_url', `same URL as ${first}; Encord would create a second item (set skip_duplicate_urls to skip it)`);
+      this.sink.error(
+        url.pointer,
+        'duplicate_url',
+        `same URL as ${first.pointer}; Encord would create a second item (set skip_duplicate_urls to skip it)`,
+      );
     }
   }
 }
@@ -81,8 +85,8 @@ function numberedFrames(group: Record<string, unknown>, pointer: string, metadat
   for (const [key, value] of Object.entries(group)) {
     const url = OBJECT_URL_KEY.exec(key);
     const metadata = metadataKey.exec(key);
-    if (url) frames.set(Number(url[1]), { url: { value, pointer: pointerJoin(pointer, key) }, metadata: undefined });
-    if (metadata) metadataByIndex.set(Number(metadata[1]), { value, pointer: pointerJoin(pointer, key) });
+    if (url) frames.set(Number(url[1]), { url: new RawField(value, pointer, key), metadata: undefined });
+    if (metadata) metadataByIndex.set(Number(metadata[1]), new RawField(value, pointer, key));
   }
   for (const [index, metadata] of metadataByIndex) {
     const frame = frames.get(index);
@@ -100,7 +104,7 @@ function numberedFrames(group: Record<string, unknown>, pointer: string, metadat
 function listedFrames(group: unknown, pointer: string, listName: string, metadataName: string): Frame[] {
   const list = rawList(group, listName, pointer);
   return list.items.map((frame, index) => {
-    const at = pointerJoin(list.pointer, index);
+    const at = joinPointer(list.pointer, index);
     return { url: rawField(frame, 'url', at), metadata: rawField(frame, metadataName, at) };
   });
 }
@@ -174,7 +178,7 @@ export function checkUploadDocument(form: UploadForm, document: unknown, sink: F
   const eachItem = (listName: string, check: (item: unknown, pointer: string) => void): void => {
     const list = rawList(document, listName, '');
     itemCount += list.items.length;
-    list.items.forEach((item, index) => check(item, pointerJoin(list.pointer, index)));
+    list.items.forEach((item, index) => check(item, joinPointer(list.pointer, index)));
   };
   for (const [listName, kind] of SINGLE_ITEM_LISTS) {
     eachItem(listName, (item, pointer) => checkSingleItem(kind, item, pointer, walk));
