@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { readJsonFile, readSpecFile, runCommand, specFormat } from '../spec/cli-support.js';
+import { readJsonFile, readSpecFile, runCommand, specFormat, warnInvalidItem } from '../spec/cli-support.js';
 import type { SpecFormat } from '../spec/model.js';
 import { groupErrors, readUploadJob, RetryPlan, type UploadJob } from '../spec/retry.js';
 import { SpecWriter } from '../spec/writer.js';
@@ -28,6 +28,7 @@ async function retryCommand(jobFile: string, options: RetryCommandOptions): Prom
   const writer = await SpecWriter.open({
     format: options.format ?? spec.format,
     flags: spec.flags,
+    onInvalidItem: warnInvalidItem('retry'),
     ...(options.output !== undefined ? { output: options.output } : {}),
   });
   try {

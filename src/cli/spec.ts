@@ -56,13 +56,13 @@ export function register(program: Command): void {
 
 async function specCommand(args: string[], options: SpecCommandOptions): Promise<number> {
   const mapping = checkOptions(args, options);
+  const reports = await Reports.open(options);
   const writer = await SpecWriter.open({
     format: options.format,
     flags: { skipDuplicateUrls: options.skipDuplicateUrls === true, upsertMetadata: options.upsertMetadata === true },
     ...(options.output !== undefined ? { output: options.output } : {}),
     ...(options.maxItems !== undefined ? { maxItems: options.maxItems } : {}),
   });
-  const reports = new Reports(options);
   let summary: BuildSummary | undefined;
   try {
     const events = buildSpec(specInputs(args, options, mapping), {
@@ -113,13 +113,16 @@ async function* specInputs(args: string[], options: SpecCommandOptions, mapping:
 
 /** Errors and warnings go to their JSONL files when given, else to stderr (warnings as counts). */
 class Reports {
-  private readonly errors?: JsonLines;
-  private readonly warnings?: JsonLines;
   readonly warningCounts = new Map<string, number>();
 
-  constructor(options: SpecCommandOptions) {
-    if (options.errors !== undefined) this.errors = new JsonLines(options.errors);
-    if (options.warnings !== undefined) this.warnings = new JsonLines(options.warnings);
+  private constructor(
+    private readonly errors: JsonLines | undefined,
+    private readonly warnings: JsonLines | undefined,
+  ) {}
+
+  static async open(options: SpecCommandOptions): Promise<Reports> {
+    const open = (path: string | undefined) => (path === undefined ? undefined : JsonLines.open(path));
+    return new Reports(await open(options.errors), await open(options.warnings));
   }
 
   async record(event: Exclude<BuildEvent, { type: 'entry' | 'summary' }>): Promise<void> {

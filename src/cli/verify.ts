@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { collectBaseUrl, positiveInt, probeOptions, readSpecFile, runCommand, specFormat } from '../spec/cli-support.js';
+import { collectBaseUrl, positiveInt, probeOptions, readSpecFile, runCommand, specFormat, warnInvalidItem } from '../spec/cli-support.js';
 import { isObject } from '../spec/forms.js';
 import { pathForUrl, type BaseUrl } from '../spec/locations.js';
 import { readJsonRecords } from '../spec/manifest.js';
@@ -55,7 +55,7 @@ async function verifyCommand(file: string, options: VerifyCommandOptions): Promi
   const spec = await readSpecFile(file);
   for (const problem of spec.problems) await report.add([{ ...problem, url: '', code: 'unreadable_item', severity: 'error' }]);
   const writer = options.fix
-    ? await SpecWriter.open({ format: options.format ?? spec.format, flags: spec.flags, output: options.output as string })
+    ? await SpecWriter.open({ format: options.format ?? spec.format, flags: spec.flags, output: options.output as string, onInvalidItem: warnInvalidItem('verify') })
     : undefined;
   try {
     for await (const verified of verifySpec(spec.entries, { ...verifyOptions, format: spec.format })) {

@@ -10,6 +10,7 @@ import type { ClientMetadata, Frame, SingleKind, SpecEntry } from './model.js';
 import { mapOrdered } from './ordered.js';
 import { checkSeries, type SeriesFile } from './series.js';
 import { UniqueTitles, fileNameOf } from './titles.js';
+import { metadataErrors } from './validation.js';
 
 /** One object to put in the spec. */
 export interface SpecInput {
@@ -164,6 +165,12 @@ class SpecBuilder {
     }
     if (!result) {
       yield* this.failed(described);
+      return;
+    }
+    const invalid = metadataErrors(result.modality, result.metadata)[0];
+    if (invalid) {
+      const message = `probed metadata does not validate: ${invalid.pointer || '/'} ${invalid.message}`;
+      yield* this.failed({ input, error: { code: invalid.code, message }, modality: result.modality });
       return;
     }
     const seriesUid = result.modality === 'dicom' ? seriesUidOf(result.metadata as DicomMetadata) : undefined;

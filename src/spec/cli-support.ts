@@ -1,11 +1,13 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError } from 'commander';
 import { UsageError } from '../errors.js';
 import type { ProbeInputOptions } from '../probes/index.js';
+import type { Finding } from '../validate/finding.js';
 import { readSpec, type ReadSpec } from './forms.js';
 import { parseBaseUrl, type BaseUrl } from './locations.js';
 import type { SpecFormat } from './model.js';
+import { openOutput } from './writer.js';
 
 /** Option parsers and file helpers shared by the spec, verify and retry commands. */
 
@@ -62,11 +64,15 @@ export async function readSpecFile(path: string): Promise<ReadSpec> {
 
 /** A JSONL file written line by line with backpressure. */
 export class JsonLines {
-  private readonly stream: WriteStream;
   count = 0;
 
-  constructor(readonly path: string) {
-    this.stream = createWriteStream(path);
+  private constructor(
+    readonly path: string,
+    private readonly stream: WriteStream,
+  ) {}
+
+  static async open(path: string): Promise<JsonLines> {
+    return new JsonLines(path, await openOutput(path));
   }
 
   async write(record: unknown): Promise<void> {
@@ -77,6 +83,14 @@ export class JsonLines {
   close(): Promise<void> {
     return new Promise((resolve, reject) => this.stream.end(() => resolve()).on('error', reject));
   }
+}
+
+/** For specs that carry the user's own items: an invalid one is written as given, and said so. */
+export function warnInvalidItem(command: string): (errors: Finding[], item: Record<string, unknown>) => void {
+  return (errors, item) => {
+    const url = item.objectUrl ?? item.title ?? '';
+    for (const finding of errors) process.stderr.write(`${command}: warning: item ${String(url)} is invalid as given: ${finding.code}: ${finding.message}\n`);
+  };
 }
 
 /** Runs a command body: usage and file errors print one line and exit 2, anything else is a bug. */

@@ -135,7 +135,7 @@ async function* jsonArrayValues(path: string): AsyncGenerator<RawRecord> {
       } else if (c === '"') inString = true;
       else if (c === '{' || c === '[') depth++;
       else if ((c === '}' || c === ']') && depth > 0) depth--;
-      else if (c === ',' || c === ']') {
+      else if (depth === 0 && (c === ',' || c === ']')) {
         element += chunk.slice(from, i);
         from = i + 1;
         ended = c === ']';

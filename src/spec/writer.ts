@@ -14,7 +14,8 @@ import {
   type SpecFlags,
   type SpecFormat,
 } from './model.js';
-import { assertValidItem } from './validation.js';
+import type { Finding } from '../validate/finding.js';
+import { failOnInvalidItem, itemErrors } from './validation.js';
 
 export interface SpecWriterOptions {
   format: SpecFormat;
@@ -26,6 +27,12 @@ export interface SpecWriterOptions {
   maxItems?: number;
   /** URLs per file (Encord: 1,000,000; a group counts each frame). */
   maxUrls?: number;
+  /**
+   * Called for an item that fails validation, which is then written as it is. Without it such
+   * an item is a bug and throws: items this library builds must always validate. Specs that
+   * carry the user's own items (verify --fix, retry) report them instead.
+   */
+  onInvalidItem?: (errors: Finding[], item: Record<string, unknown>) => void;
 }
 
 export interface WrittenSpec {
@@ -74,7 +81,8 @@ export class SpecWriter {
 
   async add(entry: SpecEntry): Promise<void> {
     const item = writeEntry(entry, this.options.format);
-    assertValidItem(listKey(entry.kind, this.options.format), item, this.options.format);
+    const errors = itemErrors(listKey(entry.kind, this.options.format), item, this.options.format);
+    if (errors.length > 0) (this.options.onInvalidItem ?? ((found) => failOnInvalidItem(found, item, this.options.format)))(errors, item);
     const urls = entryUrls(entry).length;
     if (urls > this.maxUrls) throw new UsageError(`${entry.title ?? 'an item'} has ${urls} URLs, more than ${this.maxUrls} allowed in one file`);
     let chunk = this.current();
@@ -136,8 +144,7 @@ export class SpecWriter {
   }
 
   private async assemble(chunk: Chunk, path: string | undefined): Promise<void> {
-    if (path !== undefined) await mkdir(dirname(path), { recursive: true });
-    const out = path === undefined ? (this.options.stdout ?? process.stdout) : createWriteStream(path);
+    const out = path === undefined ? (this.options.stdout ?? process.stdout) : await openOutput(path);
     const { format, flags } = this.options;
     const lists = ENTRY_KINDS.map((kind) => listKey(kind, format));
     const keys = [...lists, ...alwaysPresentLists(format).filter((key) => !lists.includes(key))];
@@ -175,6 +182,18 @@ async function closeParts(chunk: Chunk): Promise<void> {
 /** Waits when the reader is slower than the writer, so memory stays bounded. */
 async function write(stream: Writable, data: string | Buffer): Promise<void> {
   if (!stream.write(data)) await new Promise<void>((resolve) => stream.once('drain', resolve));
+}
+
+/** Creates `path` (and its folder) for writing; a path that cannot be written is a usage error. */
+export async function openOutput(path: string): Promise<WriteStream> {
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    const stream = createWriteStream(path);
+    await new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', reject));
+    return stream;
+  } catch (error) {
+    throw new UsageError(`cannot write ${path}: ${(error as Error).message}`);
+  }
 }
 
 /** `out/spec.json` -> `out/spec-001.json`. */
