@@ -166,7 +166,7 @@ export async function runFfprobe(source: ByteSource, options: ProbeOptions = {},
       '-v', 'error', '-hide_banner',
       '-protocol_whitelist', proxy ? 'http,tcp' : 'file',
       '-format_whitelist', FORMAT_WHITELIST,
-      '-print_format', 'json', '-show_format', '-show_streams',
+      '-print_format', 'json', '-show_program_version', '-show_format', '-show_streams',
       ...extraArgs,
       '-i', input,
     ];
@@ -179,20 +179,38 @@ export async function runFfprobe(source: ByteSource, options: ProbeOptions = {},
       binary = fallback;
       output = await runProcess(binary, args, source, options);
     }
-    return { ...parseOutput(output.stdout, source.name), version: await ffprobeVersion(binary), stderr: output.stderr };
+    return { ...parseOutput(output.stdout, source.name, binary), stderr: output.stderr };
   } finally {
     await proxy?.close();
   }
 }
 
-function parseOutput(stdout: string, name: string): Omit<FfprobeResult, 'version'> {
-  let parsed: { streams?: FfprobeStream[]; format?: FfprobeFormat; packets?: FfprobePacket[] };
+interface ProgramVersion {
+  version?: string;
+  copyright?: string;
+}
+
+function parseOutput(stdout: string, name: string, binary: string): FfprobeResult {
+  let parsed: { streams?: FfprobeStream[]; format?: FfprobeFormat; packets?: FfprobePacket[]; program_version?: ProgramVersion };
   try {
     parsed = JSON.parse(stdout) as typeof parsed;
   } catch {
     throw new ProbeError('corrupt_file', `ffprobe printed no JSON for ${name}`);
   }
-  return { streams: parsed.streams ?? [], format: parsed.format ?? {}, packets: parsed.packets };
+  return {
+    streams: parsed.streams ?? [],
+    format: parsed.format ?? {},
+    packets: parsed.packets,
+    version: versionLine(parsed.program_version, binary),
+  };
+}
+
+/** The `ffprobe -version` first line, rebuilt from -show_program_version (saves a process per binary). */
+function versionLine(program: ProgramVersion | undefined, binary: string): string {
+  if (!program?.version) return 'unknown';
+  const line = `ffprobe version ${program.version.trim()} ${program.copyright ?? ''}`.trim();
+  if (!versions.has(binary)) versions.set(binary, Promise.resolve(line));
+  return line;
 }
 
 /** ffprobe died of a signal: a bug of that build, not a verdict on the file. */
