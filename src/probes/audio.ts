@@ -1,0 +1,95 @@
+import { ProbeError } from '../errors.js';
+import type { ByteSource } from '../sources/source.js';
+import { isAdtsAt, readAdts } from './audio/adts.js';
+import { isAiff, readAiff } from './audio/aiff.js';
+import { startsWith } from './audio/bytes.js';
+import { decodeWithFfprobe } from './audio/decoder.js';
+import { readDsf } from './audio/dsf.js';
+import { DecoderNeeded, type AudioFacts, type AudioInput, type AudioReader } from './audio/facts.js';
+import { readFlac } from './audio/flac.js';
+import { isMpegAudioAt, readMpeg } from './audio/mpeg.js';
+import { isMp4, readMp4 } from './audio/mp4.js';
+import { readOgg } from './audio/ogg.js';
+import { isId3v2, skipLeadingId3v2 } from './audio/tags.js';
+import { isWav, readWav } from './audio/wav.js';
+import type { Probe, ProbeContext, ProbeWarning } from './types.js';
+
+/**
+ * Audio metadata per SPEC: the common containers (WAV, AIFF, FLAC, MPEG audio, ADTS, Ogg, MP4,
+ * DSF) are read in-process from their headers and frame structure; everything else, and
+ * whatever those readers find that only a decoder can measure, goes to ffprobe, whose decoded
+ * frames are counted.
+ */
+
+/** Enough for every signature and the ID3v2 tags most files start with. */
+const HEAD_BYTES = 64 * 1024;
+
+/** What Encord plays (SPEC): MP3, WAV, FLAC, and MP4/M4A. */
+const ENCORD_PLAYS = new Set(['audio/mpeg', 'audio/wav', 'audio/flac', 'audio/mp4']);
+
+export const probeAudio: Probe<'audio'> = async (source, context) => {
+  const head = await source.read(0, HEAD_BYTES);
+  if (head.byteLength === 0) throw new ProbeError('empty_file', `${source.name} is empty`);
+  const input = audioInput(source, head, context);
+  const facts = await describe(input);
+  const metadata = {
+    duration: facts.duration,
+    file_size: await input.size(),
+    mime_type: facts.mime,
+    sample_rate: facts.sampleRate,
+    bit_depth: facts.bitDepth,
+    codec: facts.codec,
+    num_channels: facts.channels,
+  };
+  return { metadata, warnings: encordWarnings(facts.mime) };
+};
+
+function audioInput(source: ByteSource, head: Uint8Array, context: ProbeContext): AudioInput {
+  let size: Promise<number> | undefined;
+  return { source, head, options: context.options, detection: context.detection, size: () => (size ??= source.size()) };
+}
+
+async function describe(input: AudioInput): Promise<AudioFacts> {
+  const reader = await readerFor(input);
+  try {
+    return await reader(input);
+  } catch (error) {
+    if (error instanceof DecoderNeeded) return decodeWithFfprobe(input, error);
+    if (error instanceof ProbeError) throw error;
+    // A reader that trips over bytes it did not expect must not guess: the file is damaged.
+    throw new ProbeError('corrupt_file', `${input.source.name}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Chooses the reader by signature; files that start with ID3v2 tags by what follows them. */
+async function readerFor(input: AudioInput): Promise<AudioReader> {
+  const { head } = input;
+  if (isWav(head)) return readWav;
+  if (isAiff(head)) return readAiff;
+  if (startsWith(head, 'fLaC')) return readFlac;
+  if (startsWith(head, 'OggS')) return readOgg;
+  if (isMp4(head)) return readMp4;
+  if (startsWith(head, 'DSD ')) return readDsf;
+  if (startsWith(head, 'MThd') || (startsWith(head, 'RIFF') && startsWith(head, 'RMID', 8))) {
+    throw new ProbeError('no_audio_stream', 'a MIDI file holds notes, not sampled audio');
+  }
+  if (isId3v2(head)) return readerAfterId3v2(input);
+  if (isMpegAudioAt(head, 0)) return readMpeg;
+  if (isAdtsAt(head, 0)) return readAdts;
+  return decodeWithFfprobe;
+}
+
+async function readerAfterId3v2(input: AudioInput): Promise<AudioReader> {
+  const { end } = await skipLeadingId3v2(input.source, input.head);
+  const next = await input.source.read(end, 8);
+  if (next.byteLength === 0) throw new ProbeError('no_audio_stream', 'ID3v2 tags and no audio after them');
+  if (startsWith(next, 'fLaC')) return readFlac;
+  if (isAdtsAt(next, 0)) return readAdts;
+  if (isMpegAudioAt(next, 0)) return readMpeg;
+  return decodeWithFfprobe;
+}
+
+function encordWarnings(mime: string): ProbeWarning[] {
+  if (ENCORD_PLAYS.has(mime)) return [];
+  return [{ code: 'unsupported_by_encord', message: `Encord does not play ${mime} audio` }];
+}

@@ -1,0 +1,76 @@
+import { ProbeError } from '../../errors.js';
+import { runFfprobe, type FfprobeResult, type FfprobeStream } from '../ffprobe.js';
+import { specBitDepth, specCodecName } from './codec.js';
+import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
+import { containerMime } from './mime.js';
+
+/**
+ * The fallback for what the in-process readers do not measure: ffprobe decodes the first audio
+ * stream and its decoded frames are counted, which is exactly the SPEC oracle (ffmpeg's decoded
+ * length), with every trim (encoder delay, edit lists, Opus pre-skip) the decoder applies.
+ */
+
+/** Decoded frame fields requested from ffprobe (`-show_entries frame=nb_samples`). */
+interface DecodedFrame {
+  nb_samples?: number;
+}
+
+const DECODE_ARGS = ['-select_streams', 'a:0', '-show_frames', '-show_entries', 'frame=nb_samples', '-print_format', 'json=compact=1'];
+
+/** Containers whose ffprobe duration comes from a header or index, not from a bitrate estimate. */
+const HEADER_DURATION_FORMATS = /^(matroska|asf|mov|ape|wv|tak|tta|mpc|dsf|iff|rm|mxf|caf|ogg|flac|wav|w64|aiff)/;
+
+export async function decodeWithFfprobe(input: AudioInput, hint?: DecoderNeeded): Promise<AudioFacts> {
+  const result = await runFfprobe(input.source, input.options, DECODE_ARGS);
+  const stream = result.streams.find((s) => s.codec_type === 'audio');
+  if (!stream) throw new ProbeError('no_audio_stream', `${input.source.name} has no audio stream`);
+  const codec = specCodecName(stream.codec_name ?? '');
+  if (!codec || codec === 'none') throw new ProbeError('corrupt_file', 'ffprobe names no codec for the audio stream');
+  const sampleRate = streamRate(stream, codec);
+  const channels = stream.channels ?? 0;
+  const bitDepth = specBitDepth({
+    codec,
+    bitsPerRawSample: Number(stream.bits_per_raw_sample ?? 0),
+    bitsPerSample: stream.bits_per_sample,
+    sampleFormat: stream.sample_fmt,
+  });
+  if (!sampleRate || channels < 1 || !bitDepth) {
+    throw new ProbeError('corrupt_file', `ffprobe reports ${sampleRate} Hz, ${channels} channels, ${bitDepth} bits for ${codec}`);
+  }
+  const duration = decodedSeconds(result, stream);
+  checkAgainstDeclared(duration, hint?.declaredDuration ?? headerDuration(result));
+  const mime = hint?.mime ?? containerMime(result.format.format_name ?? '', input.head, input.detection);
+  if (!mime) throw new ProbeError('unsupported_format', `no MIME type is known for ffprobe's ${result.format.format_name} format`);
+  return { mime, codec, sampleRate, channels, bitDepth, duration };
+}
+
+/** DSD decoders output PCM at 1/8 of the 1-bit rate; SPEC wants the 1-bit rate. */
+function streamRate(stream: FfprobeStream, codec: string): number {
+  const rate = Number(stream.sample_rate ?? 0);
+  return codec.startsWith('dsd_') ? rate * 8 : rate;
+}
+
+function decodedSeconds(result: FfprobeResult, stream: FfprobeStream): number {
+  const frames = (result as FfprobeResult & { frames?: DecodedFrame[] }).frames;
+  if (!frames) throw new ProbeError('corrupt_file', 'ffprobe returned no decoded frames to measure the audio by');
+  const samples = frames.reduce((sum, frame) => sum + (frame.nb_samples ?? 0), 0);
+  if (samples === 0) {
+    throw new ProbeError(headerDuration(result) ? 'truncated' : 'corrupt_file', 'the decoder produced no audio from the file');
+  }
+  return samples / Number(stream.sample_rate);
+}
+
+function headerDuration(result: FfprobeResult): number | undefined {
+  const duration = Number(result.format.duration);
+  return HEADER_DURATION_FORMATS.test(result.format.format_name ?? '') && duration > 0 ? duration : undefined;
+}
+
+/**
+ * A decoder playing clearly less than the header declares means the data ends early. Small
+ * differences are the container's own rounding and the codec's priming, not damage.
+ */
+function checkAgainstDeclared(decoded: number, declared: number | undefined): void {
+  if (declared !== undefined && declared - decoded > Math.max(0.5, 0.005 * declared)) {
+    throw new ProbeError('truncated', `the header declares ${declared.toFixed(3)} s, the decoder plays ${decoded.toFixed(3)} s`);
+  }
+}

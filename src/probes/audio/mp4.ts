@@ -1,0 +1,420 @@
+import { LimitError, ProbeError } from '../../errors.js';
+import { ascii, readExactly, startsWith, u16be, u32be, u64 } from './bytes.js';
+import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
+import { parseStreamInfo, STREAMINFO_SIZE } from './flac.js';
+import { mp4Mime } from './mime.js';
+
+/**
+ * ISO base media (MP4, M4A, M4B) and QuickTime audio, measured as ffmpeg's mov demuxer and
+ * decoders play it: every packet of the first sound track decodes to the codec's frame
+ * (1024 for AAC, 1536 for AC-3, its stts duration for ALAC and FLAC); packets that start after
+ * the edit ends are dropped; the edit's media time (or, without an edit list, iTunSMPB's
+ * priming for AAC, or libfaac's 1024) is skipped at the start. Sample data the file does not
+ * hold is truncation. Codecs whose frame length needs the decoder (HE-AAC, E-AC-3, Opus, ...)
+ * go to the decoder.
+ */
+
+/** Largest moov box read into memory. */
+const MAX_MOOV_BYTES = 64 * 1024 * 1024;
+const TOP_LEVEL = new Set(['ftyp', 'moov', 'mdat', 'free', 'skip', 'wide', 'uuid', 'meta', 'moof', 'mfra', 'pdin', 'styp', 'sidx', 'junk', 'pnot', 'PICT']);
+
+export function isMp4(head: Uint8Array): boolean {
+  return head.byteLength >= 12 && (startsWith(head, 'ftyp', 4) || ((startsWith(head, 'moov', 4) || startsWith(head, 'mdat', 4)) && u32be(head, 0) >= 8));
+}
+
+interface Box {
+  type: string;
+  /** Payload start and end, as offsets into the buffer the box was read from. */
+  body: number;
+  end: number;
+}
+
+/** The boxes in bytes[start, end); a child that overruns its parent is damage. */
+function children(bytes: Uint8Array, start: number, end: number): Box[] {
+  const boxes: Box[] = [];
+  for (let offset = start; offset + 8 <= end; ) {
+    let size = u32be(bytes, offset);
+    let header = 8;
+    if (size === 1) {
+      if (offset + 16 > end) break;
+      size = u64(bytes, offset + 8, false);
+      header = 16;
+    } else if (size === 0) size = end - offset;
+    if (size < header || offset + size > end) throw new ProbeError('corrupt_file', `MP4 ${ascii(bytes, offset + 4)} box overruns its parent`);
+    boxes.push({ type: ascii(bytes, offset + 4), body: offset + header, end: offset + size });
+    offset += size;
+  }
+  return boxes;
+}
+
+const child = (bytes: Uint8Array, parent: Box, type: string) => children(bytes, parent.body, parent.end).find((b) => b.type === type);
+
+function path(bytes: Uint8Array, parent: Box, ...types: string[]): Box | undefined {
+  let box: Box | undefined = parent;
+  for (const type of types) box = box && child(bytes, box, type);
+  return box;
+}
+
+export async function readMp4(input: AudioInput): Promise<AudioFacts> {
+  const mime = mp4Mime(input.head);
+  const size = await input.size();
+  const top = await topLevelBoxes(input, size);
+  const moovBox = top.find((b) => b.type === 'moov');
+  if (!moovBox) throw new ProbeError('truncated', 'MP4 file without a moov box');
+  if (moovBox.end - moovBox.body > MAX_MOOV_BYTES) throw new LimitError('limit_exceeded', `MP4 moov box of ${moovBox.end - moovBox.body} bytes`);
+  const moov = await readExactly(input.source, moovBox.body, moovBox.end - moovBox.body, 'MP4 moov box');
+  const root: Box = { type: 'moov', body: 0, end: moov.byteLength };
+  const trak = children(moov, 0, moov.byteLength).find((b) => b.type === 'trak' && handler(moov, b) === 'soun');
+  if (!trak) throw new ProbeError('no_audio_stream', 'MP4 file without a sound track');
+  if (child(moov, root, 'mvex') && top.some((b) => b.type === 'moof')) throw new DecoderNeeded(mime, 'fragmented MP4');
+  const track = parseTrack(moov, root, trak, mime);
+  checkSampleData(track, size);
+  const samples = await decodedSamples(input, moov, root, track, mime);
+  return { mime, ...track.format, duration: samples / track.format.sampleRate };
+}
+
+/** Top-level boxes; one that runs past the end of the file is truncation. */
+async function topLevelBoxes(input: AudioInput, size: number): Promise<Box[]> {
+  const boxes: Box[] = [];
+  for (let offset = 0; offset + 8 <= size; ) {
+    const header = await readExactly(input.source, offset, Math.min(16, size - offset), 'MP4 box header');
+    let boxSize = u32be(header, 0);
+    let headerSize = 8;
+    if (boxSize === 1) {
+      if (header.byteLength < 16) throw new ProbeError('truncated', `MP4 box header at byte ${offset} is cut by the end of the file`);
+      boxSize = u64(header, 8, false);
+      headerSize = 16;
+    } else if (boxSize === 0) boxSize = size - offset;
+    const type = ascii(header, 4);
+    if (boxSize < headerSize) {
+      if (boxes.length > 0 && !TOP_LEVEL.has(type)) break; // trailing bytes that are not a box
+      throw new ProbeError('corrupt_file', `MP4 box '${type}' at byte ${offset} declares ${boxSize} bytes`);
+    }
+    if (offset + boxSize > size) {
+      throw new ProbeError('truncated', `MP4 ${type} box at byte ${offset} declares ${boxSize} bytes, the file holds ${size - offset}`);
+    }
+    boxes.push({ type, body: offset + headerSize, end: offset + boxSize });
+    offset += boxSize;
+  }
+  return boxes;
+}
+
+function handler(moov: Uint8Array, trak: Box): string | undefined {
+  const hdlr = path(moov, trak, 'mdia', 'hdlr');
+  return hdlr && hdlr.end - hdlr.body >= 12 ? ascii(moov, hdlr.body + 8) : undefined;
+}
+
+interface Format {
+  codec: string;
+  sampleRate: number;
+  channels: number;
+  bitDepth: number;
+}
+
+/** How many samples the decoder outputs per packet: a fixed frame, or the packet's stts duration. */
+type FrameLength = { fixed: number } | 'stts';
+
+interface Track {
+  format: Format;
+  frame: FrameLength;
+  isAac: boolean;
+  timescale: number;
+  /** stts runs: [count, delta]. */
+  stts: [number, number][];
+  sampleCount: number;
+  sizes: (index: number) => number;
+  chunkOffsets: number[];
+  /** stsc runs: [first chunk (1-based), samples per chunk]. */
+  stsc: [number, number][];
+  /** The one normal edit (media time, duration in media units; Infinity if open), if there is an edit list. */
+  edit?: { mediaTime: number; duration: number };
+}
+
+function parseTrack(moov: Uint8Array, root: Box, trak: Box, mime: string): Track {
+  const mdhd = must(path(moov, trak, 'mdia', 'mdhd'), 'mdhd');
+  const stbl = must(path(moov, trak, 'mdia', 'minf', 'stbl'), 'stbl');
+  const timescale = u32be(moov, mdhd.body + (moov[mdhd.body] === 1 ? 20 : 12));
+  if (timescale === 0) throw new ProbeError('corrupt_file', 'MP4 sound track with a zero timescale');
+  const { sampleCount, sizes } = sampleSizes(moov, stbl, mime);
+  const { format, frame } = sampleEntry(moov, must(child(moov, stbl, 'stsd'), 'stsd'), mime, sampleCount > 0);
+  const stts = table(moov, must(child(moov, stbl, 'stts'), 'stts'), 2) as [number, number][];
+  const stco = child(moov, stbl, 'stco');
+  const co64 = child(moov, stbl, 'co64');
+  const chunkOffsets = stco ? table(moov, stco, 1).map(([o]) => o!) : co64 ? table64(moov, co64) : [];
+  const stsc = table(moov, must(child(moov, stbl, 'stsc'), 'stsc'), 3).map(([first, count]) => [first!, count!] as [number, number]);
+  const sttsCount = stts.reduce((n, [count]) => n + count, 0);
+  if (sttsCount !== sampleCount) throw new ProbeError('corrupt_file', `MP4 stts counts ${sttsCount} samples, stsz ${sampleCount}`);
+  const edit = editList(moov, root, trak, timescale, mime);
+  return { format, frame, isAac: format.codec === 'aac', timescale, stts, sampleCount, sizes, chunkOffsets, stsc, ...(edit ? { edit } : {}) };
+}
+
+function must(box: Box | undefined, name: string): Box {
+  if (!box) throw new ProbeError('corrupt_file', `MP4 sound track without its ${name} box`);
+  return box;
+}
+
+/** A full box's table of `columns` u32 fields per entry, after version/flags and the entry count. */
+function table(bytes: Uint8Array, box: Box, columns: number): number[][] {
+  const count = u32be(bytes, box.body + 4);
+  if (box.body + 8 + count * columns * 4 > box.end) throw new ProbeError('corrupt_file', `MP4 ${box.type} declares ${count} entries past its end`);
+  const rows: number[][] = [];
+  for (let i = 0, p = box.body + 8; i < count; i++) {
+    const row: number[] = [];
+    for (let c = 0; c < columns; c++, p += 4) row.push(u32be(bytes, p));
+    rows.push(row);
+  }
+  return rows;
+}
+
+function table64(bytes: Uint8Array, box: Box): number[] {
+  const count = u32be(bytes, box.body + 4);
+  if (box.body + 8 + count * 8 > box.end) throw new ProbeError('corrupt_file', `MP4 co64 declares ${count} entries past its end`);
+  return Array.from({ length: count }, (_, i) => u64(bytes, box.body + 8 + i * 8, false));
+}
+
+function sampleSizes(moov: Uint8Array, stbl: Box, mime: string): { sampleCount: number; sizes: (index: number) => number } {
+  const stsz = child(moov, stbl, 'stsz');
+  if (!stsz) throw new DecoderNeeded(mime, 'MP4 track without an stsz box');
+  const constant = u32be(moov, stsz.body + 4);
+  const sampleCount = u32be(moov, stsz.body + 8);
+  if (constant !== 0) return { sampleCount, sizes: () => constant };
+  if (stsz.body + 12 + sampleCount * 4 > stsz.end) throw new ProbeError('corrupt_file', `MP4 stsz declares ${sampleCount} samples past its end`);
+  return { sampleCount, sizes: (i) => u32be(moov, stsz.body + 12 + i * 4) };
+}
+
+/** ffmpeg's handling of audio edit lists covers leading empty edits and one normal edit. */
+function editList(moov: Uint8Array, root: Box, trak: Box, timescale: number, mime: string): Track['edit'] {
+  const elst = path(moov, trak, 'edts', 'elst');
+  if (!elst) return undefined;
+  const version = moov[elst.body]!;
+  const count = u32be(moov, elst.body + 4);
+  const entry = version === 1 ? 20 : 12;
+  if (elst.body + 8 + count * entry > elst.end) throw new ProbeError('corrupt_file', 'MP4 elst declares entries past its end');
+  const edits = Array.from({ length: count }, (_, i) => {
+    const p = elst.body + 8 + i * entry;
+    return version === 1
+      ? { duration: u64(moov, p, false), mediaTime: Number(new DataView(moov.buffer, moov.byteOffset).getBigInt64(p + 8, false)), rate: u32be(moov, p + 16) }
+      : { duration: u32be(moov, p), mediaTime: u32be(moov, p + 4) | 0, rate: u32be(moov, p + 8) };
+  });
+  const normal = edits.filter((e) => e.mediaTime !== -1);
+  if (normal.length === 0) return undefined;
+  if (normal.length > 1 || edits.indexOf(normal[0]!) !== edits.length - 1 || normal[0]!.rate !== 0x10000 || normal[0]!.mediaTime < 0) {
+    throw new DecoderNeeded(mime, 'MP4 edit list with several edits');
+  }
+  const mvhd = must(child(moov, root, 'mvhd'), 'mvhd');
+  const movieScale = u32be(moov, mvhd.body + (moov[mvhd.body] === 1 ? 20 : 12));
+  const { duration, mediaTime } = normal[0]!;
+  return { mediaTime, duration: duration === 0 || movieScale === 0 ? Infinity : Math.round((duration * timescale) / movieScale) };
+}
+
+/** Every sample's bytes must lie within the file: chunk offset plus the sizes of its samples. */
+function checkSampleData(track: Track, size: number): void {
+  let sample = 0;
+  for (let run = 0; run < track.stsc.length && sample < track.sampleCount; run++) {
+    const [firstChunk, perChunk] = track.stsc[run]!;
+    const lastChunk = run + 1 < track.stsc.length ? track.stsc[run + 1]![0] - 1 : track.chunkOffsets.length;
+    for (let chunk = firstChunk; chunk <= lastChunk && sample < track.sampleCount; chunk++) {
+      const offset = track.chunkOffsets[chunk - 1];
+      if (offset === undefined) throw new ProbeError('corrupt_file', `MP4 stsc refers to chunk ${chunk} of ${track.chunkOffsets.length}`);
+      let end = offset;
+      for (let i = 0; i < perChunk && sample < track.sampleCount; i++) end += track.sizes(sample++);
+      if (end > size) throw new ProbeError('truncated', `MP4 sample data of chunk ${chunk} ends at byte ${end}, the file holds ${size}`);
+    }
+  }
+  if (sample < track.sampleCount) throw new ProbeError('corrupt_file', `MP4 chunks hold ${sample} of ${track.sampleCount} samples`);
+}
+
+/** Samples the decoder outputs: packets before the edit's end, less the skip at the start. */
+async function decodedSamples(input: AudioInput, moov: Uint8Array, root: Box, track: Track, mime: string): Promise<number> {
+  if (track.sampleCount === 0) return 0;
+  if (track.frame === 'stts' && track.timescale !== track.format.sampleRate) {
+    throw new DecoderNeeded(mime, `MP4 timescale ${track.timescale} differs from the ${track.format.sampleRate} Hz sample rate`);
+  }
+  const editEnd = track.edit ? track.edit.mediaTime + track.edit.duration : Infinity;
+  let output = 0;
+  let start = 0;
+  for (const [count, delta] of track.stts) {
+    for (let i = 0; i < count && start < editEnd; i++, start += delta) output += track.frame === 'stts' ? delta : track.frame.fixed;
+  }
+  const skip = await startSkip(input, moov, root, track);
+  return Math.max(0, output - skip);
+}
+
+/** mov.c: the edit's media time; without an edit, iTunSMPB's priming for AAC; else libfaac's first frame. */
+async function startSkip(input: AudioInput, moov: Uint8Array, root: Box, track: Track): Promise<number> {
+  if (track.edit && track.edit.mediaTime > 0) return track.edit.mediaTime;
+  if (!track.isAac) return 0;
+  const priming = track.edit ? 0 : iTunesPriming(moov, root);
+  if (priming > 0) return priming;
+  const first = await input.source.read(track.chunkOffsets[0]!, track.sizes(0));
+  return hasLibfaacMarker(first) ? 1024 : 0;
+}
+
+/** The priming field of an iTunSMPB tag (moov/udta/meta/ilst/----), as mov.c reads it. */
+function iTunesPriming(moov: Uint8Array, root: Box): number {
+  const meta = path(moov, root, 'udta', 'meta');
+  if (!meta) return 0;
+  const fullBox = !startsWith(moov, 'hdlr', meta.body + 4);
+  const ilst = children(moov, meta.body + (fullBox ? 4 : 0), meta.end).find((b) => b.type === 'ilst');
+  for (const item of ilst ? children(moov, ilst.body, ilst.end) : []) {
+    if (item.type !== '----') continue;
+    const parts = children(moov, item.body, item.end);
+    const name = parts.find((b) => b.type === 'name');
+    const data = parts.find((b) => b.type === 'data');
+    if (!name || !data || ascii(moov, name.body + 4, name.end - name.body - 4) !== 'iTunSMPB') continue;
+    const fields = ascii(moov, data.body + 8, data.end - data.body - 8).trim().split(/\s+/);
+    const priming = parseInt(fields[1] ?? '', 16);
+    return priming > 0 && priming < 16384 && fields.length >= 4 ? priming : 0;
+  }
+  return 0;
+}
+
+/** ffmpeg's AAC decoder drops the first frame of libfaac output, which names itself in a FIL element. */
+export function hasLibfaacMarker(frame: Uint8Array): boolean {
+  const marker = [...'libfaac '].map((c) => c.charCodeAt(0));
+  for (let shift = 0; shift < 8; shift++) {
+    for (let i = 0; i + marker.length < frame.byteLength; i++) {
+      if (marker.every((byte, k) => (((frame[i + k]! << shift) | (frame[i + k + 1]! >> (8 - shift))) & 0xff) === byte)) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * The first sample entry: the codec, its parameters and how much each packet decodes to.
+ * `decoded`: whether there are packets, which the decoder may reconfigure the stream from.
+ */
+function sampleEntry(moov: Uint8Array, stsd: Box, mime: string, decoded: boolean): { format: Format; frame: FrameLength } {
+  if (u32be(moov, stsd.body + 4) !== 1 && decoded) throw new DecoderNeeded(mime, 'MP4 sound track with several sample descriptions');
+  const [entry] = children(moov, stsd.body + 8, stsd.end);
+  if (!entry || entry.end - entry.body < 28) throw new ProbeError('corrupt_file', 'MP4 sound track without a sample description');
+  const version = u16be(moov, entry.body + 8);
+  const boxesStart = entry.body + (version === 1 ? 44 : version === 2 ? 64 : 28);
+  const boxes = children(moov, Math.min(boxesStart, entry.end), entry.end);
+  const type = entry.type === 'enca' ? originalFormat(moov, boxes) : entry.type;
+  const find = (name: string) => boxes.find((b) => b.type === name) ?? nestedInWave(moov, boxes, name);
+  switch (type) {
+    case 'mp4a':
+      return aacFormat(moov, find('esds'), mime, decoded);
+    case 'ac-3':
+      return ac3Format(moov, find('dac3'), mime);
+    case 'alac':
+      return alacFormat(moov, find('alac'), mime);
+    case 'fLaC':
+      return flacFormat(moov, find('dfLa'), mime);
+    default:
+      throw new DecoderNeeded(mime, `MP4 audio sample entry '${type}'`);
+  }
+}
+
+function originalFormat(moov: Uint8Array, boxes: Box[]): string {
+  const sinf = boxes.find((b) => b.type === 'sinf');
+  const frma = sinf && child(moov, sinf, 'frma');
+  return frma ? ascii(moov, frma.body) : 'enca';
+}
+
+/** QuickTime sound descriptions (v1) keep codec boxes inside a 'wave' box. */
+function nestedInWave(moov: Uint8Array, boxes: Box[], name: string): Box | undefined {
+  const wave = boxes.find((b) => b.type === 'wave');
+  return wave && child(moov, wave, name);
+}
+
+function aacFormat(moov: Uint8Array, esds: Box | undefined, mime: string, decoded: boolean): { format: Format; frame: FrameLength } {
+  const config = esds && decoderConfig(moov.subarray(esds.body + 4, esds.end));
+  if (!config || config.objectType !== 0x40 && !(config.objectType >= 0x66 && config.objectType <= 0x68)) {
+    throw new DecoderNeeded(mime, `MP4 mp4a with object type 0x${config?.objectType.toString(16) ?? '?'}`);
+  }
+  const asc = parseAudioSpecificConfig(config.specific, mime, decoded);
+  return { format: { codec: 'aac', sampleRate: asc.sampleRate, channels: asc.channels, bitDepth: 32 }, frame: { fixed: 1024 } };
+}
+
+/** The DecoderConfigDescriptor in an ES_Descriptor: object type and DecoderSpecificInfo. */
+function decoderConfig(es: Uint8Array): { objectType: number; specific: Uint8Array } | undefined {
+  let p = 0;
+  const descriptor = (tag: number): number | undefined => {
+    if (es[p] !== tag) return undefined;
+    p++;
+    let length = 0;
+    for (let i = 0; i < 4; i++) {
+      const b = es[p++];
+      if (b === undefined) return undefined;
+      length = (length << 7) | (b & 0x7f);
+      if (!(b & 0x80)) break;
+    }
+    return length;
+  };
+  if (descriptor(3) === undefined) return undefined;
+  const flags = es[p + 2] ?? 0; // after ES_ID: stream dependence, URL and OCR stream flags
+  p += 3 + (flags & 0x80 ? 2 : 0);
+  if (flags & 0x40) p += 1 + (es[p] ?? 0);
+  if (flags & 0x20) p += 2;
+  if (descriptor(4) === undefined) return undefined;
+  const objectType = es[p]!;
+  p += 13;
+  const length = descriptor(5);
+  if (length === undefined || p + length > es.byteLength) return undefined;
+  return { objectType, specific: es.subarray(p, p + length) };
+}
+
+const AAC_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
+
+/**
+ * AudioSpecificConfig for plain AAC (Main, LC, LTP) with a channel configuration: anything that
+ * makes the decoder change rate, channels or frame length (SBR, PS, a 960-sample frame, a PCE)
+ * is left to the decoder. A core rate of 24 kHz or less may carry implicit SBR, which only
+ * matters when there are frames to decode.
+ */
+function parseAudioSpecificConfig(asc: Uint8Array, mime: string, decoded: boolean): { sampleRate: number; channels: number } {
+  if (asc.byteLength < 2) throw new ProbeError('corrupt_file', 'AudioSpecificConfig is cut short');
+  let bit = 0;
+  // Past its end the config reads as zeros, as ffmpeg's padded bit reader reads it.
+  const read = (n: number) => {
+    let value = 0;
+    for (let i = 0; i < n; i++, bit++) value = value * 2 + (((asc[bit >> 3] ?? 0) >> (7 - (bit & 7))) & 1);
+    return value;
+  };
+  let objectType = read(5);
+  if (objectType === 31) objectType = 32 + read(6);
+  const rateIndex = read(4);
+  const sampleRate = rateIndex === 15 ? read(24) : AAC_RATES[rateIndex];
+  const channelConfig = read(4);
+  if (![1, 2, 4].includes(objectType)) throw new DecoderNeeded(mime, `AAC audio object type ${objectType}`);
+  if (!sampleRate) throw new ProbeError('corrupt_file', `AAC sampling frequency index ${rateIndex}`);
+  if (sampleRate <= 24000 && decoded) throw new DecoderNeeded(mime, `AAC at ${sampleRate} Hz may carry SBR`);
+  if (channelConfig === 0 || channelConfig > 7) throw new DecoderNeeded(mime, `AAC channel configuration ${channelConfig}`);
+  if (read(1) === 1) throw new DecoderNeeded(mime, 'AAC with 960-sample frames');
+  if (read(1) === 1) read(14); // dependsOnCoreCoder: coreCoderDelay
+  read(1); // extensionFlag (none for these object types)
+  if (asc.byteLength * 8 - bit >= 16 && read(11) === 0x2b7) throw new DecoderNeeded(mime, 'AAC with an SBR sync extension');
+  return { sampleRate, channels: channelConfig === 7 ? 8 : channelConfig };
+}
+
+const AC3_RATES = [48000, 44100, 32000];
+const AC3_CHANNELS = [2, 1, 2, 3, 3, 4, 4, 5];
+
+function ac3Format(moov: Uint8Array, dac3: Box | undefined, mime: string): { format: Format; frame: FrameLength } {
+  if (!dac3 || dac3.end - dac3.body < 3) throw new DecoderNeeded(mime, 'AC-3 without a dac3 box');
+  const bits = (moov[dac3.body]! << 16) | (moov[dac3.body + 1]! << 8) | moov[dac3.body + 2]!;
+  const sampleRate = AC3_RATES[bits >> 22];
+  if (!sampleRate) throw new ProbeError('corrupt_file', 'AC-3 dac3 with a reserved sample rate code');
+  const channels = AC3_CHANNELS[(bits >> 11) & 7]! + ((bits >> 10) & 1);
+  return { format: { codec: 'ac3', sampleRate, channels, bitDepth: 32 }, frame: { fixed: 1536 } };
+}
+
+/** ALACSpecificConfig: frame length, bit depth, channels, sample rate. */
+function alacFormat(moov: Uint8Array, alac: Box | undefined, mime: string): { format: Format; frame: FrameLength } {
+  if (!alac || alac.end - alac.body < 28) throw new DecoderNeeded(mime, 'ALAC without its configuration');
+  const c = alac.body + 4;
+  const format = { codec: 'alac', bitDepth: moov[c + 5]!, channels: moov[c + 9]!, sampleRate: u32be(moov, c + 20) };
+  if (!format.bitDepth || !format.channels || !format.sampleRate) throw new ProbeError('corrupt_file', 'invalid ALAC configuration');
+  return { format, frame: 'stts' };
+}
+
+/** dfLa: FLAC metadata blocks, STREAMINFO first. */
+function flacFormat(moov: Uint8Array, dfLa: Box | undefined, mime: string): { format: Format; frame: FrameLength } {
+  if (!dfLa || dfLa.end - dfLa.body < 8 + STREAMINFO_SIZE || (moov[dfLa.body + 4]! & 0x7f) !== 0) {
+    throw new DecoderNeeded(mime, 'FLAC in MP4 without its STREAMINFO');
+  }
+  const info = parseStreamInfo(moov.subarray(dfLa.body + 8, dfLa.body + 8 + STREAMINFO_SIZE));
+  return { format: { codec: 'flac', sampleRate: info.sampleRate, channels: info.channels, bitDepth: info.bitsPerSample }, frame: 'stts' };
+}

@@ -1,0 +1,250 @@
+import { ProbeError } from '../../errors.js';
+import { ascii, BlockReader, startsWith, u16le, u32le, view } from './bytes.js';
+import { crc32Ogg } from './crc.js';
+import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
+import { flacFacts, parseStreamInfo, STREAMINFO_SIZE, type StreamInfo } from './flac.js';
+import { parseVorbisIdentification, VorbisDurations, type VorbisIdentification } from './vorbis.js';
+
+/**
+ * Ogg Vorbis, Opus and FLAC, measured as ffmpeg's ogg demuxer and decoders play them: the last
+ * granule position of the first audio stream, less where the stream starts (the first audio
+ * page's granule less its packets' durations, oggparsevorbis.c / oggparseopus.c) and, for
+ * Opus, the pre-skip. Every page header is walked; chained streams and Speex go to the decoder.
+ */
+
+const MIME = 'audio/ogg';
+const BOS = 0x02;
+const EOS = 0x04;
+const CONTINUED = 0x01;
+
+interface Page {
+  offset: number;
+  flags: number;
+  /** -1 when no packet ends on the page. */
+  granule: number;
+  serial: number;
+  lacing: Uint8Array;
+  headerSize: number;
+  size: number;
+}
+
+/** A packet of the chosen stream, with the stream page indexes it starts and ends on. */
+interface Packet {
+  bytes: Uint8Array;
+  startPage: number;
+  endPage: number;
+}
+
+type Codec =
+  | { name: 'vorbis'; headers: 3; id: VorbisIdentification }
+  | { name: 'opus'; headers: 2; channels: number; preSkip: number }
+  | { name: 'flac'; headers: number; info: StreamInfo };
+
+export async function readOgg(input: AudioInput): Promise<AudioFacts> {
+  const size = await input.size();
+  const walk = await walkPages(new BlockReader(input.source), size);
+  const { codec, packets, pages } = walk;
+  const lastPage = [...pages].reverse().find((p) => p.granule >= 0);
+  if (!lastPage || packets.length <= codec.headers) throw new ProbeError('corrupt_file', `Ogg ${codec.name} stream without audio pages`);
+  const last = lastPage.granule;
+  switch (codec.name) {
+    case 'flac':
+      if (codec.info.totalSamples !== 0 && codec.info.totalSamples !== last) {
+        throw new DecoderNeeded(MIME, 'Ogg FLAC granule and STREAMINFO disagree', codec.info.totalSamples / codec.info.sampleRate);
+      }
+      return flacFacts(MIME, codec.info, last);
+    case 'vorbis': {
+      const samples = last - vorbisStart(walk, codec.id);
+      return lossyFacts('vorbis', codec.id.sampleRate, codec.id.channels, samples);
+    }
+    case 'opus': {
+      const samples = last - opusStart(walk) - codec.preSkip;
+      return lossyFacts('opus', 48000, codec.channels, samples);
+    }
+  }
+}
+
+function lossyFacts(codec: string, sampleRate: number, channels: number, samples: number): AudioFacts {
+  if (samples < 0) throw new ProbeError('corrupt_file', `Ogg ${codec} granule positions give ${samples} samples`);
+  // Opus always decodes at 48 kHz; both decoders output float.
+  return { mime: MIME, codec, sampleRate, channels, bitDepth: 32, duration: samples / sampleRate };
+}
+
+interface Walk {
+  codec: Codec;
+  /** Header packets and the packets of the first audio page, in order. */
+  packets: Packet[];
+  /** The chosen stream's pages, in order. */
+  pages: Page[];
+}
+
+/**
+ * Reads every page header in the file; keeps the first audio stream's pages, and its packets up
+ * to the end of its first audio page.
+ */
+async function walkPages(reader: BlockReader, size: number): Promise<Walk> {
+  let codec: Codec | undefined;
+  let serial: number | undefined;
+  const pages: Page[] = [];
+  const packets: Packet[] = [];
+  let partial: Uint8Array[] = [];
+  let partialStart = 0;
+  let headersDone = false;
+  let offset = 0;
+  for (let sawData = false; offset < size; ) {
+    const page = await readPage(reader, offset, size);
+    if (!page) break;
+    offset += page.size;
+    if (page.flags & BOS) {
+      if (sawData) throw new DecoderNeeded(MIME, 'chained Ogg streams');
+      if (serial === undefined) {
+        const body = await pageBody(reader, page);
+        const found = identify(body);
+        if (found) [codec, serial] = [found, page.serial];
+      }
+    } else sawData = true;
+    if (page.serial !== serial) continue;
+    pages.push(page);
+    if (headersDone) continue;
+    const body = await pageBody(reader, page);
+    let position = 0;
+    if (!(page.flags & CONTINUED)) partial = [];
+    for (const lace of page.lacing) {
+      if (partial.length === 0) partialStart = pages.length - 1;
+      partial.push(body.subarray(position, position + lace));
+      position += lace;
+      if (lace < 255) {
+        packets.push({ bytes: concat(partial), startPage: partialStart, endPage: pages.length - 1 });
+        partial = [];
+      }
+    }
+    headersDone = packets.length > codec!.headers && packets[codec!.headers]!.startPage < pages.length - 1;
+  }
+  if (!codec) throw new DecoderNeeded(MIME, 'no Vorbis, Opus or FLAC stream in the Ogg file');
+  await verifyCrc(reader, pages[pages.length - 1]!);
+  return { codec, packets, pages };
+}
+
+/** The page at `offset`; undefined when there is none (trailing bytes that hold no further page, a cut last page). */
+async function readPage(reader: BlockReader, offset: number, size: number): Promise<Page | undefined> {
+  const header = await reader.bytes(offset, 27);
+  if (!startsWith(header, 'OggS') || header[4] !== 0) {
+    if (await pageFollows(reader, offset + 1, size)) throw new DecoderNeeded(MIME, `Ogg pages resume after junk at byte ${offset}`);
+    return undefined;
+  }
+  if (header.byteLength < 27) throw new ProbeError('truncated', `Ogg page header at byte ${offset} is cut by the end of the file`);
+  const flags = header[5]!;
+  const granuleBig = view(header).getBigInt64(6, true);
+  const serial = u32le(header, 14);
+  const segments = header[26]!;
+  const lacing = new Uint8Array(await reader.bytes(offset + 27, segments));
+  if (lacing.byteLength < segments) throw new ProbeError('truncated', `Ogg page at byte ${offset} is cut by the end of the file`);
+  const bodySize = lacing.reduce((sum, lace) => sum + lace, 0);
+  const page = { offset, flags, granule: granuleNumber(granuleBig), serial, lacing, headerSize: 27 + segments, size: 27 + segments + bodySize };
+  // A last page cut by the end of the file is skipped, as ffmpeg skips it: the decoder plays the pages before it.
+  return offset + page.size <= size ? page : undefined;
+}
+
+function granuleNumber(granule: bigint): number {
+  if (granule === -1n) return -1;
+  if (granule < 0n || granule > BigInt(Number.MAX_SAFE_INTEGER)) throw new ProbeError('corrupt_file', `Ogg granule position ${granule}`);
+  return Number(granule);
+}
+
+async function pageFollows(reader: BlockReader, from: number, size: number): Promise<boolean> {
+  const chunk = 1 << 20;
+  for (let start = from; start < size; start += chunk) {
+    const bytes = await reader.bytes(start, Math.min(chunk + 3, size - start));
+    for (let i = 0; i + 4 <= bytes.byteLength; i++) if (bytes[i] === 0x4f && startsWith(bytes, 'OggS', i)) return true;
+  }
+  return false;
+}
+
+/** A page's body, after checking its CRC (ffmpeg skips pages whose CRC does not match). */
+async function pageBody(reader: BlockReader, page: Page): Promise<Uint8Array> {
+  const bytes = await verifyCrc(reader, page);
+  return bytes.subarray(page.headerSize);
+}
+
+async function verifyCrc(reader: BlockReader, page: Page): Promise<Uint8Array> {
+  const bytes = await reader.bytes(page.offset, page.size);
+  const header = new Uint8Array(bytes.subarray(0, 27)); // a copy: the CRC is computed with its own field zeroed
+  header.fill(0, 22, 26);
+  const crc = crc32Ogg(bytes.subarray(27), crc32Ogg(header));
+  if (crc !== u32le(bytes, 22)) throw new ProbeError('corrupt_file', `Ogg page at byte ${page.offset} fails its CRC check`);
+  return bytes;
+}
+
+/** The codec of a stream from its first packet; undefined for streams that are not audio. */
+function identify(first: Uint8Array): Codec | undefined {
+  if (first[0] === 1 && startsWith(first, 'vorbis', 1)) return { name: 'vorbis', headers: 3, id: parseVorbisIdentification(first) };
+  if (startsWith(first, 'OpusHead')) return opusHead(first);
+  if (first[0] === 0x7f && startsWith(first, 'FLAC', 1)) return flacMapping(first);
+  if (startsWith(first, 'Speex   ')) throw new DecoderNeeded(MIME, 'Ogg Speex');
+  if (startsWith(first, 'fLaC') || startsWith(first, 'CELT    ') || startsWith(first, 'PCM     ')) {
+    throw new DecoderNeeded(MIME, `Ogg stream '${ascii(first, 0, 8).trim()}'`);
+  }
+  return undefined;
+}
+
+function opusHead(packet: Uint8Array): Codec {
+  if (packet.byteLength < 19 || packet[8]! >= 16 || packet[9] === 0) throw new ProbeError('corrupt_file', 'invalid OpusHead');
+  return { name: 'opus', headers: 2, channels: packet[9]!, preSkip: u16le(packet, 10) };
+}
+
+/** Ogg FLAC mapping: 0x7F "FLAC", version, header packet count, "fLaC", STREAMINFO block. */
+function flacMapping(packet: Uint8Array): Codec {
+  if (packet.byteLength < 13 + 4 + STREAMINFO_SIZE || !startsWith(packet, 'fLaC', 9) || (packet[13]! & 0x7f) !== 0) {
+    throw new ProbeError('corrupt_file', 'invalid Ogg FLAC mapping header');
+  }
+  const otherHeaders = (packet[7]! << 8) | packet[8]!;
+  if (otherHeaders === 0) throw new DecoderNeeded(MIME, 'Ogg FLAC with an unknown number of header packets');
+  return { name: 'flac', headers: 1 + otherHeaders, info: parseStreamInfo(packet.subarray(17)) };
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return new Uint8Array(parts[0]!);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+}
+
+/** The audio packets that start and end on the first audio page, and that page. */
+function firstAudioPage(walk: Walk, headers: number): { page: Page; packets: Uint8Array[] } {
+  const first = walk.packets[headers]!;
+  if (first.startPage !== first.endPage) throw new DecoderNeeded(MIME, 'the first Ogg audio packet spans pages');
+  const page = walk.pages[first.startPage]!;
+  if (page.flags & EOS || page.granule < 0) throw new DecoderNeeded(MIME, 'the Ogg stream has a single audio page');
+  const packets = walk.packets.slice(headers).filter((p) => p.endPage === first.startPage).map((p) => p.bytes);
+  return { page, packets };
+}
+
+/** oggparsevorbis.c: the first audio page's granule less its packets' durations (the first packet outputs nothing). */
+function vorbisStart(walk: Walk, id: VorbisIdentification): number {
+  const durations = new VorbisDurations(id, walk.packets[2]!.bytes);
+  const { page, packets } = firstAudioPage(walk, 3);
+  const [, ...played] = packets.map((p) => durations.duration(p));
+  return page.granule - played.reduce((a, b) => a + b, 0);
+}
+
+/** oggparseopus.c: the first audio page's granule less the duration of its packets. */
+function opusStart(walk: Walk): number {
+  const { page, packets } = firstAudioPage(walk, 2);
+  return page.granule - packets.reduce((sum, p) => sum + opusPacketSamples(p), 0);
+}
+
+/** Samples in an Opus packet from its TOC byte (RFC 6716 §3.1), as oggparseopus.c opus_duration. */
+export function opusPacketSamples(packet: Uint8Array): number {
+  const toc = packet[0];
+  if (toc === undefined) throw new ProbeError('corrupt_file', 'empty Opus packet');
+  const config = toc >> 3;
+  const frameSize = config < 12 ? Math.max(480, 960 * (config & 3)) : config < 16 ? 480 << (config & 1) : 120 << (config & 3);
+  const count = toc & 3;
+  if (count === 3 && packet.byteLength < 2) throw new ProbeError('corrupt_file', 'Opus packet without its frame count');
+  const frames = count === 0 ? 1 : count === 3 ? packet[1]! & 0x3f : 2;
+  return frameSize * frames;
+}
