@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateDocument } from '../src/validate/index.js';
 import { runCli, type RunResult } from './helpers/cli.js';
-import { dicomSeries, jpeg, mp4, pdf, png, SERIES_A, SERIES_B, wav, write } from './fixtures/spec/media.js';
+import { dicomSeries, inconsistentSeries, jpeg, mp4, pdf, png, SERIES_A, SERIES_B, SERIES_C, wav, write } from './fixtures/spec/media.js';
 
 /**
  * `encord-media spec` over a mixed folder made on the spot: every value asserted is what the
@@ -48,6 +48,7 @@ beforeAll(async () => {
   wav(join(data, 'media/tone.wav'), 0.5);
   mp4(join(data, 'media/clip.mp4'), 1);
   dicomSeries(data);
+  inconsistentSeries(data, 'dicom/bad');
   write(data, 'broken/empty.png', new Uint8Array(0));
   write(data, 'broken/truncated.png', (await png(64, 48)).subarray(0, 60));
 });
@@ -81,6 +82,15 @@ describe('spec over a mixed folder (JSON upload file)', () => {
     const byFile = Object.fromEntries(errors.map((error) => [relative(data, error.file), error]));
     expect(byFile['broken/empty.png']).toMatchObject({ url: `${BASE}broken/empty.png`, error: { code: 'empty_file' } });
     expect(byFile['broken/truncated.png']).toMatchObject({ url: `${BASE}broken/truncated.png`, error: { code: 'truncated' } });
+  });
+
+  it('reports every file of a series the server would reject, with the reason', () => {
+    const bad = errors.filter((error) => error.url.startsWith(`${BASE}dicom/bad/`));
+    expect(bad.map((error) => error.url)).toEqual([`${BASE}dicom/bad/1.dcm`, `${BASE}dicom/bad/2.dcm`]);
+    for (const error of bad) {
+      expect(error.error.code).toBe('dicom_inconsistent_study_uid');
+      expect(error.error.message).toContain(`series ${SERIES_C}`);
+    }
   });
 
   it('describes images with their real sizes, display dimensions and unique titles', () => {

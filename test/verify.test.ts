@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { validateDocument } from '../src/validate/index.js';
 import { runCli, type RunResult } from './helpers/cli.js';
 import { ctSlice } from './helpers/dicom-writer.js';
-import { jpeg, mp4, pdf, write } from './fixtures/spec/media.js';
+import { inconsistentSeries, jpeg, mp4, pdf, write } from './fixtures/spec/media.js';
 
 /**
  * `encord-media verify`: a hand-written spec with known mistakes (wrong fps, swapped width and
@@ -167,6 +167,17 @@ describe('verify other inputs', () => {
     expect(findings.filter((finding) => finding.code === 'dicom_tag_differs').map((finding) => finding.pointer)).toEqual(
       ['00080018', '00200013', '00200032'].map((tag) => `/dicomSeries/0/dicomFiles/0/dicomMetadata/tags/${tag}`),
     );
+  });
+
+  it('runs the server\'s series checks on the files\' own tags', async () => {
+    inconsistentSeries(media, 'bad');
+    const spec = { dicom_series: [{ title: 'bad', objectUrl_0: `${BASE}bad/1.dcm`, objectUrl_1: `${BASE}bad/2.dcm` }] };
+    writeFileSync(join(scratch, 'bad-series.json'), JSON.stringify(spec));
+    const run = await runCli(['verify', join(scratch, 'bad-series.json'), '--base-url', MAPPING, '--json']);
+    expect(run.code).toBe(1);
+    const findings = findingsOf(run);
+    expect(findings.filter((finding) => finding.code === 'missing_metadata')).toHaveLength(2);
+    expect(findings.find((finding) => finding.code === 'dicom_inconsistent_study_uid')).toMatchObject({ pointer: '/dicom_series/0', severity: 'error' });
   });
 
   it('reports objects it cannot read', async () => {

@@ -129,13 +129,13 @@ function seriesUidOf(metadata: DicomMetadata): string | undefined {
   return firstString(metadata.tags, SERIES_INSTANCE_UID);
 }
 
-type ImageFrame = Frame<CustomerProvidedImageMetadata> & { mime?: string };
+/** A gathered frame, with the input it came from and its type (image sequences take only some). */
+type ImageFrame = Frame<CustomerProvidedImageMetadata> & { file: string; mime?: string };
 
 interface PendingGroup {
   name: string;
   clientMetadata?: ClientMetadata;
   frames: ImageFrame[];
-  files: string[];
 }
 
 interface PendingSeries {
@@ -231,11 +231,11 @@ class SpecBuilder {
 
   private gatherFrame(input: SpecInput, metadata: CustomerProvidedImageMetadata | undefined): void {
     const name = input.group as string;
-    const group = this.groups.get(name) ?? { name, frames: [], files: [] };
+    const group = this.groups.get(name) ?? { name, frames: [] };
     this.groups.set(name, group);
     group.clientMetadata ??= input.clientMetadata;
-    group.frames.push({ url: input.url, title: input.title ?? fileNameOf(input.url), ...(metadata ? { metadata, mime: metadata.mime_type } : {}) });
-    group.files.push(input.file);
+    const frame: ImageFrame = { url: input.url, title: input.title ?? fileNameOf(input.url), file: input.file };
+    group.frames.push(metadata ? { ...frame, metadata, mime: metadata.mime_type } : frame);
   }
 
   private gatherSeries(uid: string, input: SpecInput, metadata: DicomMetadata): void {
@@ -248,10 +248,10 @@ class SpecBuilder {
   private *groupEntry(group: PendingGroup): Generator<BuildEvent> {
     const createVideo = this.options.createVideo === true;
     const frames: ImageFrame[] = [];
-    for (const [i, frame] of group.frames.entries()) {
+    for (const frame of group.frames) {
       if (createVideo && frame.mime !== undefined && !SEQUENCE_MIME_TYPES.has(frame.mime)) {
         const message = `${frame.mime} cannot be a frame of an image sequence (jpeg, png, webp, avif, bmp only)`;
-        yield* this.reject({ file: group.files[i] ?? frame.url, url: frame.url }, { code: 'unsupported_in_image_sequence', message });
+        yield* this.reject(frame, { code: 'unsupported_in_image_sequence', message });
       } else frames.push(frame);
     }
     if (frames.length === 0) return;
@@ -263,7 +263,7 @@ class SpecBuilder {
       title: this.titles.claim(group.name),
       clientMetadata: group.clientMetadata ?? {},
       createVideo,
-      frames: frames.map(({ mime: _mime, ...frame }) => frame),
+      frames: frames.map(({ url, title, metadata }) => (metadata ? { url, title, metadata } : { url, title })),
     };
     yield { type: 'entry', entry };
   }

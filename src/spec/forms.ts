@@ -1,5 +1,6 @@
 import { camelToSnake, snakeToCamel } from '../schema/casing.js';
 import { pointerJoin } from '../validate/finding.js';
+import { detectKind } from '../validate/index.js';
 import {
   ENTRY_KINDS,
   type ClientMetadata,
@@ -159,30 +160,25 @@ export function readSpec(document: unknown): ReadSpec {
   };
   const entries: LocatedEntry[] = [];
   const problems: SpecProblem[] = [];
-  let dataItemsHints = body !== document ? 1 : 0;
   for (const kind of ENTRY_KINDS) {
     const [key, list] = listOf(body, kind);
     if (!Array.isArray(list)) continue;
-    if (key !== UPLOAD_FILE_LIST_KEYS[kind]) dataItemsHints++;
     list.forEach((item, index) => {
       const pointer = pointerJoin(pointerJoin(root, key), index);
       const entry = isObject(item) ? readEntry(kind, item) : undefined;
       if (entry) entries.push({ entry, pointer });
       else problems.push({ pointer, message: `not a ${kind.replace('_', ' ')} item with a URL` });
-      if (isObject(item) && looksLikeDataItem(item)) dataItemsHints++;
     });
   }
-  return { flags, root, format: dataItemsHints > 0 ? 'data-items' : 'upload-file', entries, problems };
+  // The validator's rule decides the form, so verify and validate never disagree on it.
+  const format = body !== document || detectKind(body) === 'data-items' ? 'data-items' : 'upload-file';
+  return { flags, root, format, entries, problems };
 }
 
 function listOf(body: Json, kind: EntryKind): [string, unknown] {
   const key = UPLOAD_FILE_LIST_KEYS[kind];
   const camel = snakeToCamel(key);
   return Object.hasOwn(body, key) || camel === key ? [key, body[key]] : [camel, body[camel]];
-}
-
-function looksLikeDataItem(item: Json): boolean {
-  return ['object_url', 'externalFileType', 'external_file_type', 'images', 'dicomFiles', 'dicom_files'].some((key) => Object.hasOwn(item, key));
 }
 
 function readEntry(kind: EntryKind, item: Json): SpecEntry | undefined {

@@ -7,8 +7,9 @@ import type { MediaInput } from '../sources/open.js';
 import { pointerJoin } from '../validate/finding.js';
 import { compareDicomTags, compareMetadata, type Difference } from './compare.js';
 import type { LocatedEntry } from './forms.js';
-import { isSingle, type Frame, type SingleKind, type SpecEntry, type SpecFormat } from './model.js';
+import { isSingle, type DicomSeriesEntry, type Frame, type SingleKind, type SpecEntry, type SpecFormat } from './model.js';
 import { Limiter, mapOrdered } from './ordered.js';
+import { checkSeries } from './series.js';
 
 export interface VerifyOptions {
   probe?: ProbeInputOptions;
@@ -75,7 +76,15 @@ async function verifyEntry({ entry, pointer }: LocatedEntry, format: SpecFormat,
     findings.push(...checked.findings);
     return checked.fixed;
   });
-  return { pointer, entry, fixed: { ...entry, frames } as SpecEntry, findings };
+  const fixed = { ...entry, frames } as SpecEntry;
+  if (fixed.kind === 'dicom_series') findings.push(...seriesFindings(fixed, pointer));
+  return { pointer, entry, fixed, findings };
+}
+
+/** What Encord's server checks on a series, run on the files' own tags: a failure here fails the upload whatever the spec says. */
+function seriesFindings(series: DicomSeriesEntry, pointer: string): VerifyFinding[] {
+  const files = series.frames.flatMap((frame) => (frame.metadata ? [{ url: frame.url, tags: frame.metadata.tags }] : []));
+  return checkSeries(files).map(({ code, severity, message, file }) => ({ pointer, url: file ?? '', code, severity, message }));
 }
 
 const FRAME_MODALITY = { image_group: 'image', dicom_series: 'dicom' } as const;

@@ -146,15 +146,15 @@ export class SpecWriter {
   private async assemble(chunk: Chunk, path: string | undefined): Promise<void> {
     const out = path === undefined ? (this.options.stdout ?? process.stdout) : await openOutput(path);
     const { format, flags } = this.options;
-    const lists = ENTRY_KINDS.map((kind) => listKey(kind, format));
-    const keys = [...lists, ...alwaysPresentLists(format).filter((key) => !lists.includes(key))];
-    const sections: string[] = [];
+    const always = alwaysPresentLists(format);
+    const lists = [...new Set([...ENTRY_KINDS.map((kind) => listKey(kind, format)), ...always])];
+    let separator = '';
     await write(out, '{\n');
-    for (const key of keys) {
+    for (const key of lists) {
       const part = chunk.parts.get(key);
-      if (!part && !alwaysPresentLists(format).includes(key)) continue;
-      await write(out, `${sections.length > 0 ? ',\n' : ''}  ${JSON.stringify(key)}: [`);
-      sections.push(key);
+      if (!part && !always.includes(key)) continue;
+      await write(out, `${separator}  ${JSON.stringify(key)}: [`);
+      separator = ',\n';
       if (part) {
         await write(out, '\n');
         for await (const bytes of createReadStream(part.path)) await write(out, bytes as Buffer);
@@ -163,8 +163,8 @@ export class SpecWriter {
       await write(out, ']');
     }
     for (const [key, value] of Object.entries(flagsFor(flags, format))) {
-      await write(out, `${sections.length > 0 ? ',\n' : ''}  ${JSON.stringify(key)}: ${JSON.stringify(value)}`);
-      sections.push(key);
+      await write(out, `${separator}  ${JSON.stringify(key)}: ${JSON.stringify(value)}`);
+      separator = ',\n';
     }
     await write(out, '\n}\n');
     if (path !== undefined) await new Promise<void>((resolve, reject) => (out as WriteStream).end(() => resolve()).on('error', reject));
