@@ -1,6 +1,6 @@
 import { LimitError, ProbeError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
-import { countPages, linearizedPageCount } from './pdf/document.js';
+import { countPages, linearizedPageCount, PageTreeDoubt } from './pdf/document.js';
 import { PdfFile } from './pdf/objects.js';
 import { pdfLibPageCount } from './pdf/pdflib.js';
 import { pdfjsPageCount } from './pdf/pdfjs.js';
@@ -25,7 +25,8 @@ export const probePdf: Probe<'pdf'> = async (source) => {
   const reader = new RangeReader(source, size);
   let num_pages: number;
   try {
-    num_pages = await countPages(new PdfFile(reader, await readCrossReference(reader), false));
+    const lean = reader.from(await headerOffset(reader));
+    num_pages = await countPages(new PdfFile(lean, await readCrossReference(lean), false));
   } catch (error) {
     if (error instanceof ProbeError) throw error;
     num_pages = await recoveredCount(source, reader, error);
@@ -33,23 +34,35 @@ export const probePdf: Probe<'pdf'> = async (source) => {
   return { metadata: { file_size: size, num_pages }, warnings: [] };
 };
 
+/** Where `%PDF-` starts within the first 1 KiB (poppler counts offsets from there), else 0. */
+async function headerOffset(reader: RangeReader): Promise<number> {
+  const at = Buffer.from(await reader.read(0, 1024)).indexOf('%PDF-');
+  return Math.max(0, at);
+}
+
 async function recoveredCount(source: ByteSource, reader: RangeReader, leanError: unknown): Promise<number> {
   if (reader.size > MAX_REBUILD_BYTES) {
     throw new LimitError('limit_exceeded', `${source.name} needs rebuilding (${message(leanError)}) but is over ${MAX_REBUILD_BYTES} bytes`);
   }
   const bytes = await reader.read(0, reader.size);
-  const ours = await rebuildFile(reader, bytes).then(countPages).catch((error: unknown) => error);
+  const rebuilt = await rebuildFile(reader, bytes).catch((error: unknown) => error);
+  const ours = rebuilt instanceof PdfFile ? await countPages(rebuilt).catch((error: unknown) => error) : rebuilt;
   if (typeof ours === 'number') {
     const pdfjs = await pdfjsPageCount(bytes);
-    const theirs = pdfjs.kind === 'password' ? await pdfLibPageCount(bytes) : pdfjs.kind === 'pages' ? pdfjs.pages : undefined;
+    // pdf-lib ignores encryption: it may only stand in where our reading found the encryption and judged it open.
+    const encrypted = rebuilt instanceof PdfFile && rebuilt.trailer.has('Encrypt');
+    const theirs = pdfjs.kind === 'password' ? (encrypted ? await pdfLibPageCount(bytes) : undefined) : pdfjs.kind === 'pages' ? pdfjs.pages : undefined;
     if (theirs === ours) return ours;
     throw new ProbeError('corrupt_file', `damaged file: rebuilt it holds ${ours} pages, a second reader ${theirs === undefined ? 'cannot read it' : `finds ${theirs}`}`);
   }
+  if (ours instanceof ProbeError && ours.code !== 'corrupt_file') throw ours;
+  // pdfinfo prints a linearized file's /N without walking its page tree, once it has the catalog.
+  if (leanError instanceof PageTreeDoubt || ours instanceof PageTreeDoubt) {
+    const linearized = await linearizedPageCount(reader);
+    const pdfjs = linearized === undefined ? undefined : await pdfjsPageCount(bytes);
+    if (pdfjs?.kind === 'pages' && pdfjs.pages === linearized) return linearized;
+  }
   if (ours instanceof ProbeError) throw ours;
-  // pdfinfo prints a linearized file's /N without reading its page tree.
-  const linearized = await linearizedPageCount(reader);
-  const pdfjs = linearized === undefined ? undefined : await pdfjsPageCount(bytes);
-  if (pdfjs?.kind === 'pages' && pdfjs.pages === linearized) return linearized;
   throw new ProbeError('corrupt_file', `damaged file, not rebuilt: ${message(ours)}`, { cause: ours });
 }
 

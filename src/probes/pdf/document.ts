@@ -5,6 +5,9 @@ import { decidePageCount, readPageTree } from './pages.js';
 import type { RangeReader } from './range.js';
 import { Parser, PdfDict, PdfDoubt, type PdfValue } from './syntax.js';
 
+/** The catalog was read but not its page tree; pdfinfo still prints a linearized file's /N. */
+export class PageTreeDoubt extends PdfDoubt {}
+
 /**
  * The page count of a file whose cross-reference data is known (read or rebuilt): the
  * security handler first (a password pdfinfo lacks is an `encrypted` error), then the
@@ -17,7 +20,10 @@ export async function countPages(file: PdfFile): Promise<number> {
     if (file.recovering) throw new ProbeError('corrupt_file', 'no document catalog');
     throw new PdfDoubt('the trailer /Root is not a dictionary');
   }
-  return decidePageCount(await readPageTree(file, catalog, await linearizedPageCount(file.reader)));
+  const facts = await readPageTree(file, catalog, await linearizedPageCount(file.reader)).catch((error: unknown) => {
+    throw error instanceof PdfDoubt ? new PageTreeDoubt(error.message, { cause: error }) : error;
+  });
+  return decidePageCount(facts);
 }
 
 /** Sets the file's stream decryptor, or throws `encrypted` where pdfinfo would ask for a password. */

@@ -7,18 +7,35 @@ const BLOCK_SIZE = 64 * 1024;
  * Cached block reads over a ByteSource. Page-tree objects sit close together, so reading
  * aligned 64 KiB blocks once turns hundreds of tiny object reads into a few source reads
  * (and a small file into a single one).
+ *
+ * Offsets count from `origin`: poppler counts a file's offsets from its `%PDF-` header, so
+ * that bytes before the header do not break them.
  */
 export class RangeReader {
-  private readonly blocks = new Map<number, Uint8Array>();
+  /** Bytes from the origin to the end of the file. */
+  readonly size: number;
 
   constructor(
     private readonly source: ByteSource,
-    readonly size: number,
-  ) {}
+    private readonly fileSize: number,
+    private readonly origin = 0,
+    private readonly blocks = new Map<number, Uint8Array>(),
+  ) {
+    this.size = fileSize - origin;
+  }
+
+  /** The same bytes with offsets counted from `origin` (a file offset); the cache is shared. */
+  from(origin: number): RangeReader {
+    return new RangeReader(this.source, this.fileSize, origin, this.blocks);
+  }
 
   /** Up to `length` bytes at `offset`; fewer only at the end of the file. */
   async read(offset: number, length: number): Promise<Uint8Array> {
-    const end = Math.min(this.size, offset + length);
+    return this.readAbsolute(this.origin + offset, Math.min(length, this.size - offset));
+  }
+
+  private async readAbsolute(offset: number, length: number): Promise<Uint8Array> {
+    const end = Math.min(this.fileSize, offset + length);
     if (offset >= end) return new Uint8Array(0);
     const first = Math.floor(offset / BLOCK_SIZE);
     const last = Math.floor((end - 1) / BLOCK_SIZE);
@@ -49,7 +66,7 @@ export class RangeReader {
       let runEnd = index;
       while (runEnd + 1 <= last && !this.blocks.has(runEnd + 1)) runEnd++;
       const start = index * BLOCK_SIZE;
-      const wanted = Math.min(this.size, (runEnd + 1) * BLOCK_SIZE) - start;
+      const wanted = Math.min(this.fileSize, (runEnd + 1) * BLOCK_SIZE) - start;
       const bytes = await this.source.read(start, wanted);
       if (bytes.length < wanted) throw new SourceError(`${this.source.name} ended at ${start + bytes.length}, before its size ${this.size}`);
       for (let i = index; i <= runEnd; i++) {

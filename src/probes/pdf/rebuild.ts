@@ -1,13 +1,17 @@
 import { ProbeError } from '../../errors.js';
 import { applyEncryption } from './document.js';
-import { parseAt, PdfFile, PdfStream, readIndirectObject, type XrefEntry } from './objects.js';
+import { parseAt, PdfFile, type XrefEntry } from './objects.js';
 import type { RangeReader } from './range.js';
-import { Parser, PdfDict, PdfRef, type PdfValue } from './syntax.js';
+import { PdfDict, PdfRef } from './syntax.js';
 
 const WS = '[\\0\\t\\n\\f\\r ]';
-/** `num gen obj` starting a token, as poppler's and pdf.js's reconstruction scan for it. */
-const OBJECT_HEADER = new RegExp(`(?<![0-9A-Za-z.+-])(\\d{1,10})${WS}+(\\d{1,5})${WS}+obj(?![0-9A-Za-z])`, 'g');
-const TRAILER = new RegExp(`trailer${WS}*<<`, 'g');
+/**
+ * poppler's and qpdf's reconstruction read the file line by line: `num gen obj` and `trailer`
+ * count where a line starts (after blanks), or, for poppler, right after an `endobj`.
+ */
+const LINE_START = '(?:^|[\\r\\n]|endobj)[\\0\\t\\f ]*';
+const OBJECT_HEADER = new RegExp(`(?<=${LINE_START})([1-9]\\d{0,9})${WS}+(\\d{1,5})${WS}+obj(?![0-9A-Za-z])`, 'g');
+const TRAILER = new RegExp(`(?<=${LINE_START})trailer${WS}*<<`, 'g');
 const typeMarker = (type: string): RegExp => new RegExp(`/Type${WS}*/${type}(?![0-9A-Za-z])`, 'g');
 
 interface FoundObject {
@@ -17,10 +21,10 @@ interface FoundObject {
 }
 
 /**
- * Rebuilds the cross-reference data of a damaged file from its bytes, the way recovering
- * readers do: every `num gen obj` found (the last of equal generations wins), the members of
- * every object stream found, and for the trailer the last `trailer` dictionary or
- * cross-reference stream whose /Root is a dictionary, else the last /Type /Catalog object.
+ * Rebuilds the cross-reference data of a damaged file from its bytes, the way poppler and
+ * qpdf do: every `num gen obj` found (the last of equal generations wins), the members of
+ * every object stream found, and for the trailer the last `trailer` dictionary whose /Root is
+ * a dictionary. Without one both give up, and so does this.
  */
 export async function rebuildFile(reader: RangeReader, bytes: Uint8Array): Promise<PdfFile> {
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
@@ -35,19 +39,13 @@ export async function rebuildFile(reader: RangeReader, bytes: Uint8Array): Promi
     if (existing?.kind !== 'offset' || gen >= existing.gen) entries.set(num, { kind: 'offset', offset, gen });
   }
   const plain = new PdfFile(reader, { entries, trailer: new PdfDict(new Map()) }, true);
-  const objectStreams = containing(objects, text, 'ObjStm');
-  const trailer = await chooseTrailer(plain, trailerCandidates(text), containing(objects, text, 'XRef'));
-  if (trailer) {
-    // Object streams may be encrypted: their members are added once the trailer's /Encrypt is known.
-    const file = new PdfFile(reader, { entries, trailer }, true);
-    await applyEncryption(file);
-    await addObjectStreamMembers(file, objectStreams);
-    return file;
-  }
-  await addObjectStreamMembers(plain, objectStreams);
-  const catalog = await catalogTrailer(plain, containing(objects, text, 'Catalog'));
-  if (!catalog) throw new ProbeError('corrupt_file', 'no trailer or document catalog found');
-  return new PdfFile(reader, { entries, trailer: catalog }, true);
+  const trailer = await chooseTrailer(plain, trailerCandidates(text));
+  if (!trailer) throw new ProbeError('corrupt_file', 'damaged file without a trailer dictionary');
+  // Object streams may be encrypted: their members are added once the trailer's /Encrypt is known.
+  const file = new PdfFile(reader, { entries, trailer }, true);
+  await applyEncryption(file);
+  await addObjectStreamMembers(file, containing(objects, text, 'ObjStm'));
+  return file;
 }
 
 function findObjects(text: string): FoundObject[] {
@@ -89,17 +87,13 @@ async function addObjectStreamMembers(file: PdfFile, streams: FoundObject[]): Pr
 }
 
 /**
- * The newest trailer (a `trailer` dictionary or a cross-reference stream's) whose /Root is a
- * dictionary (direct, or an object found; or one not found as a plain object, since it may
- * sit in an object stream).
+ * The newest `trailer` dictionary whose /Root is a dictionary (direct, or an object found; or
+ * one not found as a plain object, since it may sit in an object stream). Cross-reference
+ * streams are not trailers here: poppler and qpdf cannot rebuild from them either.
  */
-async function chooseTrailer(file: PdfFile, trailerOffsets: number[], xrefStreams: FoundObject[]): Promise<PdfDict | undefined> {
-  const candidates: Array<{ offset: number; dict: () => Promise<PdfDict | undefined> }> = [
-    ...trailerOffsets.map((offset) => ({ offset, dict: () => parseDictAt(file.reader, offset) })),
-    ...xrefStreams.map((object) => ({ offset: object.offset, dict: () => streamDictAt(file.reader, object.offset) })),
-  ].sort((a, b) => b.offset - a.offset);
-  for (const candidate of candidates) {
-    const dict = await candidate.dict().catch(() => undefined);
+async function chooseTrailer(file: PdfFile, trailerOffsets: number[]): Promise<PdfDict | undefined> {
+  for (const offset of trailerOffsets) {
+    const dict = await parseDictAt(file.reader, offset).catch(() => undefined);
     const root = dict?.get('Root');
     if (root instanceof PdfDict) return dict;
     if (!dict || !(root instanceof PdfRef)) continue;
@@ -108,27 +102,9 @@ async function chooseTrailer(file: PdfFile, trailerOffsets: number[], xrefStream
   return undefined;
 }
 
-/** A trailer dictionary; one cut off by the end of the file is not taken (poppler does not take it). */
+/** A trailer dictionary, read as poppler reads it (leniently; the end of the file closes it). */
 async function parseDictAt(reader: RangeReader, offset: number): Promise<PdfDict | undefined> {
-  const parse = (parser: Parser): PdfValue | undefined => {
-    const dict = parser.parseValue();
-    return parser.truncated ? undefined : dict;
-  };
-  const value = await parseAt(reader, offset, parse, true);
+  const value = await parseAt(reader, offset, (parser) => parser.parseValue(), true);
   return value instanceof PdfDict ? value : undefined;
 }
 
-async function streamDictAt(reader: RangeReader, offset: number): Promise<PdfDict | undefined> {
-  const { value } = await readIndirectObject(reader, offset, true);
-  return value instanceof PdfStream ? value.dict : undefined;
-}
-
-/** No usable trailer: the last catalog object with a page tree stands in for one. */
-async function catalogTrailer(file: PdfFile, catalogs: FoundObject[]): Promise<PdfDict | undefined> {
-  for (const object of catalogs) {
-    const ref = new PdfRef(object.num, object.gen);
-    const catalog = await file.resolve(ref).catch(() => undefined);
-    if (catalog instanceof PdfDict && catalog.has('Pages')) return new PdfDict(new Map([['Root', ref]]));
-  }
-  return undefined;
-}

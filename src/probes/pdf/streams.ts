@@ -1,10 +1,22 @@
 import { constants, inflateRawSync, inflateSync } from 'node:zlib';
 import { PdfDict, PdfDoubt, PdfName, type PdfValue } from './syntax.js';
 
+type Filter = (data: Uint8Array, params: PdfDict | undefined) => Uint8Array;
+
+/** The standard filters poppler and qpdf both decode (image-only filters never hold structure). */
+const FILTERS: Record<string, Filter> = {
+  FlateDecode: (data, params) => unpredict(inflate(data), params),
+  LZWDecode: (data, params) => unpredict(lzw(data, intParam(params, 'EarlyChange', 1)), params),
+  ASCIIHexDecode: asciiHex,
+  ASCII85Decode: ascii85,
+  RunLengthDecode: runLength,
+};
+const ABBREVIATIONS: Record<string, string> = { Fl: 'FlateDecode', LZW: 'LZWDecode', AHx: 'ASCIIHexDecode', A85: 'ASCII85Decode', RL: 'RunLengthDecode' };
+
 /**
- * Decodes the stream filters cross-reference and object streams use in practice: FlateDecode
- * with or without a PNG/TIFF predictor. Any other filter (LZW, Brotli, ...) is doubt: poppler
- * and qpdf may not read it either, so guessing is never right.
+ * Decodes cross-reference and object stream data through its /Filter chain. Any other filter
+ * (Brotli, Crypt, image codecs) is doubt: poppler and qpdf cannot read it either, so guessing
+ * is never right.
  */
 export function decodeStream(dict: PdfDict, raw: Uint8Array): Uint8Array {
   const filters = asList(dict.get('Filter'));
@@ -12,9 +24,10 @@ export function decodeStream(dict: PdfDict, raw: Uint8Array): Uint8Array {
   let data = raw;
   filters.forEach((filter, i) => {
     if (!(filter instanceof PdfName)) throw new PdfDoubt('stream filter is not a name');
-    if (filter.name !== 'FlateDecode' && filter.name !== 'Fl') throw new PdfDoubt(`unsupported stream filter /${filter.name}`);
+    const decode = FILTERS[ABBREVIATIONS[filter.name] ?? filter.name];
+    if (!decode) throw new PdfDoubt(`unsupported stream filter /${filter.name}`);
     const param = params[i];
-    data = unpredict(inflate(data), param instanceof PdfDict ? param : undefined);
+    data = decode(data, param instanceof PdfDict ? param : undefined);
   });
   return data;
 }
@@ -47,8 +60,8 @@ function doubt(error: unknown): PdfDoubt {
   return new PdfDoubt(`cannot inflate stream: ${(error as Error).message}`);
 }
 
-function intParam(params: PdfDict, key: string, fallback: number): number {
-  const value = params.get(key);
+function intParam(params: PdfDict | undefined, key: string, fallback: number): number {
+  const value = params?.get(key);
   return typeof value === 'number' && Number.isInteger(value) ? value : fallback;
 }
 
@@ -116,4 +129,92 @@ function unpredictTiff(data: Uint8Array, rowBytes: number, colors: number): Uint
     for (let i = colors; i < rowBytes; i++) out[row + i] = (out[row + i]! + out[row + i - colors]!) & 0xff;
   }
   return out;
+}
+
+const isSpace = (c: number): boolean => c === 0 || c === 9 || c === 10 || c === 12 || c === 13 || c === 32;
+
+function asciiHex(data: Uint8Array): Uint8Array {
+  const text = Buffer.from(data).toString('latin1');
+  const end = text.indexOf('>');
+  const digits = (end < 0 ? text : text.slice(0, end)).replace(/[\0\t\n\f\r ]/g, '');
+  if (!/^[0-9A-Fa-f]*$/.test(digits)) throw new PdfDoubt('bad ASCIIHexDecode data');
+  return Buffer.from(digits.length % 2 ? `${digits}0` : digits, 'hex');
+}
+
+/** As poppler decodes it: characters out of range are not refused, only a group's low 32 bits count. */
+function ascii85(data: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  const group: number[] = [];
+  const flush = (count: number): void => {
+    let value = 0;
+    for (let i = 0; i < 5; i++) value = (((value * 85 + (group[i] ?? 84)) % 2 ** 32) + 2 ** 32) % 2 ** 32;
+    for (let i = 0; i < count - 1; i++) out.push((value >>> (24 - 8 * i)) & 0xff);
+    group.length = 0;
+  };
+  for (const c of data) {
+    if (c === 0x7e) break; // '~>' ends the data
+    if (isSpace(c)) continue;
+    if (c === 0x7a && group.length === 0) {
+      out.push(0, 0, 0, 0);
+      continue;
+    }
+    group.push(c - 0x21);
+    if (group.length === 5) flush(5);
+  }
+  if (group.length > 0) flush(group.length);
+  return Uint8Array.from(out);
+}
+
+function runLength(data: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < data.length; ) {
+    const length = data[i++]!;
+    if (length === 128) break;
+    if (length < 128) {
+      out.push(...data.subarray(i, i + length + 1));
+      i += length + 1;
+    } else {
+      out.push(...Array<number>(257 - length).fill(data[i++] ?? 0));
+    }
+  }
+  return Uint8Array.from(out);
+}
+
+/** LZW with 9- to 12-bit codes, clear 256, end 257 (§7.4.4). */
+function lzw(data: Uint8Array, earlyChange: number): Uint8Array {
+  const out: number[] = [];
+  let table: number[][] = [];
+  const reset = (): void => {
+    table = Array.from({ length: 258 }, (_, i) => (i < 256 ? [i] : []));
+  };
+  reset();
+  let width = 9;
+  let previous: number[] | undefined;
+  let buffer = 0;
+  let bits = 0;
+  for (const byte of data) {
+    buffer = ((buffer << 8) | byte) & 0xffffff;
+    bits += 8;
+    while (bits >= width) {
+      const code = (buffer >>> (bits - width)) & ((1 << width) - 1);
+      bits -= width;
+      if (code === 256) {
+        reset();
+        width = 9;
+        previous = undefined;
+        continue;
+      }
+      if (code === 257) return Uint8Array.from(out);
+      let entry = table[code];
+      if (!entry || (entry.length === 0 && code >= 258)) {
+        if (!previous || code !== table.length) throw new PdfDoubt('bad LZWDecode code');
+        entry = [...previous, previous[0]!];
+      }
+      out.push(...entry);
+      if (previous) table.push([...previous, entry[0]!]);
+      previous = entry;
+      if (table.length + earlyChange >= 1 << width && width < 12) width++;
+    }
+  }
+  return Uint8Array.from(out);
 }

@@ -92,8 +92,6 @@ function hexValue(c: number): number {
  */
 export class Parser {
   pos = 0;
-  /** Set when a lenient parse closed an array or dictionary at the end of the file. */
-  truncated = false;
 
   constructor(
     readonly bytes: Uint8Array,
@@ -103,9 +101,12 @@ export class Parser {
 
   /** At the end of the bytes: true when a lenient parse may close what is open. */
   private endsHere(): boolean {
-    if (this.skipSpace()) return false;
+    return !this.skipSpace() && this.closesAtEnd();
+  }
+
+  /** Out of bytes inside a value: a lenient parse of the whole file closes it, as poppler does. */
+  private closesAtEnd(): true {
     if (!this.lenient || !this.complete) this.outOfBytes();
-    this.truncated = true;
     return true;
   }
 
@@ -178,7 +179,7 @@ export class Parser {
       case 0x5b: // '['
         return this.parseArray(depth);
       case 0x3c: // '<'
-        if (this.pos + 1 >= b.length) this.outOfBytes();
+        if (this.pos + 1 >= b.length) this.closesAtEnd();
         return b[this.pos + 1] === 0x3c ? this.parseDict(depth) : this.parseHexString();
       default:
         if (DELIMITER[c] !== 1) return this.parseWordValue();
@@ -242,8 +243,7 @@ export class Parser {
     this.pos++;
     const out: number[] = [];
     let nesting = 1;
-    while (true) {
-      if (this.pos >= b.length) this.outOfBytes();
+    while (this.pos < b.length || !this.closesAtEnd()) {
       const c = b[this.pos++]!;
       if (c === 0x28) nesting++;
       else if (c === 0x29 && --nesting === 0) break;
@@ -258,7 +258,7 @@ export class Parser {
 
   private readEscape(out: number[]): void {
     const b = this.bytes;
-    if (this.pos >= b.length) this.outOfBytes();
+    if (this.pos >= b.length && this.closesAtEnd()) return;
     const c = b[this.pos++]!;
     const simple: Record<number, number> = { 0x6e: 10, 0x72: 13, 0x74: 9, 0x62: 8, 0x66: 12 };
     if (simple[c] !== undefined) out.push(simple[c]);
@@ -277,8 +277,7 @@ export class Parser {
     const b = this.bytes;
     this.pos++;
     const nibbles: number[] = [];
-    while (true) {
-      if (this.pos >= b.length) this.outOfBytes();
+    while (this.pos < b.length || !this.closesAtEnd()) {
       const c = b[this.pos++]!;
       if (c === 0x3e) break;
       if (WHITESPACE[c] === 1) continue;

@@ -3,8 +3,9 @@ import type { RangeReader } from './range.js';
 import { decodeStream } from './streams.js';
 import { isWhitespace, NeedMoreBytes, Parser, PdfDict, PdfDoubt, type PdfValue } from './syntax.js';
 
-/** poppler looks for `startxref` in the last 1 KiB and rebuilds the file when it is not there. */
+/** Most files end with `startxref` in their last 1 KiB; poppler looks this far back (measured). */
 const TAIL_BYTES = 1024;
+const STARTXREF_SEARCH_BYTES = 25216;
 const FIRST_TABLE_WINDOW = 64 * 1024;
 const MAX_TABLE_BYTES = 256 * 1024 * 1024;
 const MAX_SECTIONS = 1000;
@@ -36,13 +37,18 @@ export async function readCrossReference(reader: RangeReader): Promise<CrossRefe
   return { entries, trailer };
 }
 
+/** The offset after the last `startxref`; like poppler, no earlier one is tried when it is broken. */
 async function findStartXref(reader: RangeReader): Promise<number> {
-  const tailStart = Math.max(0, reader.size - TAIL_BYTES);
-  const tail = Buffer.from(await reader.read(tailStart, TAIL_BYTES)).toString('latin1');
-  const at = tail.lastIndexOf('startxref');
-  const match = at < 0 ? null : /^startxref\s+(\d+)/.exec(tail.slice(at));
-  if (!match) throw new PdfDoubt('no startxref in the last 1 KiB');
-  return Number(match[1]);
+  for (const span of [TAIL_BYTES, STARTXREF_SEARCH_BYTES]) {
+    const start = Math.max(0, reader.size - span);
+    const tail = Buffer.from(await reader.read(start, span)).toString('latin1');
+    const at = tail.lastIndexOf('startxref');
+    if (at < 0) continue;
+    const match = /^startxref\s+(\d+)/.exec(tail.slice(at));
+    if (!match) throw new PdfDoubt('no offset after startxref');
+    return Number(match[1]);
+  }
+  throw new PdfDoubt(`no startxref in the last ${STARTXREF_SEARCH_BYTES} bytes`);
 }
 
 /** An optional integer entry that must be a file offset when present. */
