@@ -86,22 +86,30 @@ function reportSchemaIssues(schema: z.ZodType, document: unknown, sink: FindingS
   for (const { key } of lists) shell[key] = [];
   const parsed = fast(schema).safeParse(shell);
   if (!parsed.success) reportIssues(parsed.error.issues, shell, '', sink);
-  for (const { key, element, items } of lists) {
+  for (const { key, name, element, items } of lists) {
     const listPointer = joinPointer('', key);
     const parser = fast(element);
     items.forEach((item, index) => {
       const itemParsed = parser.safeParse(item);
-      if (!itemParsed.success) reportIssues(itemParsed.error.issues, item, joinPointer(listPointer, index), sink);
+      if (!itemParsed.success) reportIssues(itemParsed.error.issues, item, joinPointer(listPointer, index), sink, [name, index]);
     });
   }
 }
 
-function topLevelLists(keys: DtoKeys, document: Record<string, unknown>): { key: string; element: z.ZodType; items: unknown[] }[] {
+interface TopLevelList {
+  /** The key as the document spells it, and its canonical name. */
+  key: string;
+  name: string;
+  element: z.ZodType;
+  items: unknown[];
+}
+
+function topLevelLists(keys: DtoKeys, document: Record<string, unknown>): TopLevelList[] {
   return Object.entries(document).flatMap(([key, value]) => {
     const name = canonicalKey(keys, key);
     const field = name === undefined ? undefined : fieldSchema(keys, name);
     const element = field && arrayElement(field);
-    return element && Array.isArray(value) ? [{ key, element, items: value }] : [];
+    return name !== undefined && element && Array.isArray(value) ? [{ key, name, element, items: value }] : [];
   });
 }
 

@@ -46,14 +46,13 @@ function locate(document: unknown, path: readonly PropertyKey[], base: string): 
 }
 
 function fieldCodeName(field: string): string {
-  const name = camelToSnake(field).replace(/_\d+$/, '');
+  const name = camelToSnake(field).replace(/^_|_\d+$/g, '');
   return name === 'object_url' || name === 'url' ? 'url' : name;
 }
 
-function describe(issue: z.core.$ZodIssue, located: Located): { code: string; message: string } {
+function describe(issue: z.core.$ZodIssue, path: readonly PropertyKey[], located: Located): { code: string; message: string } {
   const custom = issue.code === 'custom' ? (issue.params as { code?: unknown } | undefined)?.code : undefined;
   if (typeof custom === 'string') return { code: custom, message: issue.message };
-  const path = issue.path;
   const last = path.at(-1);
   const tagsAt = path.lastIndexOf('tags');
   if (tagsAt >= 0 && tagsAt < path.length - 1) {
@@ -75,11 +74,20 @@ function describe(issue: z.core.$ZodIssue, located: Located): { code: string; me
   return { code: `invalid_${fieldCodeName(field)}`, message: `${field}: ${issue.message}` };
 }
 
-/** Adds one error finding per zod issue of `document` (found at `base`). */
-export function reportIssues(issues: readonly z.core.$ZodIssue[], document: unknown, base: string, sink: FindingSink): void {
+/**
+ * Adds one error finding per zod issue of `document`, found at `base`; `basePath` is its
+ * canonical path in the whole document (an item parsed alone), which names the codes.
+ */
+export function reportIssues(
+  issues: readonly z.core.$ZodIssue[],
+  document: unknown,
+  base: string,
+  sink: FindingSink,
+  basePath: readonly PropertyKey[] = [],
+): void {
   for (const issue of issues) {
     const located = locate(document, issue.path, base);
-    const { code, message } = describe(issue, located);
+    const { code, message } = describe(issue, [...basePath, ...issue.path], located);
     sink.error(located.pointer, code, message);
   }
 }

@@ -8,6 +8,7 @@ import type { FindingSink } from './sink.js';
 import {
   checkDicomSeries,
   checkImageGroup,
+  checkImageGroupFromItems,
   checkSingleItem,
   checkUploadDocument,
   SINGLE_ITEM_LISTS,
@@ -64,6 +65,7 @@ const CHECKS: Record<string, DocumentKindEntry['check']> = {
   JsonUploadFile: (document, sink) => checkUploadDocument('upload-file', document, sink),
   DataUploadItems: (document, sink) => checkUploadDocument('data-items', document, sink),
   DataUploadImageGroup: itemCheck('data-items', checkImageGroup),
+  DataUploadImageGroupFromItems: itemCheck('data-items', checkImageGroupFromItems),
   JsonUploadFileImageGroup: itemCheck('upload-file', checkImageGroup),
   DataUploadDicomSeries: itemCheck('data-items', checkDicomSeries),
   JsonUploadFileDicomSeries: itemCheck('upload-file', checkDicomSeries),
@@ -126,15 +128,15 @@ function looksLikeDataItems(document: unknown): boolean {
 }
 
 /**
- * Which kind a document is, from its keys: an upload document (the upload file unless it shows
- * SDK-only keys; the two agree on single items), a metadata object, or a DataUpload* item that
- * names its externalFileType. Undefined when the keys do not say.
+ * Which kind a document is, from its keys: a DataUpload* item that names its externalFileType,
+ * an upload document (the upload file unless it shows SDK-only keys; the two agree on single
+ * items), or a metadata object. Undefined when the keys do not say.
  */
 export function detectKind(document: unknown): string | undefined {
   if (!isPlainObject(document)) return undefined;
-  if (CONTAINER_KEYS.some((key) => has(document, key))) return looksLikeDataItems(document) ? 'data-items' : 'upload-file';
   const fileType = rawField(document, 'external_file_type', '')?.value;
   if (typeof fileType === 'string' && EXTERNAL_FILE_TYPES[fileType]) return EXTERNAL_FILE_TYPES[fileType];
+  if (CONTAINER_KEYS.some((key) => has(document, key))) return looksLikeDataItems(document) ? 'data-items' : 'upload-file';
   if (has(document, 'tags')) return 'dicom';
   if (has(document, 'fps')) return 'video';
   if (has(document, 'sample_rate') || has(document, 'num_channels') || has(document, 'codec')) return 'audio';

@@ -27,8 +27,17 @@ const SUPPORTED: Record<Exclude<MediaKind, 'text'>, ReadonlySet<string>> = {
 /** Viewable only in Safari. */
 const SAFARI_ONLY: ReadonlySet<string> = new Set(['image/tiff', 'video/quicktime']);
 
-/** Top-level MIME types that can never describe a text file. */
-const NOT_TEXT_TYPES: ReadonlySet<string> = new Set(['image', 'video', 'audio', 'font', 'model']);
+/**
+ * Top-level MIME types a file of each kind can have. Containers are often typed by their own
+ * name (application/mxf video, application/vnd.rn-realmedia) and audio may sit in a video
+ * container (MPEG-TS: video/mpeg); only a type that names another kind of media is wrong.
+ */
+const FITTING_TYPES: Record<MediaKind, ReadonlySet<string>> = {
+  image: new Set(['image']),
+  video: new Set(['video', 'application']),
+  audio: new Set(['audio', 'video', 'application']),
+  text: new Set(['text', 'application']),
+};
 
 export function displaySupport(kind: MediaKind, mimeType: string): DisplaySupport {
   const mime = mimeType.toLowerCase();
@@ -39,9 +48,9 @@ export function displaySupport(kind: MediaKind, mimeType: string): DisplaySuppor
 
 /** Whether the MIME type can describe a file of this kind at all. */
 export function mimeFitsKind(kind: MediaKind, mimeType: string): boolean {
-  const [type] = mimeType.toLowerCase().split('/');
-  if (kind === 'text') return !NOT_TEXT_TYPES.has(type ?? '') && mimeType.toLowerCase() !== 'application/pdf';
-  return type === kind;
+  const mime = mimeType.toLowerCase();
+  if (kind === 'text' && mime === 'application/pdf') return false;
+  return FITTING_TYPES[kind].has(mime.slice(0, mime.indexOf('/')));
 }
 
 /** Checks a well-formed mime_type against the item's modality and Encord's viewers. */

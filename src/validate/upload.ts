@@ -159,7 +159,7 @@ export function checkDicomSeries(series: unknown, pointer: string, walk: UploadW
   for (const finding of checkSeriesFiles(files)) walk.sink.add(finding);
 }
 
-function checkImageGroupFromItems(group: unknown, pointer: string, walk: UploadWalk): void {
+export function checkImageGroupFromItems(group: unknown, pointer: string, walk: UploadWalk): void {
   checkGroupTitle(group, pointer, walk);
   const items = rawField(group, 'image_items', pointer);
   if (Array.isArray(items?.value) && items.value.length === 0) walk.sink.error(pointer, 'empty_group', 'this image group has no images');
