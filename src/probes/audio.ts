@@ -79,14 +79,18 @@ async function readerFor(input: AudioInput): Promise<AudioReader> {
   return decodeWithFfprobe;
 }
 
+/** Signatures of containers that some taggers put behind an ID3v2 tag; ffmpeg's probe prefers them to MPEG audio. */
+const AFTER_ID3V2 = ['MAC ', 'wvpk', 'MPCK', 'MP+', 'TTA1', 'tBaK', 'ajkg', 'OggS', 'RIFF', 'FORM', 'FRM8', 'DSD ', '#!AMR', '.RMF'];
+
 async function readerAfterId3v2(input: AudioInput): Promise<AudioReader> {
   const { end } = await skipLeadingId3v2(input.source, input.head);
   const next = await input.source.read(end, 8);
   if (next.byteLength === 0) throw new ProbeError('no_audio_stream', 'ID3v2 tags and no audio after them');
   if (startsWith(next, 'fLaC')) return readFlac;
   if (isAdtsAt(next, 0)) return readAdts;
-  if (isMpegAudioAt(next, 0)) return readMpeg;
-  return decodeWithFfprobe;
+  if (AFTER_ID3V2.some((magic) => startsWith(next, magic))) return decodeWithFfprobe;
+  // ffmpeg looks for MPEG audio after the tags (skipping junk) before it tries other formats.
+  return readMpeg;
 }
 
 function encordWarnings(mime: string): ProbeWarning[] {

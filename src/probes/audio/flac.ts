@@ -62,8 +62,13 @@ export async function readFlac(input: AudioInput): Promise<AudioFacts> {
   }
   const first = parseFrameHeader(await input.source.read(audioStart, 16), 0, info);
   if (!first) throw new DecoderNeeded(MIME, 'no FLAC frame right after the metadata', declared);
-  const samples = await samplesUpToLastFrame(input, info, first, audioStart, audioEnd);
-  if (samples === undefined) throw new DecoderNeeded(MIME, 'the last FLAC frame could not be located', declared);
+  const { samples, lastHeader } = await samplesUpToLastFrame(input, info, first, audioStart, audioEnd);
+  if (samples === undefined) {
+    if (lastHeader !== undefined && lastHeader < info.totalSamples) {
+      throw new ProbeError('truncated', `FLAC STREAMINFO declares ${info.totalSamples} samples, the file ends inside a frame before sample ${lastHeader}`);
+    }
+    throw new DecoderNeeded(MIME, 'the last FLAC frame could not be located', declared);
+  }
   if (info.totalSamples === 0 || samples === info.totalSamples) return flacFacts(MIME, info, samples);
   if (samples < info.totalSamples) {
     throw new ProbeError('truncated', `FLAC STREAMINFO declares ${info.totalSamples} samples, the frames in the file end at sample ${samples}`);
@@ -148,20 +153,30 @@ function codedNumber(b: Uint8Array, o: number): { value: number; end: number } |
 
 /**
  * The sample count up to the end of the last frame: the last frame header before `audioEnd`
- * whose CRC-16 covers exactly the bytes up to `audioEnd`. Undefined when no such frame is found
- * (the file ends inside a frame, or something that is not FLAC follows the frames).
+ * whose CRC-16 covers exactly the bytes up to `audioEnd`. `samples` is undefined when there is
+ * no such frame (the file ends inside a frame, or something that is not FLAC follows the
+ * frames); `lastHeader` is then where the last frame header found would end, unproven.
  */
-async function samplesUpToLastFrame(input: AudioInput, info: StreamInfo, first: FrameHeader, audioStart: number, audioEnd: number): Promise<number | undefined> {
+async function samplesUpToLastFrame(
+  input: AudioInput,
+  info: StreamInfo,
+  first: FrameHeader,
+  audioStart: number,
+  audioEnd: number,
+): Promise<{ samples?: number; lastHeader?: number }> {
   const window = Math.min(audioEnd - audioStart, lastFrameBound(info));
   const tail = await readExactly(input.source, audioEnd - window, window, 'FLAC frames');
   const footer = u16be(tail, tail.byteLength - 2);
+  const endOf = (frame: FrameHeader) => (frame.variable ? frame.number + frame.blockSize : frame.number * first.blockSize + frame.blockSize);
+  let lastHeader: number | undefined;
   for (let i = tail.byteLength - 8; i >= 0; i--) {
     if (tail[i] !== 0xff) continue;
     const frame = parseFrameHeader(tail, i, info);
-    if (!frame || frame.variable !== first.variable || crc16(tail.subarray(i, tail.byteLength - 2)) !== footer) continue;
-    return frame.variable ? frame.number + frame.blockSize : frame.number * first.blockSize + frame.blockSize;
+    if (!frame || frame.variable !== first.variable) continue;
+    lastHeader ??= endOf(frame);
+    if (crc16(tail.subarray(i, tail.byteLength - 2)) === footer) return { samples: endOf(frame) };
   }
-  return undefined;
+  return lastHeader === undefined ? {} : { lastHeader };
 }
 
 /** Bytes enough to hold the last frame: STREAMINFO's maximum frame size, else a block stored verbatim. */

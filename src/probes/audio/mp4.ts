@@ -385,7 +385,9 @@ function parseAudioSpecificConfig(asc: Uint8Array, mime: string, decoded: boolea
   if (read(1) === 1) throw new DecoderNeeded(mime, 'AAC with 960-sample frames');
   if (read(1) === 1) read(14); // dependsOnCoreCoder: coreCoderDelay
   read(1); // extensionFlag (none for these object types)
-  if (asc.byteLength * 8 - bit >= 16 && read(11) === 0x2b7) throw new DecoderNeeded(mime, 'AAC with an SBR sync extension');
+  if (asc.byteLength * 8 - bit >= 16 && read(11) === 0x2b7 && read(5) === 5 && read(1) === 1) {
+    throw new DecoderNeeded(mime, 'AAC with SBR signalled in a sync extension');
+  }
   return { sampleRate, channels: channelConfig === 7 ? 8 : channelConfig };
 }
 

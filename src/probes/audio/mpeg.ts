@@ -145,7 +145,8 @@ function parseXing(frame: Uint8Array, offset: number): InfoTag | undefined {
 
 /**
  * The first frame ffmpeg plays: at `offset`, or after junk, the first frame whose successor is
- * a frame of the same stream (mp3dec.c's search, up to 64 KiB).
+ * a frame of the same stream (mp3dec.c's search, up to 64 KiB). Without one, the bytes may be
+ * another format ffmpeg recognises.
  */
 async function firstFrame(reader: BlockReader, offset: number): Promise<{ offset: number; header: MpegHeader }> {
   const window = await reader.bytes(offset, 64 * 1024 + 4);
@@ -158,13 +159,10 @@ async function firstFrame(reader: BlockReader, offset: number): Promise<{ offset
       throw new ProbeError('truncated', `the MPEG frame at byte ${offset + i} declares ${header.frameSize} bytes, the file holds ${frame.byteLength}`);
     }
     const following = frame.byteLength >= header.frameSize + 4 ? parseMpegHeader(u32be(frame, header.frameSize)) : undefined;
-    if (following && ((following.raw ^ header.raw) & 0xfffe0ccf) === 0) {
-      if (i > 0) throw new DecoderNeeded(MIME, `${i} bytes of junk before the first MPEG frame`);
-      return { offset, header };
-    }
+    if (following && ((following.raw ^ header.raw) & 0xfffe0ccf) === 0) return { offset: offset + i, header };
     if (i === 0 && frame.byteLength === header.frameSize) throw new DecoderNeeded(MIME, 'a single MPEG frame');
   }
-  throw new ProbeError('corrupt_file', `no run of MPEG audio frames after byte ${offset}`);
+  throw new DecoderNeeded(MIME, `no run of MPEG audio frames after byte ${offset}`);
 }
 
 /** Frames of the stream `first` starts: ffmpeg's parser requires sync, version, layer and rate to stay. */

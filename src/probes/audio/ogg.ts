@@ -53,10 +53,8 @@ export async function readOgg(input: AudioInput): Promise<AudioFacts> {
         throw new DecoderNeeded(MIME, 'Ogg FLAC granule and STREAMINFO disagree', codec.info.totalSamples / codec.info.sampleRate);
       }
       return flacFacts(MIME, codec.info, last);
-    case 'vorbis': {
-      const samples = last - vorbisStart(walk, codec.id);
-      return lossyFacts('vorbis', codec.id.sampleRate, codec.id.channels, samples);
-    }
+    case 'vorbis':
+      return lossyFacts('vorbis', codec.id.sampleRate, codec.id.channels, vorbisSamples(walk, codec.id, last));
     case 'opus': {
       const samples = last - opusStart(walk) - codec.preSkip;
       return lossyFacts('opus', 48000, codec.channels, samples);
@@ -218,22 +216,29 @@ function firstAudioPage(walk: Walk, headers: number): { page: Page; packets: Uin
   const first = walk.packets[headers]!;
   if (first.startPage !== first.endPage) throw new DecoderNeeded(MIME, 'the first Ogg audio packet spans pages');
   const page = walk.pages[first.startPage]!;
-  if (page.flags & EOS || page.granule < 0) throw new DecoderNeeded(MIME, 'the Ogg stream has a single audio page');
+  if (page.granule < 0) throw new DecoderNeeded(MIME, 'the first Ogg audio page ends no packet');
   const packets = walk.packets.slice(headers).filter((p) => p.endPage === first.startPage).map((p) => p.bytes);
   return { page, packets };
 }
 
-/** oggparsevorbis.c: the first audio page's granule less its packets' durations (the first packet outputs nothing). */
-function vorbisStart(walk: Walk, id: VorbisIdentification): number {
+/**
+ * oggparsevorbis.c: the stream starts at the first audio page's granule less the durations of
+ * its packets (the first packet outputs nothing) and is trimmed to the last granule. When that
+ * first page is also the last (EOS), the start stays 0 and the trim is computed from there.
+ */
+function vorbisSamples(walk: Walk, id: VorbisIdentification, last: number): number {
   const durations = new VorbisDurations(id, walk.packets[2]!.bytes);
   const { page, packets } = firstAudioPage(walk, 3);
-  const [, ...played] = packets.map((p) => durations.duration(p));
-  return page.granule - played.reduce((a, b) => a + b, 0);
+  const [first = 0, ...rest] = packets.map((p) => durations.duration(p));
+  const played = rest.reduce((a, b) => a + b, 0);
+  if (page.flags & EOS) return Math.min(played, page.granule - first);
+  return last - (page.granule - played);
 }
 
 /** oggparseopus.c: the first audio page's granule less the duration of its packets. */
 function opusStart(walk: Walk): number {
   const { page, packets } = firstAudioPage(walk, 2);
+  if (page.flags & EOS) throw new DecoderNeeded(MIME, 'the Ogg Opus stream has a single audio page');
   return page.granule - packets.reduce((sum, p) => sum + opusPacketSamples(p), 0);
 }
 
