@@ -8,6 +8,7 @@ import { probePdf } from '../src/probes/pdf.js';
 import { countPages } from '../src/probes/pdf/document.js';
 import { PdfFile } from '../src/probes/pdf/objects.js';
 import { RangeReader } from '../src/probes/pdf/range.js';
+import { rebuildFile } from '../src/probes/pdf/rebuild.js';
 import { readCrossReference } from '../src/probes/pdf/xref.js';
 import { BufferSource } from '../src/sources/buffer.js';
 import { FileSource } from '../src/sources/file.js';
@@ -225,15 +226,43 @@ describe('cross-reference data', () => {
     expect(await leanPages(objectStreamPdf(3, true))).toBe(3);
   });
 
-  it('rebuilds a file whose offsets are all shifted, and pdf.js agrees', async () => {
+  it('counts offsets from the %PDF- header when bytes precede it, as poppler does', async () => {
     const shifted = Buffer.concat([Buffer.from('junk before the header\n'), classicPdf(flatTree(4))]);
     await expect(leanPages(shifted)).rejects.toThrow();
     expect(await pages(shifted)).toBe(4);
   });
 
+  it('finds startxref before trailing junk', async () => {
+    expect(await leanPages(Buffer.concat([classicPdf(flatTree(2)), Buffer.alloc(5000, 0x77)]))).toBe(2);
+  });
+
+  it('rebuilds a file whose xref table is broken, and pdf.js agrees', async () => {
+    const whole = classicPdf(flatTree(4));
+    const broken = Buffer.from(whole.toString('latin1').replace('xref\n0 ', 'xref\n0 x'), 'latin1');
+    await expect(leanPages(broken)).rejects.toThrow();
+    expect(await pages(broken)).toBe(4);
+  });
+
   it('rebuilds a file cut before its startxref', async () => {
     const whole = classicPdf(flatTree(2));
     expect(await pages(whole.subarray(0, whole.lastIndexOf('startxref')))).toBe(2);
+  });
+
+  it('rebuilds from the last trailer, as poppler does; pdf.js reads another, so the answer is an error', async () => {
+    const first = classicPdf(flatTree(1));
+    const second = Buffer.from(
+      '4 0 obj\n<< /Type /Catalog /Pages 5 0 R >>\nendobj\n5 0 obj\n<< /Type /Pages /Kids [10 0 R 6 0 R] /Count 2 >>\nendobj\n' +
+        '6 0 obj\n<< /Type /Page >>\nendobj\ntrailer\n<< /Root 4 0 R >>\n',
+    );
+    const bytes = Buffer.concat([first.subarray(0, first.lastIndexOf('startxref')), second]);
+    expect(await countPages(await rebuildFile(new RangeReader(new BufferSource(bytes), bytes.length), bytes))).toBe(2);
+    expect(await errorCode(bytes)).toBe('corrupt_file');
+  });
+
+  it('does not rebuild from a cross-reference stream alone (poppler and qpdf cannot)', async () => {
+    const bytes = objectStreamPdf(2);
+    const broken = Buffer.from(bytes.toString('latin1').replace('startxref', 'startxxxx'), 'latin1');
+    expect(await errorCode(broken)).toBe('corrupt_file');
   });
 
   it('fails as corrupt_file when nothing can be rebuilt', async () => {

@@ -134,7 +134,7 @@ function readDigits(parser: Parser): number {
 }
 
 /** A cross-reference stream (PDF 1.5, §7.5.8): rows of /W-sized big-endian fields per /Index range. */
-export async function readXrefStream(reader: RangeReader, offset: number): Promise<Section> {
+async function readXrefStream(reader: RangeReader, offset: number): Promise<Section> {
   const { value } = await readIndirectObject(reader, offset);
   if (!(value instanceof PdfStream) || value.dict.nameOf('Type') !== 'XRef') throw new PdfDoubt(`no cross-reference stream at ${offset}`);
   const length = value.dict.get('Length');
@@ -143,7 +143,7 @@ export async function readXrefStream(reader: RangeReader, offset: number): Promi
   return { entries: parseXrefStreamRows(value.dict, data), trailer: value.dict };
 }
 
-export function parseXrefStreamRows(dict: PdfDict, data: Uint8Array): Map<number, XrefEntry> {
+function parseXrefStreamRows(dict: PdfDict, data: Uint8Array): Map<number, XrefEntry> {
   const widths = integerArray(dict.get('W'));
   const size = dict.get('Size');
   const index = dict.has('Index') ? integerArray(dict.get('Index')) : [0, typeof size === 'number' ? size : -1];
