@@ -1,6 +1,8 @@
 import { fileTypeFromBuffer } from 'file-type';
 import { ProbeError } from './errors.js';
 import { isTextType, typesForExtension } from './mime.js';
+import { hasDicmPrefix, isDicom } from './probes/dicom/detect.js';
+import { isGzippedNifti, isNifti } from './probes/nifti.js';
 import { isWideBom, looksLikeText, readBom } from './probes/text/encoding.js';
 import type { Detection, Modality, ProbeWarning } from './probes/types.js';
 import type { ByteSource } from './sources/source.js';
@@ -30,23 +32,28 @@ export interface DetectOptions {
 export async function detect(source: ByteSource, options: DetectOptions = {}): Promise<Detection> {
   const prefix = options.prefix ?? (await source.read(0, DETECTION_PREFIX_BYTES));
   if (prefix.byteLength === 0) throw new ProbeError('empty_file', `${source.name} is empty`);
-  const byContent = (await detectByContent(prefix)) ?? detectByExtension(source.extension);
+  const byContent = (await detectByContent(prefix, source.extension)) ?? detectByExtension(source.extension);
   if (!byContent) throw new ProbeError('unsupported_format', `${source.name}: bytes of no supported format`);
   return { ...byContent, warnings: extensionWarnings(source.extension, byContent) };
 }
 
 type Found = Omit<Detection, 'warnings'>;
 
-async function detectByContent(prefix: Uint8Array): Promise<Found | undefined> {
+const DICOM: Found = { modality: 'dicom', mime: 'application/dicom', format: 'dicom' };
+const NIFTI: Found = { modality: 'nifti', mime: 'application/nifti', format: 'nifti' };
+
+async function detectByContent(prefix: Uint8Array, extension: string): Promise<Found | undefined> {
+  // A DICOM preamble may itself hold another signature (dual DICOM/TIFF files): DICM decides.
+  if (hasDicmPrefix(prefix)) return DICOM;
   // file-type reads some UTF-16/32 text as MPEG audio frames: a byte order mark settles it first.
-  if (isWideBom(readBom(prefix))) return { modality: 'text', mime: 'text/plain', format: 'text' };
+  if (isWideBom(readBom(prefix))) return TEXT;
   const type = await fileTypeFromBuffer(prefix).catch(() => undefined);
   if (type && !WEAK_SIGNATURES.has(type.ext)) return fromFileType(type.mime, type.ext, prefix);
-  if (looksLikeText(prefix)) return fromText(prefix);
+  if (looksLikeText(prefix)) return fromText(prefix, extension);
   if (type) return { modality: 'audio', mime: type.mime, format: type.ext, fileTypeExt: type.ext };
   if (isTiff(prefix)) return { modality: 'image', mime: 'image/tiff', format: 'tiff' };
-  if (isDicomWithoutPreamble(prefix)) return { modality: 'dicom', mime: 'application/dicom', format: 'dicom' };
-  if (isNifti(prefix)) return { modality: 'nifti', mime: 'application/nifti', format: 'nifti' };
+  if (isDicom(prefix)) return DICOM;
+  if (isNifti(prefix)) return NIFTI;
   return undefined;
 }
 
@@ -54,7 +61,7 @@ function fromFileType(mime: string, ext: string, prefix: Uint8Array): Found {
   const found = { mime, format: ext, fileTypeExt: ext };
   if (ext === 'dcm') return { ...found, modality: 'dicom' };
   if (ext === 'pdf') return { ...found, modality: 'pdf' };
-  if (ext === 'gz') return { ...found, modality: 'nifti' };
+  if (ext === 'gz' && isGzippedNifti(prefix)) return NIFTI;
   if (ext === 'xml' && isSvg(prefix)) return { ...found, mime: 'image/svg+xml', format: 'svg', modality: 'image' };
   if (isTextType(mime)) return { ...found, modality: 'text' };
   if (AUDIO_VIDEO_CONTAINERS.has(ext)) return { ...found, modality: mime.startsWith('audio/') ? 'audio' : 'video' };
@@ -64,9 +71,17 @@ function fromFileType(mime: string, ext: string, prefix: Uint8Array): Found {
   throw new ProbeError('unsupported_format', `${mime} (.${ext}) is not a media type Encord takes`);
 }
 
-function fromText(prefix: Uint8Array): Found {
+const TEXT: Found = { modality: 'text', mime: 'text/plain', format: 'text' };
+
+/**
+ * Text bytes are text unless they are SVG, or are named as a media format (a damaged PDF, an
+ * ASCII PBM): then that modality's probe looks at them and says what they are.
+ */
+function fromText(prefix: Uint8Array, extension: string): Found {
   if (isSvg(prefix)) return { modality: 'image', mime: 'image/svg+xml', format: 'svg' };
-  return { modality: 'text', mime: 'text/plain', format: 'text' };
+  const registered = typesForExtension(extension);
+  if (registered && !registered.text) return detectByExtension(extension) ?? TEXT;
+  return TEXT;
 }
 
 /** For bytes no signature knows: a media extension sends them to that modality's probe. */
@@ -125,26 +140,4 @@ function isSvg(prefix: Uint8Array): boolean {
 
 function isTiff(b: Uint8Array): boolean {
   return (b[0] === 0x49 && b[1] === 0x49 && b[2] === 0x2a && b[3] === 0) || (b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && b[3] === 0x2a);
-}
-
-/** A DICOM data set without preamble starts with a group 0002 or 0008 element, little endian. */
-function isDicomWithoutPreamble(b: Uint8Array): boolean {
-  if (b.byteLength < 12) return false;
-  const group = b[0]! | (b[1]! << 8);
-  if (group !== 0x0002 && group !== 0x0008) return false;
-  const vr = String.fromCharCode(b[4]!, b[5]!);
-  const explicit = /^(AE|AS|AT|CS|DA|DS|DT|FL|FD|IS|LO|LT|OB|OD|OF|OL|OW|PN|SH|SL|SQ|SS|ST|TM|UC|UI|UL|UN|UR|US|UT|UV|SV)$/.test(vr);
-  const implicitLength = b[4]! | (b[5]! << 8) | (b[6]! << 16) | (b[7]! << 24);
-  return explicit || (implicitLength >= 0 && implicitLength < 1 << 20);
-}
-
-/** NIfTI-1 (sizeof_hdr 348, magic n+1/ni1 at 344) or NIfTI-2 (540, magic n+2 at 4), either endian. */
-function isNifti(b: Uint8Array): boolean {
-  if (b.byteLength < 348) return false;
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const magicAt = (offset: number) => String.fromCharCode(b[offset]!, b[offset + 1]!, b[offset + 2]!);
-  const size = (le: boolean) => view.getInt32(0, le);
-  const v1 = (size(true) === 348 || size(false) === 348) && /^n(\+|i)1$/.test(magicAt(344));
-  const v2 = (size(true) === 540 || size(false) === 540) && magicAt(4) === 'n+2';
-  return v1 || v2;
 }
