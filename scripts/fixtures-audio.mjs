@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// Generates the audio test fixtures with the @ffmpeg-installer ffmpeg (a pinned 2018 static
+// build, so the encoders' output is the same on every machine), plus a few hand-built files.
+//
+//   node scripts/fixtures-audio.mjs [DIR]      (default: a new temporary directory)
+//
+// Each fixture is a short tone of an exact number of samples (atrim end_sample), so the
+// expected duration of a lossless or gapless encoding is that count over the rate.
+
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+
+export function ffmpegPath() {
+  const { path } = require('@ffmpeg-installer/ffmpeg');
+  if (!(statSync(path).mode & 0o100)) chmodSync(path, 0o755);
+  return path;
+}
+
+/** name -> [output file, sample rate, sample count, channels, ffmpeg output options] */
+const ENCODED = {
+  'pcm-u8': ['pcm-u8.wav', 22050, 22050, 1, ['-c:a', 'pcm_u8']],
+  'pcm-s16': ['pcm-s16.wav', 44100, 22050, 2, ['-c:a', 'pcm_s16le']],
+  'pcm-s24': ['pcm-s24.wav', 48000, 24000, 2, ['-c:a', 'pcm_s24le']],
+  'pcm-s32': ['pcm-s32.wav', 48000, 12000, 2, ['-c:a', 'pcm_s32le']],
+  'pcm-f32': ['pcm-f32.wav', 44100, 4410, 1, ['-c:a', 'pcm_f32le']],
+  'pcm-f64': ['pcm-f64.wav', 44100, 4410, 2, ['-c:a', 'pcm_f64le']],
+  'pcm-6ch': ['pcm-6ch.wav', 48000, 9600, 6, ['-c:a', 'pcm_s16le']],
+  'w64': ['pcm.w64', 44100, 4410, 2, ['-c:a', 'pcm_s16le']],
+  'aiff-s16': ['pcm-s16.aiff', 44100, 11025, 2, ['-c:a', 'pcm_s16be']],
+  'flac-s16': ['s16.flac', 44100, 44100, 2, ['-c:a', 'flac']],
+  'flac-s24': ['s24.flac', 96000, 48000, 2, ['-c:a', 'flac', '-sample_fmt', 's32']],
+  'mp3-cbr': ['cbr.mp3', 44100, 44100, 2, ['-c:a', 'libmp3lame', '-b:a', '128k']],
+  'mp3-vbr': ['vbr.mp3', 44100, 66150, 2, ['-c:a', 'libmp3lame', '-q:a', '4']],
+  'mp3-vbr-no-xing': ['vbr-no-xing.mp3', 44100, 66150, 2, ['-c:a', 'libmp3lame', '-q:a', '4', '-write_xing', '0']],
+  'mp3-mono-22k': ['mono-22k.mp3', 22050, 22050, 1, ['-c:a', 'libmp3lame', '-b:a', '32k']],
+  'mp2': ['layer2.mp2', 48000, 48000, 2, ['-c:a', 'mp2', '-b:a', '192k']],
+  'opus': ['tone.opus', 48000, 48000, 2, ['-c:a', 'libopus', '-b:a', '64k']],
+  'vorbis': ['tone.ogg', 44100, 44100, 2, ['-c:a', 'libvorbis', '-q:a', '3']],
+  'aac-m4a': ['aac.m4a', 44100, 44100, 2, ['-c:a', 'aac', '-b:a', '128k']],
+  'alac-m4a': ['alac.m4a', 44100, 22050, 2, ['-c:a', 'alac']],
+  'aac-adts': ['tone.aac', 48000, 48000, 2, ['-c:a', 'aac', '-b:a', '128k', '-f', 'adts']],
+};
+
+function encode(ffmpeg, dir, [file, rate, samples, channels, options]) {
+  const path = join(dir, file);
+  const tone = `sine=frequency=440:sample_rate=${rate},atrim=end_sample=${samples}`;
+  execFileSync(ffmpeg, [
+    '-v', 'error', '-y', '-f', 'lavfi', '-i', tone,
+    '-ac', String(channels), '-map_metadata', '-1', '-fflags', '+bitexact', '-flags:a', '+bitexact',
+    ...options, path,
+  ]);
+  return path;
+}
+
+/** A Standard MIDI File: header chunk and one track with a note on/off and end of track. */
+function midiFile() {
+  const track = Buffer.from([0x00, 0x90, 0x3c, 0x40, 0x60, 0x80, 0x3c, 0x00, 0x00, 0xff, 0x2f, 0x00]);
+  const header = Buffer.from([...Buffer.from('MThd'), 0, 0, 0, 6, 0, 0, 0, 1, 0, 96]);
+  const trackHeader = Buffer.concat([Buffer.from('MTrk'), Buffer.from([0, 0, 0, track.length])]);
+  return Buffer.concat([header, trackHeader, track]);
+}
+
+/** An ID3v2.3 tag with one title frame and nothing after it. */
+function id3Only() {
+  const text = Buffer.from('\0A title', 'latin1');
+  const frame = Buffer.concat([Buffer.from('TIT2'), Buffer.from([0, 0, 0, text.length, 0, 0]), text]);
+  const size = frame.length;
+  return Buffer.concat([Buffer.from([0x49, 0x44, 0x33, 3, 0, 0, 0, 0, (size >> 7) & 0x7f, size & 0x7f]), frame]);
+}
+
+/** Writes every fixture into `dir`; returns name -> path. */
+export function generateAudioFixtures(dir = mkdtempSync(join(tmpdir(), 'audio-fixtures-'))) {
+  mkdirSync(dir, { recursive: true });
+  const ffmpeg = ffmpegPath();
+  const paths = {};
+  for (const [name, spec] of Object.entries(ENCODED)) paths[name] = encode(ffmpeg, dir, spec);
+  const cut = (name, from, keep) => {
+    const path = join(dir, `${name}`);
+    const bytes = readFileSync(paths[from]);
+    writeFileSync(path, bytes.subarray(0, keep(bytes.length)));
+    return path;
+  };
+  paths['wav-truncated'] = cut('truncated.wav', 'pcm-s16', (n) => n - 1000);
+  paths['mp3-truncated'] = cut('truncated.mp3', 'mp3-vbr', (n) => Math.floor(n / 2));
+  paths['flac-truncated'] = cut('truncated.flac', 'flac-s16', (n) => Math.floor(n / 2));
+  paths['midi'] = join(dir, 'song.mid');
+  writeFileSync(paths['midi'], midiFile());
+  paths['id3-only'] = join(dir, 'tags-only.mp3');
+  writeFileSync(paths['id3-only'], id3Only());
+  paths['empty'] = join(dir, 'empty.wav');
+  writeFileSync(paths['empty'], Buffer.alloc(0));
+  return paths;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const paths = generateAudioFixtures(process.argv[2]);
+  for (const [name, path] of Object.entries(paths)) console.log(`${name.padEnd(16)} ${path}`);
+}

@@ -1,0 +1,155 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generateAudioFixtures } from '../scripts/fixtures-audio.mjs';
+import { probeAudio } from '../src/probes/audio.js';
+import type { ProbeContext } from '../src/probes/types.js';
+import { BufferSource } from '../src/sources/buffer.js';
+import { FileSource } from '../src/sources/file.js';
+import type { ByteSource } from '../src/sources/source.js';
+import { StreamSource } from '../src/sources/stream.js';
+
+const context: ProbeContext = { options: {}, detection: { modality: 'audio', mime: '', format: '', warnings: [] } };
+
+async function probe(source: ByteSource) {
+  try {
+    return await probeAudio(source, context);
+  } finally {
+    await source.close();
+  }
+}
+
+const probePath = (path: string) => probe(new FileSource(path));
+
+/**
+ * Expected values, checked against the oracle (ffprobe 5.1 and the length ffmpeg decodes):
+ * [fixture, mime, codec, sample rate, channels, bit depth, samples decoded].
+ */
+const DECODED: [string, string, string, number, number, number, number][] = [
+  ['pcm-u8', 'audio/wav', 'pcm', 22050, 1, 8, 22050],
+  ['pcm-s16', 'audio/wav', 'pcm', 44100, 2, 16, 22050],
+  ['pcm-s24', 'audio/wav', 'pcm', 48000, 2, 24, 24000],
+  ['pcm-s32', 'audio/wav', 'pcm', 48000, 2, 32, 12000],
+  ['pcm-f32', 'audio/wav', 'pcm', 44100, 1, 32, 4410],
+  ['pcm-f64', 'audio/wav', 'pcm', 44100, 2, 64, 4410],
+  ['pcm-6ch', 'audio/wav', 'pcm', 48000, 6, 16, 9600],
+  ['w64', 'audio/wav', 'pcm', 44100, 2, 16, 4410],
+  ['aiff-s16', 'audio/aiff', 'pcm', 44100, 2, 16, 11025],
+  ['flac-s16', 'audio/flac', 'flac', 44100, 2, 16, 44100],
+  ['flac-s24', 'audio/flac', 'flac', 96000, 2, 24, 48000],
+  // LAME's Info/Xing tag carries the encoder delay and padding: the decoder plays the input exactly.
+  ['mp3-cbr', 'audio/mpeg', 'mp3', 44100, 2, 32, 44100],
+  ['mp3-vbr', 'audio/mpeg', 'mp3', 44100, 2, 32, 66150],
+  ['mp3-mono-22k', 'audio/mpeg', 'mp3', 22050, 1, 32, 22050],
+  // Without the tag every frame plays: 59 frames of 1152, delay and padding included.
+  ['mp3-vbr-no-xing', 'audio/mpeg', 'mp3', 44100, 2, 32, 59 * 1152],
+  ['mp2', 'audio/mpeg', 'mp2', 48000, 2, 32, 42 * 1152],
+  ['opus', 'audio/ogg', 'opus', 48000, 2, 32, 48000],
+  // This muxer's last granule position stops short of the input; the decoder follows it.
+  ['vorbis', 'audio/ogg', 'vorbis', 44100, 2, 32, 43972],
+  // 45 AAC frames of 1024, less the 1024 priming samples the edit list skips.
+  ['aac-m4a', 'audio/mp4', 'aac', 44100, 2, 32, 44 * 1024],
+  ['alac-m4a', 'audio/mp4', 'alac', 44100, 2, 16, 22050],
+  // ADTS says nothing of priming: all 48 frames play.
+  ['aac-adts', 'audio/aac', 'aac', 48000, 2, 32, 48 * 1024],
+];
+
+const ENCORD_PLAYS = ['audio/mpeg', 'audio/wav', 'audio/flac', 'audio/mp4'];
+
+describe('probeAudio on generated fixtures', () => {
+  let paths: Record<string, string>;
+  beforeAll(() => {
+    paths = generateAudioFixtures() as Record<string, string>;
+  });
+
+  it.each(DECODED)('%s: %s %s %i Hz, %i channels, %i bits, %i samples', async (name, mime, codec, rate, channels, bits, samples) => {
+    const path = paths[name]!;
+    const { metadata, warnings } = await probePath(path);
+    expect(metadata).toEqual({
+      duration: expect.closeTo(samples / rate, 9),
+      file_size: readFileSync(path).byteLength,
+      mime_type: mime,
+      sample_rate: rate,
+      bit_depth: bits,
+      codec,
+      num_channels: channels,
+    });
+    expect(warnings.map((w) => w.code)).toEqual(ENCORD_PLAYS.includes(mime) ? [] : ['unsupported_by_encord']);
+  });
+
+  it.each([
+    ['wav-truncated', 'truncated', /data chunk .* declares 88200 bytes/],
+    ['mp3-truncated', 'truncated', /declares 7075 bytes/],
+    ['flac-truncated', 'truncated', /STREAMINFO declares 44100 samples/],
+    ['midi', 'no_audio_stream', /MIDI/],
+    ['id3-only', 'no_audio_stream', /ID3v2/],
+    ['empty', 'empty_file', /empty/],
+  ])('%s: %s', async (name, code, message) => {
+    const failure = probePath(paths[name]!);
+    await expect(failure).rejects.toMatchObject({ code });
+    await expect(failure).rejects.toThrow(message);
+  });
+
+  it.each(['mp3-vbr', 'flac-s16', 'aac-m4a', 'opus', 'pcm-s24'])('%s reads the same from a Buffer and from a stream', async (name) => {
+    const path = paths[name]!;
+    const bytes = readFileSync(path);
+    const fromFile = await probePath(path);
+    const fromBuffer = await probe(new BufferSource(bytes, name));
+    const fromStream = await probe(new StreamSource(Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]), name));
+    expect(fromBuffer.metadata).toEqual(fromFile.metadata);
+    expect(fromStream.metadata).toEqual(fromFile.metadata);
+  });
+
+  it('reads a WAV whose data chunk size is 0xFFFFFFFF (streamed) to the end of the file', async () => {
+    const wav = Buffer.from(readFileSync(paths['pcm-s16']!));
+    wav.writeUInt32LE(0xffffffff, 4);
+    wav.writeUInt32LE(0xffffffff, 40);
+    const { metadata } = await probe(new BufferSource(wav.subarray(0, 44 + 4000)));
+    expect(metadata.duration).toBeCloseTo(1000 / 44100, 12);
+  });
+
+  it('ignores a chunk after the data that claims more bytes than the file holds', async () => {
+    const wav = Buffer.concat([readFileSync(paths['pcm-s16']!), Buffer.from('LIST'), Buffer.from([0xff, 0xff, 0xff, 0x7f])]);
+    const { metadata } = await probe(new BufferSource(wav));
+    expect(metadata.duration).toBeCloseTo(0.5, 12);
+  });
+});
+
+const corpus = '/work/shared/corpus/audio';
+const expectedPath = '/work/shared/corpus/expected.jsonl';
+
+describe.skipIf(!existsSync(corpus) || !existsSync(expectedPath))('probeAudio on the shared corpus', () => {
+  interface Expected {
+    file: string;
+    status: 'ok' | 'error' | 'unsure';
+    metadata?: Record<string, unknown>;
+  }
+  const expected = new Map(
+    readFileSync(expectedPath, 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Expected)
+      .filter((e) => e.file.startsWith('audio/'))
+      .map((e) => [e.file.slice('audio/'.length), e]),
+  );
+
+  it('never returns a value that differs from the ground truth, nor a value where an error is due', async () => {
+    const wrong: string[] = [];
+    let matched = 0;
+    for (const name of readdirSync(corpus)) {
+      const truth = expected.get(name);
+      if (!truth || truth.status === 'unsure') continue;
+      const result = await probePath(join(corpus, name)).catch(() => undefined);
+      if (!result) continue;
+      const { duration, ...rest } = result.metadata;
+      const { duration: want, ...wantRest } = (truth.metadata ?? {}) as { duration?: number };
+      const same = truth.status === 'ok' && JSON.stringify(rest) === JSON.stringify(wantRest) && Math.abs(duration - want!) <= Math.max(0.01, 1e-3 * want!);
+      if (same) matched++;
+      else wrong.push(`${name}: ${JSON.stringify(result.metadata)}`);
+    }
+    expect(wrong).toEqual([]);
+    // Files the in-process readers measure: every WAV, AIFF, FLAC, MP3, Ogg and MP4 in the corpus at least.
+    expect(matched).toBeGreaterThanOrEqual(120);
+  });
+});
