@@ -52,9 +52,10 @@ export class JsonDecoder {
 
   /** `dataset[tag].to_json_dict()`; throws ElementError when pydicom would raise. */
   elementJson(dataset: Dataset, tag: number): DicomJsonElement {
-    const cached = dataset.decoded.get(tag);
+    const cached = dataset.decoded?.get(tag);
     if (cached instanceof Error) throw cached;
     if (cached !== undefined) return cached as DicomJsonElement;
+    dataset.decoded ??= new Map();
     try {
       const json = this.decode(dataset, dataset.elements.get(tag)!);
       dataset.decoded.set(tag, json);

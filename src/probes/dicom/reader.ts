@@ -66,7 +66,7 @@ export class Dataset {
   /** pydicom's `_pixel_rep`, propagated from the parent when a sequence is decoded. */
   pixelRep?: unknown;
   /** Elements decoded so far (pydicom converts each element once and keeps the result). */
-  readonly decoded = new Map<number, unknown>();
+  decoded?: Map<number, unknown>;
 
   constructor(
     readonly implicit: boolean,
