@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import sharp from 'sharp';
@@ -204,6 +204,17 @@ describe('spec options', () => {
     expect(errors.map((error) => error.error.code)).toEqual(['invalid_input', 'invalid_input']);
     expect(errors[0]?.error.message).toMatch(/row 4: no url/);
     expect(errors[1]?.error.message).toMatch(/row 5: client_metadata is not a JSON object/);
+  });
+
+  it('reads a JSONL manifest of object URLs from their local copy named by --base-url URL=DIR', async () => {
+    const rows = [{ url: `${BASE}docs/two.pdf`, title: 'Two pages' }, { url: `${BASE}images/a.png`, group: 'ignored without --image-groups' }];
+    const manifest = join(scratch, 'rows.jsonl');
+    writeFileSync(manifest, rows.map((row) => JSON.stringify(row)).join('\n'));
+    const run = await runCli(['spec', '--manifest', manifest, '--base-url', `${BASE}=${data}`, '--format', 'data-items']);
+    expect(run.code, run.stderr).toBe(0);
+    const spec = JSON.parse(run.stdout) as Json;
+    expect(spec.pdf).toEqual([{ objectUrl: `${BASE}docs/two.pdf`, title: 'Two pages', clientMetadata: {}, externalFileType: 'PDF', pdfMetadata: { fileSize: sizeOf('docs/two.pdf'), numPages: 2 } }]);
+    expect(spec.images[0].imageMetadata).toEqual({ mimeType: 'image/png', fileSize: sizeOf('images/a.png'), width: 64, height: 48 });
   });
 
   it('splits a spec over --max-items into numbered files that each validate', async () => {

@@ -14,7 +14,7 @@ interface SpecCommandOptions {
   manifestFormat?: ManifestFormat;
   output?: string;
   format: SpecFormat;
-  baseUrl: BaseUrl[];
+  baseUrl?: BaseUrl[];
   imageGroups?: GroupBy;
   createVideo?: boolean;
   frameOrder?: 'input' | 'name';
@@ -38,7 +38,7 @@ export function register(program: Command): void {
     .option('--manifest-format <format>', 'csv, json or jsonl (default: by extension and content)', oneOf('csv', 'json', 'jsonl'))
     .option('-o, --output <file>', 'spec file (default stdout); split specs become FILE-001.json, FILE-002.json, ...')
     .option('--format <form>', 'upload-file (documented JSON upload file) or data-items (SDK, camelCase)', specFormat, 'upload-file')
-    .option('--base-url <url[=dir]>', 'object URL prefix for local paths (relative to DIR, else to each input root)', collectBaseUrl, [])
+    .option('--base-url <url[=dir]>', 'object URL prefix for local paths (relative to DIR, else to each input root)', collectBaseUrl)
     .option('--image-groups <by>', 'group images into image groups by folder or by the manifest group column', oneOf('folder', 'manifest'))
     .option('--create-video', 'make image sequences (createVideo) instead of image groups')
     .option('--frame-order <order>', 'frame order in a group: name (numbers compared as numbers) or input', oneOf('name', 'input'))
@@ -93,13 +93,13 @@ async function specCommand(args: string[], options: SpecCommandOptions): Promise
 
 function checkOptions(args: string[], options: SpecCommandOptions): InputMapping {
   if (args.length === 0 && options.manifest === undefined) throw new UsageError('spec: give inputs or --manifest FILE');
-  if (options.baseUrl.length > 1) throw new UsageError('spec: give one --base-url');
+  const [baseUrl, ...more] = options.baseUrl ?? [];
+  if (more.length > 0) throw new UsageError('spec: give one --base-url');
   if (options.createVideo && options.imageGroups === undefined) throw new UsageError('spec: --create-video needs --image-groups folder|manifest');
   if (options.imageGroups === 'manifest' && options.manifest === undefined) throw new UsageError('spec: --image-groups manifest needs --manifest');
   if (options.upsertMetadata && !options.skipDuplicateUrls) {
     process.stderr.write('encord-media spec: note: --upsert-metadata has no effect without --skip-duplicate-urls\n');
   }
-  const baseUrl = options.baseUrl[0];
   if (baseUrl === undefined && args.length > 0) {
     process.stderr.write('encord-media spec: note: no --base-url, so object URLs are the local paths as given\n');
   }

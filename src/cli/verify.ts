@@ -13,7 +13,7 @@ import { verifySpec, type VerifyFinding, type VerifyOptions } from '../spec/veri
 import { SpecWriter } from '../spec/writer.js';
 
 interface VerifyCommandOptions {
-  baseUrl: BaseUrl[];
+  baseUrl?: BaseUrl[];
   fix?: boolean;
   output?: string;
   format?: SpecFormat;
@@ -28,7 +28,7 @@ export function register(program: Command): void {
     .command('verify')
     .description('check an upload spec (either form) or StorageItem records against the objects they name')
     .argument('<file>', 'upload spec (JSON upload file or dataItems), or StorageItems (JSON array or JSONL)')
-    .option('--base-url <url=dir>', 'read objects under URL from the local folder DIR (repeatable)', collectBaseUrl, [])
+    .option('--base-url <url=dir>', 'read objects under URL from the local folder DIR (repeatable)', collectBaseUrl)
     .option('--fix', 'write the spec with every metadata object replaced by what the files hold (needs -o)')
     .option('-o, --output <file>', 'where --fix writes the corrected spec')
     .option('--format <form>', 'form of the --fix output (default: the input form)', specFormat)
@@ -41,10 +41,13 @@ export function register(program: Command): void {
 
 async function verifyCommand(file: string, options: VerifyCommandOptions): Promise<number> {
   if (options.fix && options.output === undefined) throw new UsageError('verify: --fix needs -o FILE');
+  const bases = options.baseUrl ?? [];
+  const unmapped = bases.find((base) => base.dir === undefined);
+  if (unmapped) throw new UsageError(`verify: --base-url ${unmapped.url} needs the local folder: --base-url ${unmapped.url}=DIR`);
   const verifyOptions: VerifyOptions = {
     probe: probeOptions(options),
     concurrency: options.concurrency,
-    locate: (url) => pathForUrl(options.baseUrl, url) ?? url,
+    locate: (url) => pathForUrl(bases, url) ?? url,
   };
   const report = new Report(options.json === true);
   if (options.storageItems || (await holdsStorageItems(file))) {
@@ -112,6 +115,8 @@ class Report {
   private errors = 0;
   private warnings = 0;
   private checked = 0;
+  /** Some URL had a scheme no byte source reads (s3://, gs://): a --base-url mapping would help. */
+  private unreadableScheme = false;
 
   constructor(private readonly json: boolean) {}
 
@@ -119,6 +124,7 @@ class Report {
     this.checked++;
     for (const finding of findings) {
       if (finding.severity === 'error') this.errors++;
+      if ((finding.file as { code?: string } | undefined)?.code === 'usage') this.unreadableScheme = true;
       else this.warnings++;
       const line = this.json ? JSON.stringify(finding) : `${finding.severity} ${finding.code} ${finding.pointer || '/'} ${finding.url}: ${finding.message}`;
       if (!process.stdout.write(`${line}\n`)) await new Promise((resolve) => process.stdout.once('drain', resolve));
@@ -128,6 +134,7 @@ class Report {
   finish(what: string): number {
     const verdict = this.errors === 0 && this.warnings === 0 ? 'all agree with their files' : `${this.errors} errors, ${this.warnings} warnings`;
     process.stderr.write(`verify: ${this.checked} ${what} checked: ${verdict}\n`);
+    if (this.unreadableScheme) process.stderr.write('verify: to read s3://, gs:// or other cloud URLs from a local copy, give --base-url URL=DIR\n');
     return this.errors > 0 ? 1 : 0;
   }
 }

@@ -1,4 +1,5 @@
 import { camelToSnake, snakeToCamel } from '../schema/casing.js';
+import { OBJECT_URL_KEY } from '../schema/upload-file.js';
 import { pointerJoin } from '../validate/finding.js';
 import { detectKind } from '../validate/index.js';
 import {
@@ -207,7 +208,7 @@ function readFrames(item: Json, listName: string, metadataName: string): Frame<n
     return frames.every((frame) => frame !== undefined) ? (frames as Frame<never>[]) : undefined;
   }
   const numbered = Object.entries(item)
-    .map(([key, value]) => [/^objectUrl_(\d+)$/.exec(key)?.[1], value] as const)
+    .map(([key, value]) => [OBJECT_URL_KEY.exec(key)?.[1], value] as const)
     .filter((pair): pair is [string, unknown] => pair[0] !== undefined)
     .sort((a, b) => Number(a[0]) - Number(b[0]));
   if (numbered.length === 0 || numbered.some(([, url]) => typeof url !== 'string')) return undefined;
