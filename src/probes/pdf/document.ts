@@ -27,7 +27,7 @@ export async function countPages(file: PdfFile): Promise<number> {
 }
 
 /** Sets the file's stream decryptor, or throws `encrypted` where pdfinfo would ask for a password. */
-export async function applyEncryption(file: PdfFile): Promise<void> {
+async function applyEncryption(file: PdfFile): Promise<void> {
   const encryptEntry = file.trailer.get('Encrypt');
   if (encryptEntry === undefined) return;
   const encrypt = await resolvedDict(file, await file.resolve(encryptEntry));

@@ -74,7 +74,7 @@ export async function readStreamBytes(reader: RangeReader, stream: PdfStream, le
   }
   const bytes = await reader.read(stream.dataStart, length + 32);
   const after = Buffer.from(bytes.subarray(length)).toString('latin1');
-  if (!/^\s*endstream/.test(after)) throw new PdfDoubt(`stream at ${stream.dataStart} does not end after /Length ${length}`);
+  if (!/^[\0\t\n\f\r ]*endstream/.test(after)) throw new PdfDoubt(`stream at ${stream.dataStart} does not end after /Length ${length}`);
   return bytes.subarray(0, length);
 }
 
@@ -86,8 +86,9 @@ interface ObjectStreamIndex {
 
 /**
  * Objects of one PDF through its cross-reference data. In strict mode anything missing or
- * inconsistent is doubt (the caller rebuilds the file); in recovering mode a missing object is
- * null, as the PDF standard reads a reference to an object that does not exist.
+ * inconsistent is doubt (the caller rebuilds the file); in recovering mode (a rebuilt file)
+ * objects are parsed leniently and a missing one is null, as the PDF standard reads a
+ * reference to an object that does not exist.
  */
 export class PdfFile {
   decryptor?: StreamDecryptor;
@@ -140,35 +141,17 @@ export class PdfFile {
 
   /** Decrypted, decoded stream data. */
   async streamData(stream: PdfStream, ref: PdfRef): Promise<Uint8Array> {
-    const raw = await this.rawStreamData(stream);
+    const length = await this.resolve(stream.dict.get('Length'));
+    if (typeof length !== 'number') throw new PdfDoubt('stream without a numeric /Length');
+    const raw = await readStreamBytes(this.reader, stream, length);
     return decodeStream(stream.dict, this.decryptor ? this.decryptor(ref, raw) : raw);
-  }
-
-  /** The bytes /Length declares; when recovering and that is wrong, the bytes up to `endstream`. */
-  private async rawStreamData(stream: PdfStream): Promise<Uint8Array> {
-    try {
-      const length = await this.resolve(stream.dict.get('Length'));
-      if (typeof length !== 'number') throw new PdfDoubt('stream without a numeric /Length');
-      return await readStreamBytes(this.reader, stream, length);
-    } catch (error) {
-      if (!this.recovering || !(error instanceof PdfDoubt)) throw error;
-      const rest = Buffer.from(await this.reader.read(stream.dataStart, this.reader.size - stream.dataStart));
-      const end = rest.indexOf('endstream');
-      if (end < 0) throw error;
-      return rest.subarray(0, rest[end - 1] === 0x0a ? (rest[end - 2] === 0x0d ? end - 2 : end - 1) : rest[end - 1] === 0x0d ? end - 1 : end);
-    }
-  }
-
-  /** Object numbers held by an object stream, in order. */
-  async objectStreamMembers(num: number): Promise<number[]> {
-    return (await this.objectStream(num)).members.map(([member]) => member);
   }
 
   private async fetchCompressed(num: number, streamNum: number, index: number): Promise<PdfObject> {
     const objectStream = await this.objectStream(streamNum);
     const member = objectStream.members[index]?.[0] === num ? objectStream.members[index] : objectStream.members.find(([n]) => n === num);
     if (!member) return this.missing(new PdfRef(num, 0));
-    const parser = new Parser(objectStream.data, true, this.recovering);
+    const parser = new Parser(objectStream.data, true);
     parser.pos = member[1];
     return parser.parseValue();
   }

@@ -44,7 +44,7 @@ async function findStartXref(reader: RangeReader): Promise<number> {
     const tail = Buffer.from(await reader.read(start, span)).toString('latin1');
     const at = tail.lastIndexOf('startxref');
     if (at < 0) continue;
-    const match = /^startxref\s+(\d+)/.exec(tail.slice(at));
+    const match = /^startxref[\0\t\n\f\r ]+(\d+)/.exec(tail.slice(at));
     if (!match) throw new PdfDoubt('no offset after startxref');
     return Number(match[1]);
   }
@@ -62,7 +62,7 @@ function offsetEntry(dict: PdfDict, key: string): number | undefined {
 async function readSection(reader: RangeReader, offset: number): Promise<Section> {
   if (offset >= reader.size) throw new PdfDoubt(`cross-reference offset ${offset} is past the end`);
   const head = Buffer.from(await reader.read(offset, 32)).toString('latin1');
-  if (!/^\s*xref/.test(head)) return readXrefStream(reader, offset);
+  if (!/^[\0\t\n\f\r ]*xref/.test(head)) return readXrefStream(reader, offset);
   const table = await readTable(reader, offset);
   const hybrid = offsetEntry(table.trailer, 'XRefStm');
   if (hybrid === undefined) return table;
