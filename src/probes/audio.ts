@@ -31,7 +31,7 @@ export const probeAudio: Probe<'audio'> = async (source, context) => {
   const head = await source.read(0, HEAD_BYTES);
   if (head.byteLength === 0) throw new ProbeError('empty_file', `${source.name} is empty`);
   const input = audioInput(source, head, context);
-  const facts = await describe(input);
+  const { facts, reader } = await describe(input);
   const metadata = {
     duration: facts.duration,
     file_size: await input.size(),
@@ -41,7 +41,7 @@ export const probeAudio: Probe<'audio'> = async (source, context) => {
     codec: facts.codec,
     num_channels: facts.channels,
   };
-  return { metadata, warnings: encordWarnings(facts.mime) };
+  return { metadata, warnings: encordWarnings(facts.mime), details: { reader } };
 };
 
 function audioInput(source: ByteSource, head: Uint8Array, context: ProbeContext): AudioInput {
@@ -49,17 +49,23 @@ function audioInput(source: ByteSource, head: Uint8Array, context: ProbeContext)
   return { source, head, options: context.options, detection: context.detection, size: () => (size ??= source.size()) };
 }
 
-async function describe(input: AudioInput): Promise<AudioFacts> {
+/** The facts and what measured them: an in-process reader's name, or 'ffprobe'. */
+async function describe(input: AudioInput): Promise<{ facts: AudioFacts; reader: string }> {
   const reader = await readerFor(input);
   try {
-    return await reader(input);
+    return { facts: await reader(input), reader: READER_NAMES.get(reader)! };
   } catch (error) {
-    if (error instanceof DecoderNeeded) return decodeWithFfprobe(input, error);
+    if (error instanceof DecoderNeeded) return { facts: await decodeWithFfprobe(input, error), reader: 'ffprobe' };
     if (error instanceof ProbeError) throw error;
     // A reader that trips over bytes it did not expect must not guess: the file is damaged.
     throw new ProbeError('corrupt_file', `${input.source.name}: ${(error as Error).message}`, { cause: error });
   }
 }
+
+const READER_NAMES = new Map<AudioReader, string>([
+  [readWav, 'wav'], [readAiff, 'aiff'], [readFlac, 'flac'], [readOgg, 'ogg'], [readMp4, 'mp4'], [readDsf, 'dsf'],
+  [readMpeg, 'mpeg'], [readAdts, 'adts'], [decodeWithFfprobe, 'ffprobe'],
+]);
 
 /** Chooses the reader by signature; files that start with ID3v2 tags by what follows them. */
 async function readerFor(input: AudioInput): Promise<AudioReader> {

@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// Audio probe benchmark (run `npm run build` first):
+//
+//   node bench/audio.mjs [DIR]
+//
+// Speed over the files of DIR (default: the shared corpus audio folder, else generated
+// fixtures): our probe (probeAudio over every file, one process) against ffprobe run per file
+// and against one `mediainfo --Output=JSON` over all files, in the same run. Prints files/s,
+// the ratios, and how many files our in-process readers measured versus the ffprobe fallback.
+// Reference tools that are missing are skipped (and said so).
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { probeAudio } from '../dist/probes/audio.js';
+import { resolveFfprobe } from '../dist/probes/ffprobe.js';
+import { FileSource } from '../dist/sources/file.js';
+
+const run = promisify(execFile);
+const CORPUS = '/work/shared/corpus/audio';
+const context = { options: {}, detection: { modality: 'audio', mime: '', format: '', warnings: [] } };
+
+async function probeOnce(path) {
+  const source = new FileSource(path);
+  try {
+    const outcome = await probeAudio(source, context);
+    return outcome.details.reader;
+  } catch (error) {
+    return `error:${error.code}`;
+  } finally {
+    await source.close();
+  }
+}
+
+function tool(name, versionFlag) {
+  try {
+    execFileSync(name, [versionFlag], { stdio: 'ignore' });
+    return name;
+  } catch {
+    return undefined;
+  }
+}
+
+async function audioFiles() {
+  const dir = process.argv[2] ?? (existsSync(CORPUS) ? CORPUS : undefined);
+  if (dir) return readdirSync(dir).map((name) => join(dir, name)).filter((path) => statSync(path).isFile());
+  const { generateAudioFixtures } = await import('../scripts/fixtures-audio.mjs');
+  console.log('corpus not found: benchmarking generated fixtures');
+  return Object.values(generateAudioFixtures(mkdtempSync(join(tmpdir(), 'audio-bench-'))));
+}
+
+async function timed(work) {
+  const started = performance.now();
+  const result = await work();
+  return { ms: performance.now() - started, result };
+}
+
+const rate = (files, ms) => `${((files * 1000) / ms).toFixed(1).padStart(7)} files/s  ${(ms / files).toFixed(2).padStart(6)} ms/file`;
+
+const files = await audioFiles();
+for (const path of files) readFileSync(path); // warm the page cache for every tool alike
+console.log(`files: ${files.length}`);
+
+const ours = await timed(async () => {
+  const readers = {};
+  for (const path of files) {
+    const reader = await probeOnce(path);
+    readers[reader] = (readers[reader] ?? 0) + 1;
+  }
+  return readers;
+});
+const fallback = ours.result.ffprobe ?? 0;
+console.log(`ours       ${rate(files.length, ours.ms)}  (${files.length - fallback} in-process or rejected, ${fallback} decoded by ffprobe ${resolveFfprobe()})`);
+console.log(`           readers ${JSON.stringify(ours.result)}`);
+
+const ffprobe = tool('ffprobe', '-version');
+if (ffprobe) {
+  const theirs = await timed(async () => {
+    for (const path of files) {
+      await run(ffprobe, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', `file:${path}`], { maxBuffer: 64 << 20 }).catch(() => undefined);
+    }
+  });
+  console.log(`ffprobe    ${rate(files.length, theirs.ms)}  (one process per file)  ours is ${(theirs.ms / ours.ms).toFixed(1)}x faster`);
+} else console.log('ffprobe not found: skipped');
+
+const mediainfo = tool('mediainfo', '--Version');
+if (mediainfo) {
+  const theirs = await timed(() => run(mediainfo, ['--Output=JSON', ...files], { maxBuffer: 256 << 20 }).catch(() => undefined));
+  console.log(`mediainfo  ${rate(files.length, theirs.ms)}  (one process, all files)  ours is ${(theirs.ms / ours.ms).toFixed(2)}x as fast`);
+} else console.log('mediainfo not found: skipped');
