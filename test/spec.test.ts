@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateDocument } from '../src/validate/index.js';
 import { runCli, type RunResult } from './helpers/cli.js';
-import { dicomSeries, inconsistentSeries, jpeg, mp4, pdf, png, SERIES_A, SERIES_B, SERIES_C, wav, write } from './fixtures/spec/media.js';
+import { dicomSeries, inconsistentSeries, jpeg, mp4, nifti, pdf, png, SERIES_A, SERIES_B, SERIES_C, wav, write } from './fixtures/spec/media.js';
 
 /**
  * `encord-media spec` over a mixed folder made on the spot: every value asserted is what the
@@ -49,6 +49,7 @@ beforeAll(async () => {
   mp4(join(data, 'media/clip.mp4'), 1);
   dicomSeries(data);
   inconsistentSeries(data, 'dicom/bad');
+  write(data, 'volumes/vol.nii', nifti());
   write(data, 'broken/empty.png', new Uint8Array(0));
   write(data, 'broken/truncated.png', (await png(64, 48)).subarray(0, 60));
 });
@@ -126,6 +127,10 @@ describe('spec over a mixed folder (JSON upload file)', () => {
     const metadata = byUrl(spec.videos ?? [], 'media/clip.mp4')?.videoMetadata;
     expect(metadata).toMatchObject({ fps: 25, width: 64, height: 48, file_size: sizeOf('media/clip.mp4'), mime_type: 'video/mp4' });
     expect(metadata.duration).toBeCloseTo(1, 1);
+  });
+
+  it('lists the NIfTI volume, which Encord takes without metadata', () => {
+    expect(spec.nifti).toEqual([{ objectUrl: `${BASE}volumes/vol.nii`, title: 'vol.nii' }]);
   });
 
   it('groups DICOM files into series by SeriesInstanceUID across folders, in InstanceNumber order', () => {
