@@ -22,3 +22,6 @@ export type {
 export { detect } from './detect.js';
 export * from './errors.js';
 export * from './sources/index.js';
+export * from './schema/index.js';
+export * from './validate/index.js';
+export * from './spec/index.js';
