@@ -2,8 +2,11 @@
 import { STANDARD_VRS } from './reader.js';
 
 const LONG_LENGTH_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
-/** Groups a data set without preamble starts with: file meta, or the identifying group 0008. */
-const FIRST_GROUPS = new Set([0x0002, 0x0008]);
+/**
+ * A data set without preamble starts in a low even group: file meta (0002), identification
+ * (0008), or, in stripped-down files, patient, acquisition, relationship or image (0010-0028).
+ */
+const LAST_FIRST_GROUP = 0x0028;
 /** The first elements of those groups are short (lengths, UIDs, code strings). */
 const MAX_FIRST_LENGTH = 1024;
 
@@ -35,19 +38,22 @@ function header(bytes: Uint8Array, at: number, littleEndian: boolean, explicit: 
 }
 
 /**
- * A data set without preamble and prefix: the first element is in group 0002 or 0008 with a
- * short value, and the next one (when the prefix holds it) has a greater tag. Tried as implicit
+ * A data set without preamble and prefix: the first element is in a low even group with a short
+ * value, and the next one (when the prefix holds it) has a greater tag in a nearby group. Tried as implicit
  * and explicit little endian and explicit big endian, the encodings pydicom guesses between.
  */
 export function startsLikeDataSet(prefix: Uint8Array): boolean {
   const encodings: Array<[littleEndian: boolean, explicit: boolean]> = [[true, true], [true, false], [false, true]];
   return encodings.some(([littleEndian, explicit]) => {
     const first = header(prefix, 0, littleEndian, explicit);
-    if (!first || !FIRST_GROUPS.has(first.tag >>> 16) || first.length > MAX_FIRST_LENGTH) return false;
+    const group = first ? first.tag >>> 16 : 1;
+    if (!first || group % 2 === 1 || group > LAST_FIRST_GROUP) return false;
+    if (first.length === 0xffffffff) return header(prefix, first.size, littleEndian, false)?.tag === 0xfffee000; // a sequence
+    if (first.length > MAX_FIRST_LENGTH) return false;
     const nextAt = first.size + first.length;
     if (nextAt + 8 > prefix.length) return nextAt <= prefix.length;
     const second = header(prefix, nextAt, littleEndian, explicit);
-    return second !== undefined && second.tag > first.tag;
+    return second !== undefined && second.tag > first.tag && second.tag >>> 16 <= group + 0x100;
   });
 }
 

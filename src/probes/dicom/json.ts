@@ -182,7 +182,11 @@ export class JsonDecoder {
     const own = this.pyValue(dataset, TAG_PIXEL_REPRESENTATION);
     if (own !== undefined && own !== null) return own;
     if (dataset.pixelRep !== undefined) return dataset.pixelRep;
-    // An empty Pixel Representation counts as signed; no pixel data at all as unsigned.
-    return !dataset.elements.has(TAG_PIXEL_REPRESENTATION) && !dataset.elements.has(TAG_PIXEL_DATA) ? 0 : 1;
+    // No pixel data and no representation: unsigned. Pixel data without one fails (pydicom reads
+    // ds.PixelRepresentation); an empty one counts as signed (None == 0 is false).
+    const hasOwn = dataset.elements.has(TAG_PIXEL_REPRESENTATION);
+    if (!hasOwn && !dataset.elements.has(TAG_PIXEL_DATA)) return 0;
+    if (!hasOwn) throw new ElementError('Failed to resolve ambiguous VR: PixelRepresentation is missing');
+    return 1;
   }
 }

@@ -69,7 +69,8 @@ export class Dataset {
   decoded?: Map<number, unknown>;
 
   constructor(
-    readonly implicit: boolean,
+    /** pydicom's original_encoding[0]: the encoding detected for an item, the transfer syntax's for the file. */
+    public implicit: boolean,
     readonly littleEndian: boolean,
   ) {}
 }
@@ -146,6 +147,8 @@ export class Walker {
   /** Where pydicom raises on a short read: a broken element in a sequence value, else a broken file. */
   private shortRead(what: string, offset: number): never {
     if (this.lazy) throw new ElementError(`${what} at ${offset} runs past the end of its sequence`);
+    const end = this.window.end ?? Infinity;
+    if (offset >= end) throw new DataSetError('truncated', `the file ends ${offset - end} bytes before ${what} that should start at byte ${offset}`);
     throw new DataSetError('truncated', `the file ends inside ${what} at byte ${offset}`);
   }
 
@@ -413,6 +416,7 @@ export function readFile(window: ByteWindow, options: ReadFileOptions): ParsedFi
     implicit, littleEndian, stopWhen: (tag) => PIXEL_DATA_TAGS.has(tag), isSequence: false, parentEncodings: [DEFAULT_ENCODING],
   });
   for (const [tag, raw] of commandSet.dataset.elements) data.dataset.elements.set(tag, raw); // Dataset.update()
+  data.dataset.implicit = implicit;
   return { hasPreamble, meta: meta.dataset, transferSyntax, dataset: data.dataset, pixelData: data.stop, window: dataWindow };
 }
 
