@@ -1,14 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { checkDicomSeries } from '../src/validate/dicom-series.js';
 import { setDicomSeriesChecker, validateDocument, type DicomSeriesFile } from '../src/validate/index.js';
 import { dicomTags } from './fixtures/specs/load.js';
 
 /**
- * The cross-file DICOM checks are installed by whoever owns them; these tests install a checker
- * that reports one finding per series, to see that each series reaches it whole, in frame order,
- * with pointers into the document, and that its findings are reported.
+ * How series reach the cross-file DICOM checks (tested on their own in their owner's tests): a
+ * recording checker sees that each series arrives whole, in frame order, with pointers into the
+ * document, and that its findings are reported; then the real checks run by default.
  */
-describe('DICOM series seam', () => {
-  afterEach(() => setDicomSeriesChecker(undefined));
+describe('DICOM series checks', () => {
+  afterEach(() => setDicomSeriesChecker(checkDicomSeries));
 
   const seen: DicomSeriesFile[][] = [];
   const checker = (files: DicomSeriesFile[]) => {
@@ -39,8 +40,13 @@ describe('DICOM series seam', () => {
     expect(seen.map((files) => files.map(({ pointer }) => pointer))).toEqual([['/dicomSeries/0/dicomFiles/0/dicomMetadata']]);
   });
 
-  it('is not called when no checker is installed', () => {
-    const result = validateDocument({ dicom_series: [{ title: 's', objectUrl_0: 's3://b/1.dcm', dicomMetadata_0: { tags: dicomTags() } }] });
-    expect(result.findings).toEqual([]);
+  it('run by default: two files of one series from different studies', () => {
+    const other = { ...dicomTags(), '00080018': { vr: 'UI', Value: ['1.2.3.4.5'] }, '0020000D': { vr: 'UI', Value: ['9.9.9'] } };
+    const tags = dicomTags();
+    const series = { title: 's', objectUrl_0: 's3://b/1.dcm', dicomMetadata_0: { tags }, objectUrl_1: 's3://b/2.dcm', dicomMetadata_1: { tags: other } };
+    const codes = validateDocument({ dicom_series: [series] }).findings.map((finding) => finding.code);
+    expect(codes).toEqual(['dicom_inconsistent_study_uid']);
+    setDicomSeriesChecker(undefined);
+    expect(validateDocument({ dicom_series: [series] }).findings).toEqual([]);
   });
 });

@@ -139,36 +139,39 @@ function checkValues(vr: string, values: unknown[], pointer: string, sink: Findi
   }
   values.forEach((value, index) => {
     if (value === null) return;
-    const problem = valueProblem(vr, value, sink, joinPointer(pointer, index));
-    if (problem) sink.error(joinPointer(pointer, index), 'dicom_invalid_value', `${vr} value ${JSON.stringify(value)}: ${problem}`);
+    const at = joinPointer(pointer, index);
+    const verdict = judgeValue(vr, value);
+    if (verdict === 'numeric-string') {
+      sink.warning(at, 'dicom_numeric_string', `pydicom writes ${vr} values as JSON numbers, not strings`);
+    } else if (verdict !== 'ok') {
+      sink.error(at, 'dicom_invalid_value', `${vr} value ${JSON.stringify(value)}: ${verdict.problem}`);
+    }
   });
 }
 
-/** Why `value` is not a JSON value of `vr`, or undefined when it is (numeric strings only warn). */
-function valueProblem(vr: string, value: unknown, sink: FindingSink, pointer: string): string | undefined {
+/** Whether `value` is a JSON value of `vr`; a number written as a string is readable but not pydicom's form. */
+function judgeValue(vr: string, value: unknown): 'ok' | 'numeric-string' | { problem: string } {
   const range = INTEGER_RANGES[vr];
   if (range) {
-    if (typeof value === 'string' && INTEGER_STRING.test(value)) {
-      if (vr !== 'SV' && vr !== 'UV') numericStringWarning(vr, pointer, sink);
-      return undefined;
-    }
-    if (typeof value !== 'number' || !Number.isInteger(value)) return 'expected an integer';
-    return value < range[0] || value > range[1] ? `out of range ${range[0]}..${range[1]}` : undefined;
+    // PS3.18 allows SV/UV as strings: 64-bit integers do not fit a JSON number.
+    if (typeof value === 'string' && INTEGER_STRING.test(value)) return vr === 'SV' || vr === 'UV' ? 'ok' : 'numeric-string';
+    if (typeof value !== 'number' || !Number.isInteger(value)) return { problem: 'expected an integer' };
+    return value < range[0] || value > range[1] ? { problem: `out of range ${range[0]}..${range[1]}` } : 'ok';
   }
   if (FLOAT_VRS.has(vr)) {
-    if (typeof value === 'string' && DECIMAL_STRING.test(value)) {
-      numericStringWarning(vr, pointer, sink);
-      return undefined;
-    }
-    return typeof value === 'number' && Number.isFinite(value) ? undefined : 'expected a number';
+    if (typeof value === 'string' && DECIMAL_STRING.test(value)) return 'numeric-string';
+    return typeof value === 'number' && Number.isFinite(value) ? 'ok' : { problem: 'expected a number' };
   }
-  if (vr === 'PN') return personNameProblem(value);
-  if (vr === 'AT') return typeof value === 'string' && AT_VALUE.test(value) ? undefined : 'expected 8 uppercase hex digits';
-  return typeof value === 'string' ? undefined : 'expected a string';
+  const problem = vr === 'PN' ? personNameProblem(value) : vr === 'AT' ? attributeTagProblem(value) : stringProblem(value);
+  return problem === undefined ? 'ok' : { problem };
 }
 
-function numericStringWarning(vr: string, pointer: string, sink: FindingSink): void {
-  sink.warning(pointer, 'dicom_numeric_string', `pydicom writes ${vr} values as JSON numbers, not strings`);
+function attributeTagProblem(value: unknown): string | undefined {
+  return typeof value === 'string' && AT_VALUE.test(value) ? undefined : 'expected 8 uppercase hex digits';
+}
+
+function stringProblem(value: unknown): string | undefined {
+  return typeof value === 'string' ? undefined : 'expected a string';
 }
 
 function personNameProblem(value: unknown): string | undefined {

@@ -1,4 +1,5 @@
 import type { DicomJsonElement } from '../schema/metadata.js';
+import { checkDicomSeries } from './dicom-series.js';
 import type { Finding } from './finding.js';
 
 /** One file of a DICOM series as the cross-file checks see it. */
@@ -13,11 +14,11 @@ export interface DicomSeriesFile {
 /** Checks one series as Encord's server does (one study, unique SOP instances, ...). */
 export type DicomSeriesChecker = (files: DicomSeriesFile[]) => Finding[];
 
-let seriesChecker: DicomSeriesChecker | undefined;
+let seriesChecker: DicomSeriesChecker | undefined = checkDicomSeries;
 
 /**
- * Installs the cross-file DICOM series checks (src/validate/dicom-series.ts `checkDicomSeries`).
- * Until one is installed, documents are validated file by file only.
+ * Replaces the cross-file DICOM series checks (default: `checkDicomSeries` of
+ * ./dicom-series.ts); undefined validates DICOM files one by one only.
  */
 export function setDicomSeriesChecker(checker: DicomSeriesChecker | undefined): void {
   seriesChecker = checker;

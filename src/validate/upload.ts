@@ -150,12 +150,11 @@ export function checkDicomSeries(series: unknown, pointer: string, walk: UploadW
       : listedFrames(series, pointer, 'dicom_files', 'dicom_metadata');
   checkGroupTitle(series, pointer, walk);
   checkFrames('dicom', frames, pointer, walk);
-  const files: DicomSeriesFile[] = [];
-  for (const frame of frames) {
-    const tags = frame.metadata ? rawField(frame.metadata.value, 'tags', frame.metadata.pointer) : undefined;
-    if (!tags || !isPlainObject(tags.value) || typeof frame.url?.value !== 'string') continue;
-    files.push({ file: frame.url.value, pointer: frame.metadata!.pointer, tags: tags.value as Record<string, DicomJsonElement | null> });
-  }
+  const files = frames.flatMap(({ url, metadata }): DicomSeriesFile[] => {
+    const tags = metadata && rawField(metadata.value, 'tags', '')?.value;
+    if (!metadata || !isPlainObject(tags) || typeof url?.value !== 'string') return [];
+    return [{ file: url.value, pointer: metadata.pointer, tags: tags as Record<string, DicomJsonElement | null> }];
+  });
   for (const finding of checkSeriesFiles(files)) walk.sink.add(finding);
 }
 
