@@ -14,7 +14,7 @@ import { DataSetError, ElementError, readFile, UNDEFINED_LENGTH, type ParsedFile
 import { FetchedWindow, MemoryWindow, NeedBytes, type ByteWindow } from './dicom/window.js';
 import type { Probe, ProbeWarning } from './types.js';
 
-export { isDicom, hasDicmPrefix, startsLikeDataSet };
+export { isDicom, hasDicmPrefix };
 
 const FIRST_READ = 64 * 1024;
 /** A value shorter than this is fetched along with the header around it rather than skipped. */

@@ -1,7 +1,5 @@
 /** Recognising DICOM bytes: a DICM prefix at 128, or a data set that starts right at byte 0. */
-import { STANDARD_VRS } from './reader.js';
-
-const LONG_LENGTH_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
+import { LONG_LENGTH_VRS, STANDARD_VRS } from './reader.js';
 /**
  * A data set without preamble starts in a low even group: file meta (0002), identification
  * (0008), or, in stripped-down files, patient, acquisition, relationship or image (0010-0028).

@@ -10,17 +10,17 @@
  * pydicom's lenient rules inside them.
  */
 import { convertEncodings, decodeDefault, DEFAULT_ENCODING } from './charset.js';
-import { NeedBytes, type ByteWindow } from './window.js';
+import type { ByteWindow } from './window.js';
 import { dictionaryVr } from './vr-dictionary.js';
 
 export const UNDEFINED_LENGTH = 0xffffffff;
 const ITEM = 0xfffee000;
 const ITEM_DELIMITER = 0xfffee00d;
 const SEQUENCE_DELIMITER = 0xfffee0dd;
-export const TAG_SPECIFIC_CHARACTER_SET = 0x00080005;
-export const TAG_TRANSFER_SYNTAX = 0x00020010;
+const TAG_SPECIFIC_CHARACTER_SET = 0x00080005;
+const TAG_TRANSFER_SYNTAX = 0x00020010;
 /** pydicom's `_at_pixel_data`: stop_before_pixels stops at any of these, top level only. */
-export const PIXEL_DATA_TAGS: ReadonlySet<number> = new Set([0x7fe00010, 0x7fe00008, 0x7fe00009]);
+const PIXEL_DATA_TAGS: ReadonlySet<number> = new Set([0x7fe00010, 0x7fe00008, 0x7fe00009]);
 
 export const STANDARD_VRS: ReadonlySet<string> = new Set(
   'AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV'.split(' '),
@@ -28,7 +28,7 @@ export const STANDARD_VRS: ReadonlySet<string> = new Set(
 /** VRs whose values pydicom keeps as text (str). */
 const TEXT_VRS: ReadonlySet<string> = new Set('AE AS CS DA DT LO LT SH ST TM UC UI UR UT'.split(' '));
 /** Explicit VRs with a reserved field and a 4-byte length. */
-const LONG_LENGTH_VRS: ReadonlySet<string> = new Set('OB OD OF OL OV OW SQ SV UC UN UR UT UV'.split(' '));
+export const LONG_LENGTH_VRS: ReadonlySet<string> = new Set('OB OD OF OL OV OW SQ SV UC UN UR UT UV'.split(' '));
 
 /** The file or its data set is broken: no metadata can be trusted. */
 export class DataSetError extends Error {
@@ -95,6 +95,13 @@ export interface ParsedFile {
 }
 
 type StopWhen = (tag: number) => boolean;
+
+interface ElementHeader {
+  tag: number;
+  vr: string | null;
+  length: number;
+  headerLength: number;
+}
 
 interface DatasetOptions {
   implicit: boolean;
@@ -174,71 +181,66 @@ export class Walker {
     return found;
   }
 
+  /**
+   * One element header as `data_element_generator` reads it, or undefined at the end of the
+   * data. An explicit VR that is not two capital letters means the writer switched to implicit
+   * VR for this element (pydicom issues 1067, 1035); unknown capital letters keep a 2-byte length.
+   */
+  private readHeader(offset: number, implicit: boolean, littleEndian: boolean, topLevel: boolean): ElementHeader | undefined {
+    const header = this.read(offset, 8);
+    if (header.length < 8) {
+      this.endOfData(offset, header, topLevel);
+      return undefined;
+    }
+    const tag = tagAt(header, 0, littleEndian);
+    if (implicit) return { tag, vr: null, length: u32(header, 4, littleEndian), headerLength: 8 };
+    const vr = String.fromCharCode(header[4]!, header[5]!);
+    if (!STANDARD_VRS.has(vr)) {
+      if (!looksLikeVr(header[4]!, header[5]!)) return { tag, vr: null, length: u32(header, 4, littleEndian), headerLength: 8 };
+      return { tag, vr, length: u16(header, 6, littleEndian), headerLength: 8 };
+    }
+    if (!LONG_LENGTH_VRS.has(vr)) return { tag, vr, length: u16(header, 6, littleEndian), headerLength: 8 };
+    const extra = this.read(offset + 8, 4);
+    if (extra.length < 4) this.shortRead('an element header', offset);
+    return { tag, vr, length: u32(extra, 0, littleEndian), headerLength: 12 };
+  }
+
   /** pydicom's `read_dataset` + `data_element_generator`. Returns the data set and where it ended. */
   readDataset(start: number, options: DatasetOptions): { dataset: Dataset; end: number; stop?: StopPoint } {
     const implicit = this.isImplicit(start, options.implicit, options.littleEndian, options.stopWhen, options.isSequence);
     const littleEndian = options.littleEndian;
     const dataset = new Dataset(implicit, littleEndian);
+    const topLevel = !options.isSequence && options.byteLength === undefined;
     let encodings = options.parentEncodings;
     let offset = start;
     let stop: StopPoint | undefined;
-    const topLevel = !options.isSequence;
     while (options.byteLength === undefined || offset - start < options.byteLength) {
-      const header = this.read(offset, 8);
-      if (header.length < 8) {
-        this.endOfData(offset, header, topLevel && options.byteLength === undefined);
-        offset += header.length;
+      const header = this.readHeader(offset, implicit, littleEndian, topLevel);
+      if (!header) {
+        offset = Math.min(offset + 8, this.limit, this.window.end ?? Infinity); // the partial header was consumed
         break;
       }
-      const group = u16(header, 0, littleEndian);
-      const element = u16(header, 2, littleEndian);
-      let vr: string | null = null;
-      let length: number;
-      let headerLength = 8;
-      if (implicit) {
-        length = u32(header, 4, littleEndian);
-      } else {
-        const vrText = String.fromCharCode(header[4]!, header[5]!);
-        if (STANDARD_VRS.has(vrText)) {
-          vr = vrText;
-          length = u16(header, 6, littleEndian);
-          if (LONG_LENGTH_VRS.has(vr)) {
-            const extra = this.read(offset + 8, 4);
-            if (extra.length < 4) this.shortRead('an element header', offset);
-            length = u32(extra, 0, littleEndian);
-            headerLength = 12;
-          }
-        } else if (!looksLikeVr(header[4]!, header[5]!)) {
-          // pydicom assumes a writer switched to implicit VR here (issues 1067, 1035).
-          length = u32(header, 4, littleEndian);
-        } else {
-          vr = vrText;
-          length = u16(header, 6, littleEndian);
-        }
-      }
-      const tag = ((group << 16) | element) >>> 0;
+      const { tag, vr, length } = header;
+      const valueOffset = offset + header.headerLength;
       if (tag === ITEM_DELIMITER) {
         offset += 8;
         break;
       }
       if (options.stopWhen?.(tag)) {
-        stop = { tag, vr, length, headerOffset: offset, valueOffset: offset + headerLength };
+        stop = { tag, vr, length, headerOffset: offset, valueOffset };
         break;
       }
-      const valueOffset = offset + headerLength;
-      if (length !== UNDEFINED_LENGTH) {
-        const raw: RawElement = {
-          tag, vr, length, valueOffset, implicit, littleEndian,
-          available: Math.max(0, Math.min(length, this.limit - valueOffset)),
-        };
-        if (tag === TAG_SPECIFIC_CHARACTER_SET) encodings = this.encodingsOf(raw);
-        dataset.elements.set(tag, raw);
-        offset = Math.min(valueOffset + length, this.lazy ? this.limit : Infinity);
+      if (length === UNDEFINED_LENGTH) {
+        const walked = this.readUndefinedLength(tag, vr, valueOffset, implicit, littleEndian, encodings);
+        dataset.elements.set(tag, walked.element);
+        offset = walked.end;
         continue;
       }
-      const walked = this.readUndefinedLength(tag, vr, valueOffset, implicit, littleEndian, encodings);
-      dataset.elements.set(tag, walked.element);
-      offset = walked.end;
+      const available = Math.max(0, Math.min(length, this.limit - valueOffset));
+      const raw: RawElement = { tag, vr, length, valueOffset, available, implicit, littleEndian };
+      if (tag === TAG_SPECIFIC_CHARACTER_SET) encodings = this.encodingsOf(raw);
+      dataset.elements.set(tag, raw);
+      offset = Math.min(valueOffset + length, this.lazy ? this.limit : Infinity);
     }
     const charset = dataset.elements.get(TAG_SPECIFIC_CHARACTER_SET);
     if (charset) this.checkCharsetVr(charset);
@@ -354,7 +356,7 @@ export function readSequenceValue(window: ByteWindow, raw: RawElement, encodings
 
 const IMPLICIT_LE = '1.2.840.10008.1.2';
 const EXPLICIT_BE = '1.2.840.10008.1.2.2';
-export const DEFLATED_LE = '1.2.840.10008.1.2.1.99';
+const DEFLATED_LE = '1.2.840.10008.1.2.1.99';
 
 export interface ReadFileOptions {
   /** Decompresses the deflated data set that starts at `offset` (raw deflate to the end of the file). */
@@ -429,4 +431,3 @@ function transferSyntaxOf(walker: Walker, meta: Dataset): string | undefined {
   return decodeDefault(walker.read(raw.valueOffset, raw.available)).replace(/[\0 ]+$/, '');
 }
 
-export { NeedBytes };
