@@ -1,7 +1,7 @@
 import { fileTypeFromBuffer } from 'file-type';
 import { ProbeError } from './errors.js';
 import { isTextType, typesForExtension } from './mime.js';
-import { hasDicmPrefix, isDicom } from './probes/dicom/detect.js';
+import { hasDicmPrefix, startsLikeDataSet } from './probes/dicom/detect.js';
 import { isGzippedNifti, isNifti } from './probes/nifti.js';
 import { isWideBom, looksLikeText, readBom } from './probes/text/encoding.js';
 import type { Detection, Modality, ProbeWarning } from './probes/types.js';
@@ -32,7 +32,10 @@ export interface DetectOptions {
 export async function detect(source: ByteSource, options: DetectOptions = {}): Promise<Detection> {
   const prefix = options.prefix ?? (await source.read(0, DETECTION_PREFIX_BYTES));
   if (prefix.byteLength === 0) throw new ProbeError('empty_file', `${source.name} is empty`);
-  const byContent = (await detectByContent(prefix, source.extension)) ?? detectByExtension(source.extension);
+  // A data set without preamble is the weakest signature (a few plausible element headers):
+  // it is tried only when neither the bytes nor a media extension say anything else.
+  const byContent = (await detectByContent(prefix, source.extension)) ?? detectByExtension(source.extension)
+    ?? (startsLikeDataSet(prefix) ? DICOM : undefined);
   if (!byContent) throw new ProbeError('unsupported_format', `${source.name}: bytes of no supported format`);
   return { ...byContent, warnings: extensionWarnings(source.extension, byContent) };
 }
@@ -49,10 +52,11 @@ async function detectByContent(prefix: Uint8Array, extension: string): Promise<F
   if (isWideBom(readBom(prefix))) return TEXT;
   const type = await fileTypeFromBuffer(prefix).catch(() => undefined);
   if (type && !WEAK_SIGNATURES.has(type.ext)) return fromFileType(type.mime, type.ext, prefix);
+  // poppler opens a PDF whose header comes after some junk, within the first KiB.
+  if (hasPdfHeader(prefix)) return { modality: 'pdf', mime: 'application/pdf', format: 'pdf' };
   if (looksLikeText(prefix)) return fromText(prefix, extension);
   if (type) return { modality: 'audio', mime: type.mime, format: type.ext, fileTypeExt: type.ext };
   if (isTiff(prefix)) return { modality: 'image', mime: 'image/tiff', format: 'tiff' };
-  if (isDicom(prefix)) return DICOM;
   if (isNifti(prefix)) return NIFTI;
   return undefined;
 }
@@ -103,8 +107,11 @@ function detectByExtension(extension: string): Found | undefined {
 function extensionWarnings(extension: string, found: Found): ProbeWarning[] {
   const registered = extension ? typesForExtension(extension) : undefined;
   if (!registered) return [];
-  const sameModality = modalityOfMime(registered.text ?? registered.preferred) === found.modality;
-  if (sameModality && (found.modality === 'text' || sameFormat(extension, registered.preferred, found))) return [];
+  if (registered.all.includes(found.mime)) return [];
+  // Audio and video share containers (an .m4a is an MP4): compare them as one kind.
+  const kind = (modality: Modality | undefined) => (modality === 'audio' ? 'video' : modality);
+  const candidates = registered.all.filter((mime) => kind(modalityOfMime(mime)) === kind(found.modality));
+  if (found.modality === 'text' ? candidates.length > 0 : candidates.some((mime) => sameFormat(extension, mime, found))) return [];
   return [{
     code: 'extension_mismatch',
     message: `extension .${extension} (${registered.preferred}) does not match the content (${found.mime})`,
@@ -140,4 +147,8 @@ function isSvg(prefix: Uint8Array): boolean {
 
 function isTiff(b: Uint8Array): boolean {
   return (b[0] === 0x49 && b[1] === 0x49 && b[2] === 0x2a && b[3] === 0) || (b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && b[3] === 0x2a);
+}
+
+function hasPdfHeader(prefix: Uint8Array): boolean {
+  return Buffer.from(prefix.buffer, prefix.byteOffset, Math.min(prefix.byteLength, 1024)).includes('%PDF-');
 }

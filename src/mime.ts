@@ -42,13 +42,16 @@ export interface ExtensionTypes {
   preferred: string;
   /** The first text type registered for it, if any. */
   text?: string;
+  /** Every type registered for it, in rank order. */
+  all: string[];
 }
 
 let index: Map<string, ExtensionTypes> | undefined;
 
 /**
  * What mime-db registers for an extension. Where several types claim one extension, IANA
- * registrations come first, then Apache's, nginx's and the rest, keeping the database's order within a rank.
+ * registrations come first, then Apache's, nginx's and the rest, keeping the database's order
+ * within a rank.
  */
 export function typesForExtension(extension: string): ExtensionTypes | undefined {
   index ??= buildIndex();
@@ -62,8 +65,11 @@ function buildIndex(): Map<string, ExtensionTypes> {
     const text = isTextType(type, entry);
     for (const extension of entry.extensions ?? []) {
       const known = built.get(extension);
-      if (!known) built.set(extension, { preferred: type, text: text ? type : undefined });
-      else if (text && !known.text) known.text = type;
+      if (!known) built.set(extension, { preferred: type, text: text ? type : undefined, all: [type] });
+      else {
+        known.all.push(type);
+        if (text && !known.text) known.text = type;
+      }
     }
   }
   return built;

@@ -52,6 +52,18 @@ describe('detect', () => {
     expect(await detectBytes(niftiHeader(), 'brain.nii')).toMatchObject({ modality: 'nifti' });
   });
 
+  it('prefers a media extension over the weak look of a data set without preamble', async () => {
+    // A TGA header (no signature) whose first bytes also parse as two implicit-VR elements.
+    const tga = Buffer.concat([Buffer.from([0, 0, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0xc8, 1, 0x7b, 0, 0xc8, 1, 0x18, 0x20]), Buffer.alloc(64, 0x80)]);
+    expect(await detectBytes(tga, 'sample.tga')).toMatchObject({ modality: 'image' });
+    expect(await detectBytes(tga, 'sample')).toMatchObject({ modality: 'dicom' });
+  });
+
+  it('sends a PDF with junk before its header to the PDF probe', async () => {
+    const pdf = Buffer.from('garbage line\n%PDF-1.4\n1 0 obj\n<<>>\nendobj\n');
+    expect(await detectBytes(pdf, 'doc.pdf')).toMatchObject({ modality: 'pdf' });
+  });
+
   it('lets a media extension route bytes no signature knows, and refuses the rest', async () => {
     const noise = Buffer.from(Array.from({ length: 600 }, (_, i) => (i * 37 + 11) % 256));
     expect(await detectBytes(noise, 'clip.mp3')).toMatchObject({ modality: 'audio' });
