@@ -284,6 +284,12 @@ describe('probeDicom: damaged and foreign bytes', () => {
     for (const cut of [200, 400, whole.length - 3]) expect(await probeError(whole.subarray(0, cut))).toBe('truncated');
   });
 
+  it('reports a skipped value that runs past the end of a large file as truncated', async () => {
+    const blob = { tag: 0x00091010, vr: 'OB', value: new Uint8Array(1024 * 1024) };
+    const whole = dicomFile([{ tag: 0x00080018, vr: 'UI', value: '1.2.3' }, { tag: 0x00090010, vr: 'LO', value: 'ACME' }, blob]);
+    expect(await probeError(whole.subarray(0, 300 * 1024))).toBe('truncated');
+  });
+
   it('rejects bytes that are not a DICOM data set', async () => {
     expect(await probeError(new Uint8Array(0))).toBe('empty_file');
     expect(await probeError(gzipSync(dicomFile(slice)))).toBe('unsupported_format');

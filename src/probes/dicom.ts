@@ -131,14 +131,19 @@ async function fetchFor(source: ByteSource, window: FetchedWindow, need: NeedByt
   const from = region ? region.end : need.offset;
   if (need.length === Infinity) {
     for (let chunk = Math.max(FIRST_READ, from); window.end === undefined; chunk *= 2) {
-      const at = window.regionNear(need.offset, 0)?.end ?? need.offset;
-      window.add(at, await source.read(at, chunk), chunk);
+      await readInto(source, window, window.regionNear(need.offset, 0)?.end ?? need.offset, chunk);
     }
     return;
   }
   const grown = region ? Math.max(region.end - region.start, FIRST_READ) : FIRST_READ;
-  const length = Math.max(need.offset + need.length - from, grown);
-  window.add(from, await source.read(from, length), length);
+  await readInto(source, window, from, Math.max(need.offset + need.length - from, grown));
+}
+
+/** A read that comes back short has reached the end of the file; one past the end tells only that. */
+async function readInto(source: ByteSource, window: FetchedWindow, offset: number, length: number): Promise<void> {
+  const bytes = await source.read(offset, length);
+  window.add(offset, bytes);
+  if (bytes.byteLength < length) window.end = bytes.byteLength > 0 ? offset + bytes.byteLength : await source.size();
 }
 
 /** SPEC: Pixel Data that runs past the end of the file is truncation (its bytes are never read). */

@@ -39,7 +39,7 @@ export class MemoryWindow implements ByteWindow {
 
 /**
  * The parts of a file fetched so far: regions of contiguous bytes (the first starts at 0),
- * grown or added as the parse asks; `end` is learnt from the first short read.
+ * grown or added as the parse asks; `end` is set once a read reaches the end of the file.
  */
 export class FetchedWindow implements ByteWindow {
   private readonly regions: Array<{ start: number; bytes: Uint8Array }> = [];
@@ -63,9 +63,9 @@ export class FetchedWindow implements ByteWindow {
     return region && { start: region.start, end: region.start + region.bytes.byteLength };
   }
 
-  /** Adds `bytes` read at `offset`; fewer than `requested` means the data ends there. */
-  add(offset: number, bytes: Uint8Array, requested: number): void {
-    if (bytes.byteLength < requested) this.end = offset + bytes.byteLength;
+  /** Adds `bytes` read at `offset`. */
+  add(offset: number, bytes: Uint8Array): void {
+    if (bytes.byteLength === 0) return;
     const touching = this.regions.find((r) => offset >= r.start && offset <= r.start + r.bytes.byteLength);
     if (!touching) {
       this.regions.push({ start: offset, bytes });
