@@ -45,6 +45,8 @@ const ENCODED = {
   'aac-m4a': ['aac.m4a', 44100, 44100, 2, ['-c:a', 'aac', '-b:a', '128k']],
   'alac-m4a': ['alac.m4a', 44100, 22050, 2, ['-c:a', 'alac']],
   'aac-adts': ['tone.aac', 48000, 48000, 2, ['-c:a', 'aac', '-b:a', '128k', '-f', 'adts']],
+  'wavpack-s16': ['s16.wv', 44100, 30000, 2, ['-c:a', 'wavpack']],
+  'wavpack-6ch': ['6ch.wv', 48000, 12000, 6, ['-c:a', 'wavpack']],
 };
 
 function encode(ffmpeg, dir, [file, rate, samples, channels, options]) {
@@ -64,6 +66,34 @@ function midiFile() {
   const header = Buffer.from([...Buffer.from('MThd'), 0, 0, 0, 6, 0, 0, 0, 1, 0, 96]);
   const trackHeader = Buffer.concat([Buffer.from('MTrk'), Buffer.from([0, 0, 0, track.length])]);
   return Buffer.concat([header, trackHeader, track]);
+}
+
+/**
+ * The start of a Monkey's Audio 3.99 file: descriptor, header and a two-entry seek table that
+ * declare 128 bytes of audio data in two frames, of which the file holds 32 (there is no APE
+ * encoder to make a whole one; this is enough for the truncation check).
+ */
+function truncatedApe() {
+  const descriptor = Buffer.alloc(52);
+  descriptor.write('MAC ', 0, 'latin1');
+  descriptor.writeUInt16LE(3990, 4);
+  descriptor.writeUInt32LE(52, 8); // descriptor length
+  descriptor.writeUInt32LE(24, 12); // header length
+  descriptor.writeUInt32LE(8, 16); // seek table length
+  descriptor.writeUInt32LE(128, 24); // audio data length
+  const header = Buffer.alloc(24);
+  header.writeUInt16LE(2000, 0); // compression level: normal
+  header.writeUInt32LE(73728 * 4, 4); // blocks per frame
+  header.writeUInt32LE(1000, 8); // final frame blocks
+  header.writeUInt32LE(2, 12); // total frames
+  header.writeUInt16LE(16, 16);
+  header.writeUInt16LE(2, 18);
+  header.writeUInt32LE(44100, 20);
+  const firstFrame = 52 + 24 + 8;
+  const seekTable = Buffer.alloc(8);
+  seekTable.writeUInt32LE(firstFrame, 0);
+  seekTable.writeUInt32LE(firstFrame + 64, 4);
+  return Buffer.concat([descriptor, header, seekTable, Buffer.alloc(32, 0x55)]);
 }
 
 /** An ID3v2.3 tag with one title frame and nothing after it. */
@@ -89,6 +119,8 @@ export function generateAudioFixtures(dir = mkdtempSync(join(tmpdir(), 'audio-fi
   paths['wav-truncated'] = cut('truncated.wav', 'pcm-s16', (n) => n - 1000);
   paths['mp3-truncated'] = cut('truncated.mp3', 'mp3-vbr', (n) => Math.floor(n / 2));
   paths['flac-truncated'] = cut('truncated.flac', 'flac-s16', (n) => Math.floor(n / 2));
+  paths['ape-truncated'] = join(dir, 'truncated.ape');
+  writeFileSync(paths['ape-truncated'], truncatedApe());
   paths['midi'] = join(dir, 'song.mid');
   writeFileSync(paths['midi'], midiFile());
   paths['id3-only'] = join(dir, 'tags-only.mp3');

@@ -53,6 +53,8 @@ const DECODED: [string, string, string, number, number, number, number][] = [
   ['alac-m4a', 'audio/mp4', 'alac', 44100, 2, 16, 22050],
   // ADTS says nothing of priming: all 48 frames play.
   ['aac-adts', 'audio/aac', 'aac', 48000, 2, 32, 48 * 1024],
+  ['wavpack-s16', 'audio/x-wavpack', 'wavpack', 44100, 2, 16, 30000],
+  ['wavpack-6ch', 'audio/x-wavpack', 'wavpack', 48000, 6, 16, 12000],
 ];
 
 const ENCORD_PLAYS = ['audio/mpeg', 'audio/wav', 'audio/flac', 'audio/mp4'];
@@ -82,6 +84,7 @@ describe('probeAudio on generated fixtures', () => {
     ['wav-truncated', 'truncated', /data chunk .* declares 88200 bytes/],
     ['mp3-truncated', 'truncated', /declares 7075 bytes/],
     ['flac-truncated', 'truncated', /STREAMINFO declares 44100 samples/],
+    ['ape-truncated', 'truncated', /APE descriptor declares audio data up to byte 212, the file holds 116/],
     ['midi', 'no_audio_stream', /MIDI/],
     ['id3-only', 'no_audio_stream', /ID3v2/],
     ['empty', 'empty_file', /empty/],

@@ -2,6 +2,7 @@ import { ProbeError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
 import { isAdtsAt, readAdts } from './audio/adts.js';
 import { isAiff, readAiff } from './audio/aiff.js';
+import { readApe } from './audio/ape.js';
 import { startsWith } from './audio/bytes.js';
 import { decodeWithFfprobe } from './audio/decoder.js';
 import { readDsf } from './audio/dsf.js';
@@ -12,11 +13,12 @@ import { isMp4, readMp4 } from './audio/mp4.js';
 import { readOgg } from './audio/ogg.js';
 import { isId3v2, skipLeadingId3v2 } from './audio/tags.js';
 import { isWav, readWav } from './audio/wav.js';
+import { readWavpack } from './audio/wavpack.js';
 import type { Probe, ProbeContext, ProbeWarning } from './types.js';
 
 /**
  * Audio metadata per SPEC: the common containers (WAV, AIFF, FLAC, MPEG audio, ADTS, Ogg, MP4,
- * DSF) are read in-process from their headers and frame structure; everything else, and
+ * DSF, APE, WavPack) are read in-process from their headers and frame structure; everything else, and
  * whatever those readers find that only a decoder can measure, goes to ffprobe, whose decoded
  * frames are counted.
  */
@@ -62,9 +64,20 @@ async function describe(input: AudioInput): Promise<{ facts: AudioFacts; reader:
   }
 }
 
+/** Formats recognised by signature that hold no stream ffmpeg plays back: [what, offset, magic]. */
+const UNDECODABLE: [string, number, string][] = [
+  ['an XM tracker module', 0, 'Extended Module: '],
+  ['an IT tracker module', 0, 'IMPM'],
+  ['an S3M tracker module', 44, 'SCRM'],
+  ['a MOD tracker module', 1080, 'M.K.'],
+  ['an OptimFROG file', 0, 'OFR '],
+  ['a bare APEv2 tag', 0, 'APETAGEX'],
+];
+
 const READER_NAMES = new Map<AudioReader, string>([
   [readWav, 'wav'], [readAiff, 'aiff'], [readFlac, 'flac'], [readOgg, 'ogg'], [readMp4, 'mp4'], [readDsf, 'dsf'],
-  [readMpeg, 'mpeg'], [readAdts, 'adts'], [decodeWithFfprobe, 'ffprobe'],
+  [readMpeg, 'mpeg'], [readAdts, 'adts'], [readApe, 'ape'], [readWavpack, 'wavpack'],
+  [decodeWithFfprobe, 'ffprobe'],
 ]);
 
 /** Chooses the reader by signature; files that start with ID3v2 tags by what follows them. */
@@ -76,9 +89,13 @@ async function readerFor(input: AudioInput): Promise<AudioReader> {
   if (startsWith(head, 'OggS')) return readOgg;
   if (isMp4(head)) return readMp4;
   if (startsWith(head, 'DSD ')) return readDsf;
+  if (startsWith(head, 'MAC ')) return readApe;
+  if (startsWith(head, 'wvpk')) return readWavpack;
   if (startsWith(head, 'MThd') || (startsWith(head, 'RIFF') && startsWith(head, 'RMID', 8))) {
     throw new ProbeError('no_audio_stream', 'a MIDI file holds notes, not sampled audio');
   }
+  const undecodable = UNDECODABLE.find(([, offset, magic]) => startsWith(head, magic, offset));
+  if (undecodable) throw new ProbeError('unsupported_format', `${undecodable[0]}: no audio stream a player decodes`);
   if (isId3v2(head)) return readerAfterId3v2(input);
   if (isMpegAudioAt(head, 0)) return readMpeg;
   if (isAdtsAt(head, 0)) return readAdts;
@@ -86,7 +103,7 @@ async function readerFor(input: AudioInput): Promise<AudioReader> {
 }
 
 /** Signatures of containers that some taggers put behind an ID3v2 tag; ffmpeg's probe prefers them to MPEG audio. */
-const AFTER_ID3V2 = ['MAC ', 'wvpk', 'MPCK', 'MP+', 'TTA1', 'tBaK', 'ajkg', 'OggS', 'RIFF', 'FORM', 'FRM8', 'DSD ', '#!AMR', '.RMF'];
+const AFTER_ID3V2 = ['MPCK', 'MP+', 'TTA1', 'tBaK', 'ajkg', 'OggS', 'RIFF', 'FORM', 'FRM8', 'DSD ', '#!AMR', '.RMF'];
 
 async function readerAfterId3v2(input: AudioInput): Promise<AudioReader> {
   const { end } = await skipLeadingId3v2(input.source, input.head);
@@ -94,6 +111,8 @@ async function readerAfterId3v2(input: AudioInput): Promise<AudioReader> {
   if (next.byteLength === 0) throw new ProbeError('no_audio_stream', 'ID3v2 tags and no audio after them');
   if (startsWith(next, 'fLaC')) return readFlac;
   if (isAdtsAt(next, 0)) return readAdts;
+  if (startsWith(next, 'MAC ')) return readApe;
+  if (startsWith(next, 'wvpk')) return readWavpack;
   if (AFTER_ID3V2.some((magic) => startsWith(next, magic))) return decodeWithFfprobe;
   // ffmpeg looks for MPEG audio after the tags (skipping junk) before it tries other formats.
   return readMpeg;
