@@ -25,16 +25,21 @@ function fileType<T extends string>(value: T) {
   return z.literal(value).default(value);
 }
 
+/** The fields every single-file DataUpload* object has; each adds its type and metadata. */
+const singleFileFields = {
+  object_url: Url,
+  title: ItemTitle,
+  client_metadata: ItemClientMetadata,
+  placeholder_item_uuid: PlaceholderItemUuid,
+};
+
 export const DataUploadImage = named(
   'DataUploadImage',
   'An image to register',
   dto({
-    object_url: Url,
-    title: ItemTitle,
-    client_metadata: ItemClientMetadata,
+    ...singleFileFields,
     external_file_type: fileType('IMAGE'),
     image_metadata: CustomerProvidedImageMetadata.nullish(),
-    placeholder_item_uuid: PlaceholderItemUuid,
   }),
 );
 export type DataUploadImage = z.infer<typeof DataUploadImage>;
@@ -43,12 +48,9 @@ export const DataUploadVideo = named(
   'DataUploadVideo',
   'A video to register',
   dto({
-    object_url: Url,
-    title: ItemTitle,
-    client_metadata: ItemClientMetadata,
+    ...singleFileFields,
     external_file_type: fileType('VIDEO'),
     video_metadata: CustomerProvidedVideoMetadata.nullish(),
-    placeholder_item_uuid: PlaceholderItemUuid,
   }),
 );
 export type DataUploadVideo = z.infer<typeof DataUploadVideo>;
@@ -57,12 +59,9 @@ export const DataUploadAudio = named(
   'DataUploadAudio',
   'An audio file to register',
   dto({
-    object_url: Url,
-    title: ItemTitle,
-    client_metadata: ItemClientMetadata,
+    ...singleFileFields,
     audio_metadata: CustomerProvidedAudioMetadata.nullish(),
     external_file_type: fileType('AUDIO'),
-    placeholder_item_uuid: PlaceholderItemUuid,
   }),
 );
 export type DataUploadAudio = z.infer<typeof DataUploadAudio>;
@@ -71,12 +70,9 @@ export const DataUploadText = named(
   'DataUploadText',
   'A text file to register',
   dto({
-    object_url: Url,
-    title: ItemTitle,
-    client_metadata: ItemClientMetadata,
+    ...singleFileFields,
     external_file_type: fileType('PLAIN_TEXT'),
     text_metadata: CustomerProvidedTextMetadata.nullish(),
-    placeholder_item_uuid: PlaceholderItemUuid,
   }),
 );
 export type DataUploadText = z.infer<typeof DataUploadText>;
@@ -85,12 +81,9 @@ export const DataUploadPDF = named(
   'DataUploadPDF',
   'A PDF to register',
   dto({
-    object_url: Url,
-    title: ItemTitle,
-    client_metadata: ItemClientMetadata,
+    ...singleFileFields,
     pdf_metadata: CustomerProvidedPdfMetadata.nullish(),
     external_file_type: fileType('PDF'),
-    placeholder_item_uuid: PlaceholderItemUuid,
   }),
 );
 export type DataUploadPDF = z.infer<typeof DataUploadPDF>;
@@ -99,11 +92,8 @@ export const DataUploadNifti = named(
   'DataUploadNifti',
   'A NIfTI volume to register (Encord takes no metadata for it)',
   dto({
-    object_url: Url,
-    title: ItemTitle,
-    client_metadata: ItemClientMetadata,
+    ...singleFileFields,
     external_file_type: fileType('NIFTI'),
-    placeholder_item_uuid: PlaceholderItemUuid,
   }),
 );
 export type DataUploadNifti = z.infer<typeof DataUploadNifti>;
