@@ -7,7 +7,6 @@ import { ascii, startsWith } from './bytes.js';
  */
 const BY_FORMAT: Record<string, string> = {
   mp3: 'audio/mpeg',
-  mp2: 'audio/mpeg',
   wav: 'audio/wav',
   w64: 'audio/wav',
   flac: 'audio/flac',
