@@ -16,6 +16,9 @@ import type { Probe, ProbeWarning } from './types.js';
 
 export { isDicom, hasDicmPrefix };
 
+/** The required tags with their numbers, in the SDK's order. */
+const REQUIRED = REQUIRED_DICOM_TAGS.map(({ tag, keyword }) => ({ hex: tag, keyword, tag: parseInt(tag, 16) }));
+
 const FIRST_READ = 64 * 1024;
 /** A value shorter than this is fetched along with the header around it rather than skipped. */
 const SKIP_GAP = 64 * 1024;
@@ -74,8 +77,7 @@ function decodeDicom(window: FetchedWindow, inflated: Map<number, ByteWindow>): 
   const decoder = new JsonDecoder(parsed.window);
   const tags: Record<string, DicomJsonElement | null> = {};
   const warnings: ProbeWarning[] = [];
-  for (const { tag: hex, keyword } of REQUIRED_DICOM_TAGS) {
-    const tag = parseInt(hex, 16);
+  for (const { hex, keyword, tag } of REQUIRED) {
     tags[hex] = null;
     if (!parsed.dataset.elements.has(tag)) continue;
     try {

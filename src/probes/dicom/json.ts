@@ -85,7 +85,8 @@ export class JsonDecoder {
     if (!ambiguous && LUT_DESCRIPTOR_TAGS.has(raw.tag) && value.Value!.length > 1 && typeof first === 'number' && first < 0) {
       value.Value![0] = first + 65536;
     }
-    return { vr, ...value };
+    if (value.Value) return { vr, Value: value.Value };
+    return value.InlineBinary === undefined ? { vr } : { vr, InlineBinary: value.InlineBinary };
   }
 
   private valueBytes(raw: RawElement): Uint8Array {

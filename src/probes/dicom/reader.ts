@@ -10,7 +10,7 @@
  * pydicom's lenient rules inside them.
  */
 import { convertEncodings, decodeDefault, DEFAULT_ENCODING } from './charset.js';
-import type { ByteWindow } from './window.js';
+import type { ByteWindow, Region } from './window.js';
 import { dictionaryVr } from './vr-dictionary.js';
 
 export const UNDEFINED_LENGTH = 0xffffffff;
@@ -25,6 +25,8 @@ const PIXEL_DATA_TAGS: ReadonlySet<number> = new Set([0x7fe00010, 0x7fe00008, 0x
 export const STANDARD_VRS: ReadonlySet<string> = new Set(
   'AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV'.split(' '),
 );
+/** The standard VRs by their two bytes, so a header's VR is looked up without building a string. */
+const VR_NAMES: ReadonlyMap<number, string> = new Map([...STANDARD_VRS].map((vr) => [(vr.charCodeAt(0) << 8) | vr.charCodeAt(1), vr]));
 /** VRs whose values pydicom keeps as text (str). */
 const TEXT_VRS: ReadonlySet<string> = new Set('AE AS CS DA DT LO LT SH ST TM UC UI UR UT'.split(' '));
 /** Explicit VRs with a reserved field and a 4-byte length. */
@@ -139,6 +141,9 @@ function tagAt(bytes: Uint8Array, at: number, littleEndian: boolean): number {
  * truncation) or the value of a defined-length sequence (`lazy`; pydicom reads what is there).
  */
 export class Walker {
+  /** The region last read from: element headers are read from it in place, without copies. */
+  private region: Region = { start: 0, bytes: new Uint8Array(0) };
+
   constructor(
     private readonly window: ByteWindow,
     private readonly limit: number,
@@ -149,6 +154,18 @@ export class Walker {
   read(offset: number, length: number): Uint8Array {
     const wanted = Math.min(length, this.limit - offset);
     return wanted > 0 ? this.window.slice(offset, wanted) : new Uint8Array(0);
+  }
+
+  /**
+   * Makes up to `length` bytes at `offset` (within the container) addressable in
+   * `this.region`; returns how many there are.
+   */
+  private load(offset: number, length: number): number {
+    const wanted = Math.min(length, this.limit - offset);
+    if (wanted <= 0) return 0;
+    const at = offset - this.region.start;
+    if (at < 0 || at + wanted > this.region.bytes.length) this.region = this.window.region(offset, wanted);
+    return Math.max(0, Math.min(wanted, this.region.start + this.region.bytes.length - offset));
   }
 
   /** Where pydicom raises on a short read: a broken element in a sequence value, else a broken file. */
@@ -171,11 +188,12 @@ export class Walker {
   /** pydicom's `_is_implicit_vr`: the first element's VR bytes decide. */
   private isImplicit(offset: number, assumed: boolean, littleEndian: boolean, stopWhen: StopWhen | undefined, isSequence: boolean): boolean {
     if (isSequence && assumed) return true;
-    const peek = this.read(offset, 6);
-    if (peek.length < 6) return assumed;
-    const found = !(peek[4]! > 0x40 && peek[4]! < 0x5b && peek[5]! > 0x40 && peek[5]! < 0x5b);
+    if (this.load(offset, 6) < 6) return assumed;
+    const bytes = this.region.bytes;
+    const at = offset - this.region.start;
+    const found = !(bytes[at + 4]! > 0x40 && bytes[at + 4]! < 0x5b && bytes[at + 5]! > 0x40 && bytes[at + 5]! < 0x5b);
     if (found !== assumed) {
-      if (stopWhen?.(tagAt(peek, 0, littleEndian))) return found;
+      if (stopWhen?.(tagAt(bytes, at, littleEndian))) return found;
       if (found && isSequence) return true;
     }
     return found;
@@ -187,22 +205,22 @@ export class Walker {
    * VR for this element (pydicom issues 1067, 1035); unknown capital letters keep a 2-byte length.
    */
   private readHeader(offset: number, implicit: boolean, littleEndian: boolean, topLevel: boolean): ElementHeader | undefined {
-    const header = this.read(offset, 8);
-    if (header.length < 8) {
-      this.endOfData(offset, header, topLevel);
+    if (this.load(offset, 8) < 8) {
+      this.endOfData(offset, this.read(offset, 8), topLevel);
       return undefined;
     }
-    const tag = tagAt(header, 0, littleEndian);
-    if (implicit) return { tag, vr: null, length: u32(header, 4, littleEndian), headerLength: 8 };
-    const vr = String.fromCharCode(header[4]!, header[5]!);
-    if (!STANDARD_VRS.has(vr)) {
-      if (!looksLikeVr(header[4]!, header[5]!)) return { tag, vr: null, length: u32(header, 4, littleEndian), headerLength: 8 };
-      return { tag, vr, length: u16(header, 6, littleEndian), headerLength: 8 };
+    const bytes = this.region.bytes;
+    const at = offset - this.region.start;
+    const tag = tagAt(bytes, at, littleEndian);
+    if (implicit) return { tag, vr: null, length: u32(bytes, at + 4, littleEndian), headerLength: 8 };
+    const vr = VR_NAMES.get((bytes[at + 4]! << 8) | bytes[at + 5]!);
+    if (vr === undefined) {
+      if (!looksLikeVr(bytes[at + 4]!, bytes[at + 5]!)) return { tag, vr: null, length: u32(bytes, at + 4, littleEndian), headerLength: 8 };
+      return { tag, vr: String.fromCharCode(bytes[at + 4]!, bytes[at + 5]!), length: u16(bytes, at + 6, littleEndian), headerLength: 8 };
     }
-    if (!LONG_LENGTH_VRS.has(vr)) return { tag, vr, length: u16(header, 6, littleEndian), headerLength: 8 };
-    const extra = this.read(offset + 8, 4);
-    if (extra.length < 4) this.shortRead('an element header', offset);
-    return { tag, vr, length: u32(extra, 0, littleEndian), headerLength: 12 };
+    if (!LONG_LENGTH_VRS.has(vr)) return { tag, vr, length: u16(bytes, at + 6, littleEndian), headerLength: 8 };
+    if (this.load(offset + 8, 4) < 4) this.shortRead('an element header', offset);
+    return { tag, vr, length: u32(this.region.bytes, offset + 8 - this.region.start, littleEndian), headerLength: 12 };
   }
 
   /** pydicom's `read_dataset` + `data_element_generator`. Returns the data set and where it ended. */
@@ -285,13 +303,16 @@ export class Walker {
         if (tagAt(next, 0, littleEndian) === ITEM) vr = 'SQ';
       }
     }
-    const base = { tag, vr, length: UNDEFINED_LENGTH, valueOffset, implicit, littleEndian };
+    const element: RawElement = { tag, vr, length: UNDEFINED_LENGTH, valueOffset, available: 0, implicit, littleEndian };
     if (vr === 'SQ') {
       const { items, end } = this.readSequence(valueOffset, implicit, littleEndian, UNDEFINED_LENGTH, encodings);
-      return { element: { ...base, available: end - valueOffset, items }, end };
+      element.available = end - valueOffset;
+      element.items = items;
+      return { element, end };
     }
     const delimiter = this.findSequenceDelimiter(valueOffset, littleEndian);
-    return { element: { ...base, available: delimiter - valueOffset }, end: delimiter + 8 };
+    element.available = delimiter - valueOffset;
+    return { element, end: delimiter + 8 };
   }
 
   /** pydicom's `read_undefined_length_value`: walk items as encapsulated data, else scan for the delimiter. */
@@ -328,10 +349,9 @@ export class Walker {
     if (byteLength === 0) return { items, end: offset };
     const undefinedLength = byteLength === UNDEFINED_LENGTH;
     while (undefinedLength || offset - start < byteLength) {
-      const header = this.read(offset, 8);
-      if (header.length < 8) this.shortRead('a sequence item header', offset);
-      const tag = tagAt(header, 0, littleEndian);
-      const length = u32(header, 4, littleEndian);
+      if (this.load(offset, 8) < 8) this.shortRead('a sequence item header', offset);
+      const tag = tagAt(this.region.bytes, offset - this.region.start, littleEndian);
+      const length = u32(this.region.bytes, offset - this.region.start + 4, littleEndian);
       offset += 8;
       if (tag === SEQUENCE_DELIMITER) break;
       const { dataset, end } = this.readDataset(offset, {

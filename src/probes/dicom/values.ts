@@ -27,9 +27,12 @@ const NUMBER_FORMATS: Record<string, { size: number; read: (view: DataView, at: 
   FD: { size: 8, read: (v, at, le) => v.getFloat64(at, le) },
 };
 
+let knownVrs: ReadonlySet<string> | undefined;
+
 /** VRs whose converter pydicom has (values.converters keys). */
 export function isKnownVr(vr: string): boolean {
-  return vr in NUMBER_FORMATS || BINARY_VRS.has(vr) || vr === 'US or SS' || vr === 'SQ' || vr in STRING_CONVERTERS;
+  knownVrs ??= new Set([...Object.keys(NUMBER_FORMATS), ...BINARY_VRS, 'US or SS', 'SQ', ...Object.keys(STRING_CONVERTERS)]);
+  return knownVrs.has(vr);
 }
 
 // Python's str.isspace() for the code points a Latin-1 decode yields.

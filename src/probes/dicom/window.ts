@@ -14,9 +14,17 @@ export class NeedBytes {
   ) {}
 }
 
+/** Contiguous fetched bytes: `bytes[i]` is the byte at offset `start + i`. */
+export interface Region {
+  start: number;
+  bytes: Uint8Array;
+}
+
 export interface ByteWindow {
   /** Bytes at [offset, offset + length); fewer only where the data ends (then `end` is set). */
   slice(offset: number, length: number): Uint8Array;
+  /** The fetched region holding [offset, offset + length) (up to the end of the data), without copying. */
+  region(offset: number, length: number): Region;
   /** Total length, once known. */
   readonly end: number | undefined;
 }
@@ -25,15 +33,24 @@ const EMPTY = new Uint8Array(0);
 
 /** All the bytes in memory (a decompressed data set, a test buffer). */
 export class MemoryWindow implements ByteWindow {
-  constructor(private readonly bytes: Uint8Array) {}
+  private readonly whole: Region;
+
+  constructor(bytes: Uint8Array) {
+    this.whole = { start: 0, bytes };
+  }
 
   get end(): number {
-    return this.bytes.byteLength;
+    return this.whole.bytes.byteLength;
   }
 
   slice(offset: number, length: number): Uint8Array {
-    if (offset >= this.bytes.byteLength || length <= 0) return EMPTY;
-    return this.bytes.subarray(offset, Math.min(this.bytes.byteLength, offset + length));
+    const bytes = this.whole.bytes;
+    if (offset >= bytes.byteLength || length <= 0) return EMPTY;
+    return bytes.subarray(offset, Math.min(bytes.byteLength, offset + length));
+  }
+
+  region(): Region {
+    return this.whole;
   }
 }
 
@@ -42,17 +59,22 @@ export class MemoryWindow implements ByteWindow {
  * grown or added as the parse asks; `end` is set once a read reaches the end of the file.
  */
 export class FetchedWindow implements ByteWindow {
-  private readonly regions: Array<{ start: number; bytes: Uint8Array }> = [];
+  private readonly regions: Region[] = [];
   end: number | undefined;
 
   slice(offset: number, length: number): Uint8Array {
     if (length <= 0) return EMPTY;
     const wantedEnd = this.end === undefined ? offset + length : Math.min(offset + length, this.end);
     if (offset >= wantedEnd) return EMPTY;
+    const region = this.region(offset, length);
+    return region.bytes.subarray(offset - region.start, wantedEnd - region.start);
+  }
+
+  region(offset: number, length: number): Region {
+    const wantedEnd = this.end === undefined ? offset + length : Math.min(offset + length, this.end);
+    if (offset >= wantedEnd) return { start: offset, bytes: EMPTY };
     for (const region of this.regions) {
-      if (offset >= region.start && wantedEnd <= region.start + region.bytes.byteLength) {
-        return region.bytes.subarray(offset - region.start, wantedEnd - region.start);
-      }
+      if (offset >= region.start && wantedEnd <= region.start + region.bytes.byteLength) return region;
     }
     throw new NeedBytes(offset, length);
   }
