@@ -6,7 +6,7 @@ import { rawField } from './fields.js';
 import { checkMetadata } from './metadata.js';
 import type { FindingSink } from './sink.js';
 import {
-  checkDicomSeries,
+  checkDicomSeriesItem,
   checkImageGroup,
   checkImageGroupFromItems,
   checkSingleItem,
@@ -67,8 +67,8 @@ const CHECKS: Record<string, DocumentKindEntry['check']> = {
   DataUploadImageGroup: itemCheck('data-items', checkImageGroup),
   DataUploadImageGroupFromItems: itemCheck('data-items', checkImageGroupFromItems),
   JsonUploadFileImageGroup: itemCheck('upload-file', checkImageGroup),
-  DataUploadDicomSeries: itemCheck('data-items', checkDicomSeries),
-  JsonUploadFileDicomSeries: itemCheck('upload-file', checkDicomSeries),
+  DataUploadDicomSeries: itemCheck('data-items', checkDicomSeriesItem),
+  JsonUploadFileDicomSeries: itemCheck('upload-file', checkDicomSeriesItem),
   DataUploadImageGroupImage: metadataFieldCheck('image', 'image_metadata'),
   DataUploadDicomSeriesDicomFile: metadataFieldCheck('dicom', 'dicom_metadata'),
 };

@@ -142,7 +142,7 @@ export function checkImageGroup(group: unknown, pointer: string, walk: UploadWal
   }
 }
 
-export function checkDicomSeries(series: unknown, pointer: string, walk: UploadWalk): void {
+export function checkDicomSeriesItem(series: unknown, pointer: string, walk: UploadWalk): void {
   if (!isPlainObject(series)) return;
   const frames =
     walk.form === 'upload-file'
@@ -183,7 +183,7 @@ export function checkUploadDocument(form: UploadForm, document: unknown, sink: F
     eachItem(listName, (item, pointer) => checkSingleItem(kind, item, pointer, walk));
   }
   eachItem('image_groups', (group, pointer) => checkImageGroup(group, pointer, walk));
-  eachItem('dicom_series', (series, pointer) => checkDicomSeries(series, pointer, walk));
+  eachItem('dicom_series', (series, pointer) => checkDicomSeriesItem(series, pointer, walk));
   if (form === 'data-items') eachItem('image_groups_from_items', (group, pointer) => checkImageGroupFromItems(group, pointer, walk));
   if (form !== 'upload-file') return;
   if (itemCount > MAX_ITEMS_PER_FILE) {
