@@ -18,9 +18,9 @@ import type { Probe, ProbeContext, ProbeWarning } from './types.js';
 
 /**
  * Audio metadata per SPEC: the common containers (WAV, AIFF, FLAC, MPEG audio, ADTS, Ogg, MP4,
- * DSF, APE, WavPack) are read in-process from their headers and frame structure; everything else, and
- * whatever those readers find that only a decoder can measure, goes to ffprobe, whose decoded
- * frames are counted.
+ * DSF, APE, WavPack) are read in-process from their headers and frame structure; everything
+ * else, and whatever those readers find that only a decoder can measure, goes to ffprobe, whose
+ * decoded frames are counted.
  */
 
 /** Enough for every signature and the ID3v2 tags most files start with. */
@@ -85,12 +85,11 @@ async function readerFor(input: AudioInput): Promise<AudioReader> {
   const { head } = input;
   if (isWav(head)) return readWav;
   if (isAiff(head)) return readAiff;
-  if (startsWith(head, 'fLaC')) return readFlac;
   if (startsWith(head, 'OggS')) return readOgg;
   if (isMp4(head)) return readMp4;
   if (startsWith(head, 'DSD ')) return readDsf;
-  if (startsWith(head, 'MAC ')) return readApe;
-  if (startsWith(head, 'wvpk')) return readWavpack;
+  const taggable = readerAfterTags(head);
+  if (taggable) return taggable;
   if (startsWith(head, 'MThd') || (startsWith(head, 'RIFF') && startsWith(head, 'RMID', 8))) {
     throw new ProbeError('no_audio_stream', 'a MIDI file holds notes, not sampled audio');
   }
@@ -98,8 +97,16 @@ async function readerFor(input: AudioInput): Promise<AudioReader> {
   if (undecodable) throw new ProbeError('unsupported_format', `${undecodable[0]}: no audio stream a player decodes`);
   if (isId3v2(head)) return readerAfterId3v2(input);
   if (isMpegAudioAt(head, 0)) return readMpeg;
-  if (isAdtsAt(head, 0)) return readAdts;
   return decodeWithFfprobe;
+}
+
+/** Formats whose readers skip leading ID3v2 tags themselves, by the signature after them. */
+function readerAfterTags(bytes: Uint8Array): AudioReader | undefined {
+  if (startsWith(bytes, 'fLaC')) return readFlac;
+  if (startsWith(bytes, 'MAC ')) return readApe;
+  if (startsWith(bytes, 'wvpk')) return readWavpack;
+  if (isAdtsAt(bytes, 0)) return readAdts;
+  return undefined;
 }
 
 /** Signatures of containers that some taggers put behind an ID3v2 tag; ffmpeg's probe prefers them to MPEG audio. */
@@ -109,10 +116,8 @@ async function readerAfterId3v2(input: AudioInput): Promise<AudioReader> {
   const { end } = await skipLeadingId3v2(input.source, input.head);
   const next = await input.source.read(end, 8);
   if (next.byteLength === 0) throw new ProbeError('no_audio_stream', 'ID3v2 tags and no audio after them');
-  if (startsWith(next, 'fLaC')) return readFlac;
-  if (isAdtsAt(next, 0)) return readAdts;
-  if (startsWith(next, 'MAC ')) return readApe;
-  if (startsWith(next, 'wvpk')) return readWavpack;
+  const taggable = readerAfterTags(next);
+  if (taggable) return taggable;
   if (AFTER_ID3V2.some((magic) => startsWith(next, magic))) return decodeWithFfprobe;
   // ffmpeg looks for MPEG audio after the tags (skipping junk) before it tries other formats.
   return readMpeg;
