@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PDFDocument } from 'pdf-lib';
 import sharp from 'sharp';
+import { ctSlice, dicomFile, pixelData } from './fixtures-dicom.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-assets', 'sample');
 const require = createRequire(import.meta.url);
@@ -46,6 +47,20 @@ function wav(sampleRate, seconds) {
   return Buffer.concat([header, data]);
 }
 
+/** A NIfTI-1 single-file volume of 8-bit voxels. */
+function nifti1(dims) {
+  const header = Buffer.alloc(352);
+  header.writeInt32LE(348, 0);
+  header.writeInt16LE(dims.length, 40);
+  dims.forEach((size, i) => header.writeInt16LE(size, 42 + 2 * i));
+  header.writeInt16LE(2, 70); // datatype: unsigned char
+  header.writeInt16LE(8, 72); // bitpix
+  for (let i = 0; i <= dims.length; i++) header.writeFloatLE(1, 76 + 4 * i); // pixdim
+  header.writeFloatLE(352, 108); // vox_offset
+  header.write('n+1\0', 344, 'latin1');
+  return Buffer.concat([header, Buffer.alloc(dims.reduce((a, b) => a * b, 1), 7)]);
+}
+
 const gradient = (width, height) =>
   sharp({ create: { width, height, channels: 3, background: { r: 40, g: 120, b: 200 } } });
 
@@ -66,6 +81,14 @@ out('audio/tone.wav', wav(8000, 0.5));
 const video = join(root, 'video', 'clip.mp4');
 mkdirSync(dirname(video), { recursive: true });
 ffmpeg(['-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=25:duration=1', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'veryfast', '-movflags', '+faststart', video]);
+
+// One CT series of three slices, split over two folders: the spec groups it by SeriesInstanceUID.
+for (const instance of [1, 2, 3]) {
+  const folder = instance < 3 ? 'dicom/part-a' : 'dicom/part-b';
+  out(`${folder}/slice-${instance}.dcm`, dicomFile([...ctSlice({ instance, z: instance * 2.5 }), pixelData(new Uint8Array(32))]));
+}
+
+out('volumes/brain.nii', nifti1([4, 4, 2]));
 
 out('broken/truncated.png', (await gradient(32, 32).png().toBuffer()).subarray(0, 60));
 console.log(`wrote ${root}`);
