@@ -1,6 +1,7 @@
 import { fileTypeFromBuffer } from 'file-type';
 import { ProbeError } from './errors.js';
 import { isTextType, typesForExtension } from './mime.js';
+import { parseMpegHeader } from './probes/audio/mpeg.js';
 import { hasDicmPrefix, startsLikeDataSet } from './probes/dicom/detect.js';
 import { isGzippedNifti, isNifti } from './probes/nifti.js';
 import { isWideBom, looksLikeText, readBom } from './probes/text/encoding.js';
@@ -48,7 +49,9 @@ const NIFTI: Found = { modality: 'nifti', mime: 'application/nifti', format: 'ni
 async function detectByContent(prefix: Uint8Array, extension: string): Promise<Found | undefined> {
   // A DICOM preamble may itself hold another signature (dual DICOM/TIFF files): DICM decides.
   if (hasDicmPrefix(prefix)) return DICOM;
-  // file-type reads some UTF-16/32 text as MPEG audio frames: a byte order mark settles it first.
+  // FF FE is both the UTF-16LE byte order mark and an MPEG audio frame sync. Two frames in a
+  // row settle it as audio; otherwise the mark wins, since file-type reads such text as frames.
+  if (startsWithMpegFrames(prefix)) return { modality: 'audio', mime: 'audio/mpeg', format: 'mpeg-audio' };
   if (isWideBom(readBom(prefix))) return TEXT;
   const type = await fileTypeFromBuffer(prefix).catch(() => undefined);
   if (type && !WEAK_SIGNATURES.has(type.ext)) return fromFileType(type.mime, type.ext, prefix);
@@ -151,4 +154,13 @@ function isTiff(b: Uint8Array): boolean {
 
 function hasPdfHeader(prefix: Uint8Array): boolean {
   return Buffer.from(prefix.buffer, prefix.byteOffset, Math.min(prefix.byteLength, 1024)).includes('%PDF-');
+}
+
+/** An MPEG audio frame at byte 0 and the next one right where its length says. */
+function startsWithMpegFrames(prefix: Uint8Array): boolean {
+  const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
+  const first = prefix.byteLength >= 4 ? parseMpegHeader(view.getUint32(0)) : undefined;
+  if (!first || first.frameSize === 0 || first.frameSize + 4 > prefix.byteLength) return false;
+  const second = parseMpegHeader(view.getUint32(first.frameSize));
+  return second !== undefined && second.layer === first.layer && second.sampleRate === first.sampleRate;
 }

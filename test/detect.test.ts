@@ -42,6 +42,13 @@ describe('detect', () => {
     expect(await detectBytes(utf16, 'subs.srt')).toMatchObject({ modality: 'text' });
   });
 
+  it('takes FF FE as MPEG audio when a second frame follows the first', async () => {
+    // Layer I, 384 kb/s, 32 kHz: 576-byte frames whose header starts FF FE.
+    const frames = Buffer.alloc(576 * 3, 0x55);
+    for (const at of [0, 576, 1152]) frames.writeUInt32BE(0xfffec804, at);
+    expect(await detectBytes(frames, 'song.mp1')).toMatchObject({ modality: 'audio', mime: 'audio/mpeg' });
+  });
+
   it('routes SVG to the image probe (which refuses it), not to text', async () => {
     const svg = Buffer.from('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>');
     expect(await detectBytes(svg, 'logo.svg')).toMatchObject({ modality: 'image', mime: 'image/svg+xml' });
