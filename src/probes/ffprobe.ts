@@ -50,10 +50,17 @@ export interface FfprobePacket {
   duration?: number;
 }
 
+/** With `-show_frames -show_entries frame=...`: decoded frames (the audio probe counts samples). */
+export interface FfprobeFrame {
+  stream_index?: number;
+  nb_samples?: number;
+}
+
 export interface FfprobeResult {
   streams: FfprobeStream[];
   format: FfprobeFormat;
   packets?: FfprobePacket[];
+  frames?: FfprobeFrame[];
   /** `ffprobe -version` first line, for provenance. */
   version: string;
   /** What ffprobe logged at `-v error` (decoder complaints while reading the first frames), capped. */
@@ -191,7 +198,13 @@ interface ProgramVersion {
 }
 
 function parseOutput(stdout: string, name: string, binary: string): FfprobeResult {
-  let parsed: { streams?: FfprobeStream[]; format?: FfprobeFormat; packets?: FfprobePacket[]; program_version?: ProgramVersion };
+  let parsed: {
+    streams?: FfprobeStream[];
+    format?: FfprobeFormat;
+    packets?: FfprobePacket[];
+    frames?: FfprobeFrame[];
+    program_version?: ProgramVersion;
+  };
   try {
     parsed = JSON.parse(stdout) as typeof parsed;
   } catch {
@@ -201,6 +214,7 @@ function parseOutput(stdout: string, name: string, binary: string): FfprobeResul
     streams: parsed.streams ?? [],
     format: parsed.format ?? {},
     packets: parsed.packets,
+    frames: parsed.frames,
     version: versionLine(parsed.program_version, binary),
   };
 }
