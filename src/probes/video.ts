@@ -83,6 +83,9 @@ function isQuarterTurn(rotation: number | undefined): boolean {
 
 function toMetadata(facts: VideoFacts, fileSize: number, name: string): CustomerProvidedVideoMetadata {
   const { stream } = facts;
+  if (!(stream.width > 0 && stream.height > 0)) {
+    throw new ProbeError('corrupt_file', `${name}: the video stream has no picture size (${stream.width}x${stream.height})`);
+  }
   const turned = isQuarterTurn(stream.rotation);
   return {
     fps: framesPerSecond(facts, name),
@@ -103,7 +106,7 @@ function framesPerSecond({ stream }: VideoFacts, name: string): number {
 
 function durationOf({ containerDuration, stream }: VideoFacts, name: string): number {
   const duration = containerDuration ?? stream.duration;
-  if (duration === undefined) throw new ProbeError('corrupt_file', `${name}: neither the container nor the video stream states a duration`);
+  if (duration === undefined || !(duration > 0)) throw new ProbeError('corrupt_file', `${name}: neither the container nor the video stream states a duration`);
   return duration;
 }
 

@@ -5,6 +5,7 @@
  */
 import { ProbeError } from '../../errors.js';
 import { av1ConfigSequenceHeader } from './codecs/av1.js';
+import { MATROSKA_PRIVATE_CHECKS } from './codecs/decoder-config.js';
 import { avcConfigSpsList, h264DisplaySize, parseH264Sps } from './codecs/h264.js';
 import { hevcConfigSpsList, parseHevcSps } from './codecs/hevc.js';
 import { mpeg4VolPicture, type CodedPicture } from './codecs/mpeg4.js';
@@ -24,6 +25,10 @@ export function matroskaVideoFacts(file: MatroskaFile, name: string): VideoFacts
   if (file.pastEnd.length > 0) throw new ProbeError('truncated', `${name}: ${file.pastEnd[0]}`);
   const track = firstMatroskaVideoTrack(file.tracks);
   if (!track) throw new ProbeError('no_video_stream', `${name} has no video track`);
+  for (const candidate of file.tracks) {
+    const problem = candidate.codecPrivate && MATROSKA_PRIVATE_CHECKS[candidate.codecId ?? '']?.(candidate.codecPrivate);
+    if (problem) throw new NeedsFfprobe(`track ${candidate.number} ${candidate.codecId}: ${problem}`);
+  }
   if (track.hasContentEncodings) throw new NeedsFfprobe('track with content encodings');
   if (track.video?.hasProjection) throw new NeedsFfprobe('track with a projection');
   const duration = containerDuration(file);
@@ -62,25 +67,32 @@ function averageFrameRate(track: MatroskaTrack): Rational {
 /** Codecs whose decoder keeps the container's size (no size in the bitstream). */
 const CONTAINER_SIZED = new Set(['V_FFV1']);
 
+/** PixelWidth/PixelHeight when the codec's own headers confirm them (see mp4-video.ts codedPicture). */
 function codedPicture(track: MatroskaTrack, blocks: MatroskaBlocks | undefined): CodedPicture {
   const container = { width: track.video?.pixelWidth ?? 0, height: track.video?.pixelHeight ?? 0 };
   const codec = track.codecId!;
-  const config = track.codecPrivate ?? new Uint8Array();
-  let picture: CodedPicture | undefined;
-  if (codec === 'V_MPEG4/ISO/AVC') {
-    const sps = avcConfigSpsList(config).map(parseH264Sps)[0];
-    picture = sps && { ...h264DisplaySize(sps, container), sampleAspectRatio: sps.sampleAspectRatio };
-  } else if (codec === 'V_MPEGH/ISO/HEVC') picture = hevcConfigSpsList(config).map(parseHevcSps)[0];
-  else if (CONTAINER_SIZED.has(codec)) picture = container;
-  else {
-    const declared = declaredPicture(codec, config, blocks?.firstFrame);
-    if (declared && declared.width === container.width && declared.height === container.height) picture = declared;
+  const declared = CONTAINER_SIZED.has(codec) ? container : declaredPicture(codec, track.codecPrivate ?? new Uint8Array(), blocks?.firstFrame, container);
+  if (!declared || declared.width !== container.width || declared.height !== container.height || !container.width || !container.height) {
+    throw new NeedsFfprobe(`'${codec}' picture size not confirmed by its headers`);
   }
-  if (!picture || picture.width <= 0 || picture.height <= 0) throw new NeedsFfprobe(`'${codec}' picture size not confirmed by its headers`);
-  return picture;
+  return declared;
 }
 
-function declaredPicture(codec: string, config: Uint8Array, firstFrame: Uint8Array | undefined): CodedPicture | undefined {
+function declaredPicture(
+  codec: string,
+  config: Uint8Array,
+  firstFrame: Uint8Array | undefined,
+  container: { width: number; height: number },
+): CodedPicture | undefined {
+  if (codec === 'V_MPEG4/ISO/AVC') {
+    const list = avcConfigSpsList(config).map(parseH264Sps);
+    const sps = list.length === 1 ? list[0]! : undefined;
+    return sps && { ...h264DisplaySize(sps, container), sampleAspectRatio: sps.sampleAspectRatio };
+  }
+  if (codec === 'V_MPEGH/ISO/HEVC') {
+    const list = hevcConfigSpsList(config).map(parseHevcSps);
+    return list.length === 1 ? list[0] : undefined;
+  }
   if (codec === 'V_AV1') {
     const header = av1ConfigSequenceHeader(config);
     return header && { width: header.maxWidth, height: header.maxHeight };

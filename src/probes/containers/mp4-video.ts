@@ -31,9 +31,11 @@ export async function mp4VideoFacts(file: Mp4File, source: ByteSource): Promise<
   if (file.hasFragments || movie.hasMovieExtends) throw new NeedsFfprobe('fragmented MP4');
   if (movie.compressed) throw new NeedsFfprobe('compressed movie box');
   if (!movie.header) throw new NeedsFfprobe('no movie header');
+  // FFmpeg refuses the whole file for bad tables in any track, so every track must pass.
+  movie.tracks.forEach(checkTables);
   const track = firstVideoTrack(movie);
   if (!track) throw new ProbeError('no_video_stream', `${source.name} has no video track`);
-  checkTables(track);
+  requireSampleTables(track);
   const entry = onlyVisualEntry(track);
   const timescale = mediaTimescale(track, movie);
   const picture = await codedPicture(track, entry, source);
@@ -110,24 +112,32 @@ function handlerKind(track: Mp4Track): 'video' | 'audio' | 'other' {
   return kind;
 }
 
-/** FFmpeg's sanity checks on the sample tables (mov_read_trak, mov_read_stsc). */
+/**
+ * Tables FFmpeg rejects (the file fails to open: mov_read_stsd, mov_read_stsc, mov_read_trak) or
+ * repairs in ways not reproduced here; either way ffprobe decides.
+ */
 function checkTables(track: Mp4Track): void {
-  if (track.anomalies.length > 0) throw new NeedsFfprobe(track.anomalies.join('; '));
-  const chunks = track.chunkOffsets.length;
-  const samples = track.sampleSize.count;
+  if (track.anomalies.length > 0) throw new NeedsFfprobe(`track ${track.index}: ${track.anomalies.join('; ')}`);
   const stsc = track.sampleToChunk;
-  if ((chunks && (!track.timeToSample.length || !stsc.length)) || (!chunks && samples)) {
-    throw new NeedsFfprobe('missing mandatory sample tables');
-  }
   for (let i = 0; i < stsc.length; i++) {
     const entry = stsc[i]!;
     const previous = stsc[i - 1];
     if (entry.firstChunk < i + 1 || entry.samplesPerChunk < 1 || entry.descriptionIndex < 1 || (previous && entry.firstChunk <= previous.firstChunk)) {
-      throw new NeedsFfprobe(`stsc entry ${i} is invalid`);
+      throw new NeedsFfprobe(`track ${track.index}: stsc entry ${i} is invalid`);
     }
   }
-  if (stsc.length && stsc[stsc.length - 1]!.firstChunk > chunks) throw new NeedsFfprobe('stsc names chunks stco lacks');
-  if (track.timeToSample.some((entry) => entry.delta > 0x7fffffff)) throw new NeedsFfprobe('stts delta out of range');
+  if (stsc.length && stsc[stsc.length - 1]!.firstChunk > track.chunkOffsets.length) {
+    throw new NeedsFfprobe(`track ${track.index}: stsc names chunks stco lacks`);
+  }
+  if (track.timeToSample.some((entry) => entry.delta > 0x7fffffff)) throw new NeedsFfprobe(`track ${track.index}: stts delta out of range`);
+}
+
+/** A video track FFmpeg indexes without complaint (mov_read_trak's "missing mandatory atoms"). */
+function requireSampleTables(track: Mp4Track): void {
+  const chunks = track.chunkOffsets.length;
+  if ((chunks && (!track.timeToSample.length || !track.sampleToChunk.length)) || (!chunks && track.sampleSize.count)) {
+    throw new NeedsFfprobe('missing mandatory sample tables');
+  }
 }
 
 function onlyVisualEntry(track: Mp4Track): VisualSampleEntry {
@@ -161,8 +171,8 @@ function averageFrameRate(track: Mp4Track, timescale: number): Rational {
 function movieDuration(movie: Mp4Movie): number | undefined {
   const { timescale, duration } = movie.header!;
   if (timescale <= 0) throw new NeedsFfprobe('movie timescale not positive');
-  if (duration === 0) return undefined;
-  return Number(avRescale(duration, 1_000_000, timescale)) / 1_000_000;
+  const microseconds = Number(avRescale(duration, 1_000_000, timescale));
+  return microseconds > 0 ? microseconds / 1_000_000 : undefined;
 }
 
 /** The stream duration: mdhd, shortened to the samples' total and to the edit list (mov_fix_index). */
@@ -183,32 +193,34 @@ const H263_FORMATS = new Set(['s263', 'h263', 'H263']);
 const JPEG_FORMATS = new Set(['jpeg', 'mjpa', 'AVDJ', 'dmb1']);
 
 /**
- * The picture size the decoder reports (ffprobe's width/height) and the codec's own pixel aspect
- * ratio. Codecs whose decoder can change the container's size are read from their headers; for the
- * others the size must agree with the sample entry, else ffprobe decides.
+ * The picture size ffprobe reports (the decoder's) and the codec's own pixel aspect ratio. The
+ * sample entry's size is taken only when the codec's headers confirm it (for H.264 after FFmpeg's
+ * container-cropping rule); any disagreement, or headers that do not parse, goes to ffprobe,
+ * because then the decoder's view of the stream decides.
  */
 async function codedPicture(track: Mp4Track, entry: VisualSampleEntry, source: ByteSource): Promise<CodedPicture> {
   const format = entry.originalFormat ?? entry.format;
   const container = { width: entry.width, height: entry.height };
-  const encrypted = entry.originalFormat !== undefined;
-  if (H264_FORMATS.has(format)) {
-    const sps = uniqueSps(avcConfigSpsList(entry.boxes.get('avcC') ?? new Uint8Array()).map(parseH264Sps));
-    const size = h264DisplaySize(sps, container);
-    return checkedSize({ ...size, sampleAspectRatio: sps.sampleAspectRatio }, container, encrypted);
-  }
-  if (HEVC_FORMATS.has(format)) {
-    const sps = uniqueSps(hevcConfigSpsList(entry.boxes.get('hvcC') ?? new Uint8Array()).map(parseHevcSps));
-    return checkedSize(sps, container, encrypted);
-  }
-  const declared = await declaredPicture(format, entry, track, source);
-  if (!declared || declared.width !== container.width || declared.height !== container.height) {
+  const declared = await declaredPicture(format, entry, track, source, container);
+  if (!declared || declared.width !== container.width || declared.height !== container.height || !container.width || !container.height) {
     throw new NeedsFfprobe(`'${format}' picture size not confirmed by its headers`);
   }
   return declared;
 }
 
 /** The size the codec's own headers declare, for codecs whose decoders take it from there. */
-async function declaredPicture(format: string, entry: VisualSampleEntry, track: Mp4Track, source: ByteSource): Promise<CodedPicture | undefined> {
+async function declaredPicture(
+  format: string,
+  entry: VisualSampleEntry,
+  track: Mp4Track,
+  source: ByteSource,
+  container: { width: number; height: number },
+): Promise<CodedPicture | undefined> {
+  if (H264_FORMATS.has(format)) {
+    const sps = onlySps(avcConfigSpsList(entry.boxes.get('avcC') ?? new Uint8Array()).map(parseH264Sps));
+    return sps && { ...h264DisplaySize(sps, container), sampleAspectRatio: sps.sampleAspectRatio };
+  }
+  if (HEVC_FORMATS.has(format)) return onlySps(hevcConfigSpsList(entry.boxes.get('hvcC') ?? new Uint8Array()).map(parseHevcSps));
   if (format === 'av01') {
     const header = av1ConfigSequenceHeader(entry.boxes.get('av1C') ?? new Uint8Array()) ?? findAv1SequenceHeader(await readFirstSample(track, source));
     return header && { width: header.maxWidth, height: header.maxHeight };
@@ -233,23 +245,10 @@ async function readFirstSample(track: Mp4Track, source: ByteSource): Promise<Uin
   return source.read(sample.offset, Math.min(sample.size, FIRST_SAMPLE_PEEK));
 }
 
-function uniqueSps<T extends { width?: number; height?: number; codedWidth?: number; codedHeight?: number }>(list: T[]): T {
+/** The parameter set when the configuration holds exactly one kind (several differing sets: the decoder picks). */
+function onlySps<T>(list: T[]): T | undefined {
   const first = list[0];
-  if (!first) throw new NeedsFfprobe('no parameter sets in the sample entry');
-  if (list.some((sps) => JSON.stringify(sps) !== JSON.stringify(first))) throw new NeedsFfprobe('several differing parameter sets');
-  return first;
-}
-
-/**
- * Encrypted samples do not decode, so FFmpeg keeps the sample entry's size: the header's size is
- * only sure to be ffprobe's when it agrees with it.
- */
-function checkedSize(picture: CodedPicture, container: { width: number; height: number }, encrypted: boolean): CodedPicture {
-  if (picture.width <= 0 || picture.height <= 0) throw new NeedsFfprobe('empty picture size');
-  if (encrypted && (picture.width !== container.width || picture.height !== container.height)) {
-    throw new NeedsFfprobe('encrypted stream whose header size differs from its sample entry');
-  }
-  return picture;
+  return first && list.every((sps) => JSON.stringify(sps) === JSON.stringify(first)) ? first : undefined;
 }
 
 /**

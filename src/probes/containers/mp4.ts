@@ -8,6 +8,7 @@
 import { ProbeError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
 import { ByteReader, fourcc, OutOfData } from './bytes.js';
+import { aacConfigProblem, avcConfigProblem, hevcConfigProblem } from './codecs/decoder-config.js';
 
 export interface Mp4TopBox {
   type: string;
@@ -287,7 +288,7 @@ function parseTrack(bytes: Uint8Array, index: number, movie: Mp4Movie): Mp4Track
   return track;
 }
 
-const TABLE_BOXES = new Set(['tkhd', 'mdhd', 'stsd', 'stts', 'stsc', 'stsz', 'stz2', 'stco', 'co64', 'elst']);
+const TABLE_BOXES = new Set(['tkhd', 'mdhd', 'stsd', 'stts', 'stsc', 'stsz', 'stz2', 'stco', 'co64', 'elst', 'stss', 'ctts']);
 
 function readTrackBox(track: Mp4Track, type: string, payload: Uint8Array, movie: Mp4Movie): void {
   const reader = new ByteReader(payload);
@@ -296,7 +297,7 @@ function readTrackBox(track: Mp4Track, type: string, payload: Uint8Array, movie:
       track.header = readTrackHeader(reader);
       break;
     case 'mdhd':
-      track.media = readMediaHeader(reader);
+      track.media = readMediaHeader(reader, track);
       break;
     case 'hdlr':
       reader.skip(8);
@@ -304,6 +305,7 @@ function readTrackBox(track: Mp4Track, type: string, payload: Uint8Array, movie:
       break;
     case 'stsd':
       track.sampleEntries = readSampleDescriptions(reader, track);
+      for (const entry of track.sampleEntries) track.anomalies.push(...decoderConfigProblems(entry));
       break;
     case 'stts':
       track.timeToSample = readTimeToSample(reader, track);
@@ -322,11 +324,18 @@ function readTrackBox(track: Mp4Track, type: string, payload: Uint8Array, movie:
     case 'elst':
       track.editList = readEditList(reader, payload.byteLength);
       break;
+    case 'stss':
+    case 'stps':
+    case 'ctts':
+      // Not needed for the answer, but FFmpeg reads the declared count past the box (and fails at EOF).
+      reader.skip(4);
+      entryCount(reader, type === 'ctts' ? 8 : 4, track, type);
+      break;
     case 'chap':
       movie.chapterTrackIds = Array.from({ length: Math.floor(payload.byteLength / 4) }, () => reader.u32());
       break;
     case 'dref':
-      track.dataReferencesSelfContained = readDataReferences(reader);
+      track.dataReferencesSelfContained = readDataReferences(reader, payload.byteLength, track);
       break;
   }
 }
@@ -345,8 +354,9 @@ function readTrackHeader(reader: ByteReader): Mp4Track['header'] {
   return { trackId, flags, duration, matrix, width, height };
 }
 
-function readMediaHeader(reader: ByteReader): Mp4Track['media'] {
+function readMediaHeader(reader: ByteReader, track: Mp4Track): Mp4Track['media'] {
   const version = reader.u8();
+  if (version > 1) track.anomalies.push(`mdhd version ${version}`);
   reader.skip(3 + (version === 1 ? 16 : 8));
   const timescale = reader.i32();
   const duration = version === 1 ? reader.u64() : reader.u32();
@@ -464,17 +474,26 @@ function readEditList(reader: ByteReader, payloadSize: number): Mp4EditEntry[] {
   return entries;
 }
 
-function readDataReferences(reader: ByteReader): boolean[] {
+/** dref entries; FFmpeg refuses a count the box cannot hold or an entry under 12 bytes (mov_read_dref). */
+function readDataReferences(reader: ByteReader, payloadSize: number, track: Mp4Track): boolean[] {
   reader.skip(4);
   const count = reader.u32();
+  if (count === 0 || count > Math.floor((payloadSize - 1) / 12) + 1) track.anomalies.push(`dref with ${count} entries`);
   const out: boolean[] = [];
-  for (let i = 0; i < count && reader.remaining >= 12; i++) {
+  for (let i = 0; i < count; i++) {
+    if (reader.remaining < 12) {
+      track.anomalies.push(`dref entries past the box`);
+      break;
+    }
     const start = reader.position;
     const size = reader.u32();
     reader.skip(4);
     const flags = reader.u32() & 0xffffff;
     out.push((flags & 1) === 1);
-    if (size < 12) break;
+    if (size < 12 || start + size > reader.bytes.byteLength) {
+      track.anomalies.push(`dref entry of ${size} bytes`);
+      break;
+    }
     reader.position = Math.min(start + size, reader.bytes.byteLength);
   }
   return out;
@@ -593,4 +612,68 @@ export function firstSample(track: Mp4Track): { offset: number; size: number } |
   if (track.chunkOffsets.length === 0 || track.sampleSize.count === 0) return undefined;
   const size = track.sampleSize.constant || track.sampleSize.sizes?.[0];
   return size === undefined ? undefined : { offset: track.chunkOffsets[0]!, size };
+}
+
+/** Decoder configuration boxes the mov demuxer or the decoder refuses when damaged. */
+const CONFIG_CHECKS: Record<string, (payload: Uint8Array) => string | undefined> = {
+  esds: esdsProblem,
+  avcC: avcConfigProblem,
+  hvcC: hevcConfigProblem,
+  vpcC: vpcConfigProblem,
+  dOps: opusBoxProblem,
+  dfLa: flacBoxProblem,
+};
+
+/**
+ * Problems in a sample entry's decoder configuration (wherever it sits: in the entry or inside a
+ * QuickTime 'wave'): FFmpeg fails the file (mov_read_vpcc, mov_read_dops, mov_read_dfla) or
+ * ffprobe 5.1 exits when a stream's decoder will not open, so such a file is not described from
+ * its headers.
+ */
+export function decoderConfigProblems(entry: Mp4SampleEntry): string[] {
+  const problems: string[] = [];
+  for (const [type, check] of Object.entries(CONFIG_CHECKS)) {
+    const payload = findNestedBox(entry.bytes, type);
+    const problem = payload && check(payload);
+    if (problem) problems.push(`${entry.format} ${type}: ${problem}`);
+  }
+  return problems;
+}
+
+/** A box found by its type anywhere in the entry, clipped to the entry as FFmpeg clips children. */
+function findNestedBox(bytes: Uint8Array, type: string): Uint8Array | undefined {
+  for (let at = 12; at + 4 <= bytes.byteLength; at++) {
+    if (fourcc(bytes, at) !== type) continue;
+    const size = new DataView(bytes.buffer, bytes.byteOffset + at - 4, 4).getUint32(0);
+    if (size >= 8) return bytes.subarray(at + 4, Math.min(at - 4 + size, bytes.byteLength));
+  }
+  return undefined;
+}
+
+function esdsProblem(payload: Uint8Array): string | undefined {
+  const esds = readEsds(payload);
+  if (!esds) return 'unreadable descriptors';
+  const info = esds.decoderSpecificInfo;
+  if (info && info.byteLength === 0) return 'empty DecoderSpecificInfo';
+  if (esds.objectType === 0x40 && info) return aacConfigProblem(info);
+  return undefined;
+}
+
+/** vpcC version 1 must carry no codec initialization data (mov_read_vpcc). */
+function vpcConfigProblem(payload: Uint8Array): string | undefined {
+  if (payload.byteLength < 5) return 'short box';
+  if (payload[0] !== 1) return undefined;
+  if (payload.byteLength < 12) return 'short version 1 box';
+  return payload[10] || payload[11] ? 'codec initialization data' : undefined;
+}
+
+function opusBoxProblem(payload: Uint8Array): string | undefined {
+  return payload.byteLength < 11 || payload[0] !== 0 ? 'not a version 0 OpusSpecificBox' : undefined;
+}
+
+/** dfLa: version 0, then STREAMINFO (type 0, 34 bytes) first. */
+function flacBoxProblem(payload: Uint8Array): string | undefined {
+  if (payload.byteLength < 42 || payload[0] !== 0) return 'not a version 0 FLACSpecificBox';
+  const size = (payload[5]! << 16) | (payload[6]! << 8) | payload[7]!;
+  return (payload[4]! & 0x7f) !== 0 || size !== 34 ? 'STREAMINFO is not the first block' : undefined;
 }

@@ -59,6 +59,8 @@ function parseVol(bits: BitReader): CodedPicture | undefined {
   if (shape === GRAYSCALE && verid !== 1) bits.skip(4);
   bits.skip(1);
   const resolution = bits.u(16);
+  // FFmpeg rejects the header ("framerate==0") and never learns the size.
+  if (resolution === 0) return undefined;
   bits.skip(1);
   if (bits.flag()) bits.skip(Math.max(1, Math.floor(Math.log2(Math.max(resolution - 1, 1))) + 1));
   if (shape !== RECTANGULAR) return undefined;
