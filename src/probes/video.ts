@@ -17,7 +17,8 @@ import type { Probe, ProbeContext, ProbeWarning } from './types.js';
 import type { CustomerProvidedVideoMetadata } from '../schema/metadata.js';
 
 const HEAD_BYTES = 4096;
-const MP4_LEAD_BOXES = new Set(['ftyp', 'moov', 'mdat', 'free', 'skip', 'wide', 'pnot', 'junk', 'uuid', 'udta']);
+/** First boxes of ISO BMFF / QuickTime files ('jP  ' opens Motion JPEG 2000). */
+const MP4_LEAD_BOXES = new Set(['ftyp', 'moov', 'mdat', 'free', 'skip', 'wide', 'pnot', 'junk', 'uuid', 'udta', 'jP  ']);
 const EBML_MAGIC = [0x1a, 0x45, 0xdf, 0xa3];
 
 export const probeVideo: Probe<'video'> = async (source, context) => {

@@ -4,10 +4,10 @@
  */
 import { ProbeError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
-import { runFfprobe, type FfprobePacket, type FfprobeResult, type FfprobeStream } from '../ffprobe.js';
+import { runFfprobe, type FfprobePacket, type FfprobeStream } from '../ffprobe.js';
 import type { ProbeOptions } from '../types.js';
 import type { VideoFacts } from './facts.js';
-import { checkFlv, checkTransportStream, stderrShowsMissingData } from './integrity.js';
+import { checkAfterFfprobe, checkBeforeFfprobe } from './integrity.js';
 import { parseRatio, type Rational } from './rational.js';
 
 /** MIME types SPEC.md names per container, by ffprobe format name. */
@@ -21,6 +21,8 @@ const MIME_BY_FORMAT: Record<string, string> = {
   flv: 'video/x-flv',
   asf: 'video/x-ms-asf',
 };
+
+const HEAD_BYTES = 1024;
 
 /** Packets read to judge the frame rate mode (MediaInfo looks at the first 41 frames). */
 const VFR_PACKETS = 41;
@@ -38,12 +40,14 @@ export interface MimeHints {
 
 /** Runs ffprobe and describes its first non-cover-art video stream. */
 export async function ffprobeVideoFacts(source: ByteSource, options: ProbeOptions, mime: MimeHints): Promise<FfprobeVideoFacts> {
+  const head = await source.read(0, HEAD_BYTES);
+  await checkBeforeFfprobe(source, head);
   const result = await runFfprobe(source, options, ['-show_entries', 'packet=stream_index,pts,dts,duration', '-read_intervals', `%+#${VFR_PACKETS * 4}`]);
   const stream = result.streams.find((candidate) => candidate.codec_type === 'video' && !candidate.disposition?.attached_pic);
   if (!stream) throw new ProbeError('no_video_stream', `${source.name} has no video stream`);
   const formatName = result.format.format_name ?? '';
   const containerDuration = positive(result.format.duration);
-  await checkIntegrity(source, result, formatName, containerDuration);
+  await checkAfterFfprobe(source, head, containerDuration, result.stderr ?? '');
   const avgFrameRate = parseRatio(stream.avg_frame_rate);
   return {
     mime: mime.known ?? mimeOfFormat(formatName) ?? mime.detected,
@@ -66,14 +70,6 @@ export async function ffprobeVideoFacts(source: ByteSource, options: ProbeOption
 function positive(text: string | undefined): number | undefined {
   const value = text === undefined ? NaN : Number(text);
   return value > 0 ? value : undefined;
-}
-
-async function checkIntegrity(source: ByteSource, result: FfprobeResult, formatName: string, duration: number | undefined): Promise<void> {
-  const fileSize = await source.size();
-  if (formatName === 'mpegts') await checkTransportStream(source, fileSize);
-  if (formatName === 'flv') await checkFlv(source, fileSize, duration);
-  const missing = stderrShowsMissingData(result.stderr ?? '');
-  if (missing) throw new ProbeError('truncated', `${source.name}: data missing (ffprobe: ${missing.trim()})`);
 }
 
 function mimeOfFormat(formatName: string): string | undefined {

@@ -8,17 +8,39 @@ import type { ByteSource } from '../../sources/source.js';
 const TS_SYNC = 0x47;
 const TS_PACKET_SIZES = [188, 192, 204];
 
+/** Structural checks that need no ffprobe: run first, so a cut file costs no ffprobe run. */
+export async function checkBeforeFfprobe(source: ByteSource, head: Uint8Array): Promise<void> {
+  const packetSize = transportPacketSize(head);
+  if (packetSize) await checkTransportStream(source, packetSize);
+  if (isFlv(head) && !(await readLastFlvTag(source, await source.size()))) {
+    throw new ProbeError('truncated', `${source.name}: the file ends inside an FLV tag`);
+  }
+}
+
+/** Checks that compare ffprobe's report with the data: the FLV duration, decoder messages about missing data. */
+export async function checkAfterFfprobe(source: ByteSource, head: Uint8Array, statedDuration: number | undefined, stderr: string): Promise<void> {
+  if (isFlv(head)) await checkFlvDuration(source, statedDuration);
+  const missing = stderrShowsMissingData(stderr);
+  if (missing) throw new ProbeError('truncated', `${source.name}: data missing (ffprobe: ${missing.trim()})`);
+}
+
+function transportPacketSize(head: Uint8Array): number | undefined {
+  return TS_PACKET_SIZES.find((candidate) => {
+    const syncAt = candidate === 192 ? 4 : 0;
+    return [0, 1, 2, 3].every((n) => head[syncAt + n * candidate] === TS_SYNC);
+  });
+}
+
+function isFlv(head: Uint8Array): boolean {
+  return head[0] === 0x46 && head[1] === 0x4c && head[2] === 0x56 && head[3] === 1;
+}
+
 /**
  * An MPEG transport stream cut inside a packet: the bytes after the last whole packet start a
  * packet (its sync byte is there) that the file does not finish.
  */
-export async function checkTransportStream(source: ByteSource, fileSize: number): Promise<void> {
-  const head = await source.read(0, 4 * 204 + 4);
-  const size = TS_PACKET_SIZES.find((candidate) => {
-    const syncAt = candidate === 192 ? 4 : 0;
-    return [0, 1, 2, 3].every((n) => head[syncAt + n * candidate] === TS_SYNC);
-  });
-  if (!size) return;
+async function checkTransportStream(source: ByteSource, size: number): Promise<void> {
+  const fileSize = await source.size();
   const partial = fileSize % size;
   if (partial === 0) return;
   const syncOffset = fileSize - partial + (size === 192 ? 4 : 0);
@@ -33,14 +55,10 @@ const FLV_TAG_HEADER = 11;
 /** Slack between the stated duration and the last tag's timestamp (the last frame's own length, rounding). */
 const FLV_DURATION_SLACK_S = 1;
 
-/**
- * FLV: the tags must reach the end of the file whole, and the last tag's timestamp must come close
- * to the duration onMetaData states (ffprobe reports that duration).
- */
-export async function checkFlv(source: ByteSource, fileSize: number, statedDuration: number | undefined): Promise<void> {
-  const lastTag = await readLastFlvTag(source, fileSize);
-  if (!lastTag) throw new ProbeError('truncated', `${source.name}: the file ends inside an FLV tag`);
-  if (statedDuration !== undefined && statedDuration > lastTag.timestamp / 1000 + FLV_DURATION_SLACK_S) {
+/** FLV: the last tag's timestamp must come close to the duration onMetaData states (which ffprobe reports). */
+async function checkFlvDuration(source: ByteSource, statedDuration: number | undefined): Promise<void> {
+  const lastTag = await readLastFlvTag(source, await source.size());
+  if (lastTag && statedDuration !== undefined && statedDuration > lastTag.timestamp / 1000 + FLV_DURATION_SLACK_S) {
     throw new ProbeError(
       'truncated',
       `${source.name}: onMetaData states ${statedDuration} s, the tags end at ${lastTag.timestamp / 1000} s`,
@@ -70,6 +88,6 @@ async function readLastFlvTag(source: ByteSource, fileSize: number): Promise<{ t
  */
 const MISSING_DATA_MESSAGES = [/bytestream -\d+/, /incomplete frame/, /partial file/, /Input buffer exhausted/];
 
-export function stderrShowsMissingData(stderr: string): string | undefined {
+function stderrShowsMissingData(stderr: string): string | undefined {
   return stderr.split('\n').find((line) => MISSING_DATA_MESSAGES.some((pattern) => pattern.test(line)));
 }

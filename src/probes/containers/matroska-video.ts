@@ -64,14 +64,22 @@ function averageFrameRate(track: MatroskaTrack): Rational {
   return avReduce(1_000_000_000, frameDuration, 30000);
 }
 
-/** Codecs whose decoder keeps the container's size (no size in the bitstream). */
+/** Codecs whose decoder keeps the container's size (no size in their bitstream). */
 const CONTAINER_SIZED = new Set(['V_FFV1']);
+const CONTAINER_SIZED_FOURCCS = new Set(['FFV1']);
+
+/** V_MS/VFW/FOURCC private data is a BITMAPINFOHEADER; its biCompression names the codec. */
+function isContainerSized(codec: string, config: Uint8Array): boolean {
+  if (CONTAINER_SIZED.has(codec)) return true;
+  return codec === 'V_MS/VFW/FOURCC' && config.byteLength >= 40 && CONTAINER_SIZED_FOURCCS.has(String.fromCharCode(...config.subarray(16, 20)));
+}
 
 /** PixelWidth/PixelHeight when the codec's own headers confirm them (see mp4-video.ts codedPicture). */
 function codedPicture(track: MatroskaTrack, blocks: MatroskaBlocks | undefined): CodedPicture {
   const container = { width: track.video?.pixelWidth ?? 0, height: track.video?.pixelHeight ?? 0 };
   const codec = track.codecId!;
-  const declared = CONTAINER_SIZED.has(codec) ? container : declaredPicture(codec, track.codecPrivate ?? new Uint8Array(), blocks?.firstFrame, container);
+  const config = track.codecPrivate ?? new Uint8Array();
+  const declared = isContainerSized(codec, config) ? container : declaredPicture(codec, config, blocks?.firstFrame, container);
   if (!declared || declared.width !== container.width || declared.height !== container.height || !container.width || !container.height) {
     throw new NeedsFfprobe(`'${codec}' picture size not confirmed by its headers`);
   }

@@ -191,7 +191,15 @@ function readEbmlHeader(head: Uint8Array, header: EbmlElement, name: string): { 
   if (header.dataStart + header.size! > head.byteLength) throw new ProbeError('truncated', `${name} ends inside its EBML header`);
   let docType = 'matroska';
   let docTypeVersion = 1;
-  for (const child of childElements(head, header.dataStart, header.dataStart + header.size!)) {
+  let children: EbmlElement[];
+  try {
+    children = childElements(head, header.dataStart, header.dataStart + header.size!);
+  } catch (error) {
+    // FFmpeg gives up on the file too ("EBML header parsing failed").
+    if (error instanceof EbmlError) throw new ProbeError('corrupt_file', `${name}: EBML header parsing failed (${error.message})`);
+    throw error;
+  }
+  for (const child of children) {
     const data = head.subarray(child.dataStart, child.dataStart + child.size!);
     if (child.id === EBML_ID.docType) docType = readString(data);
     else if (child.id === EBML_ID.docTypeVersion) docTypeVersion = readUint(data);

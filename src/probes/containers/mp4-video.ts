@@ -329,10 +329,11 @@ function hasVariableFrameDurations(track: Mp4Track): boolean {
 
 const THIRD_GENERATION = /^3g[pgsre]/;
 
-/** SPEC.md: QuickTime ('qt  ' brand or no ftyp), 3GPP, 3GPP2, else the MP4 family. */
+/** SPEC.md: QuickTime ('qt  ' brand or no ftyp), 3GPP, 3GPP2, Motion JPEG 2000 (ExifTool's), else the MP4 family. */
 export function mp4Mime(file: Mp4File): string {
   const brand = file.brands?.major;
   if (!brand || brand === 'qt  ') return 'video/quicktime';
+  if (brand === 'mjp2' || brand === 'mj2s') return 'video/mj2';
   if (brand.startsWith('3g2')) return 'video/3gpp2';
   if (THIRD_GENERATION.test(brand)) return 'video/3gpp';
   return 'video/mp4';
