@@ -14,7 +14,7 @@ const MODALITIES = ['image', 'text', 'pdf', 'video', 'audio', 'dicom'];
 describe.skipIf(!hasCorpus)('corpus conformance', () => {
   const scratch = mkdtempSync(join(tmpdir(), 'encord-media-conformance-'));
 
-  it.each(MODALITIES)('%s: zero WRONG, at least 97%% correct', async (modality) => {
+  it.each(MODALITIES)('%s: zero WRONG, at least 97 percent correct', async (modality) => {
     const probed = await runCli(['probe', '--jsonl', join(corpusDir, modality)]);
     const lines = probed.stdout.trim().split('\n');
     expect(lines.every((line) => JSON.parse(line).file)).toBe(true);
