@@ -24,7 +24,7 @@ const context = { options: {}, detection: { modality: 'audio', mime: '', format:
 
 /** What measured the file: an in-process reader, 'ffprobe', or the error it ended in. */
 async function probeOnce(path) {
-  const source = new FileSource(path);
+  const source = new FileSource(path, path, { blocking: true }); // read as the CLI reads files
   try {
     const outcome = await probeAudio(source, context);
     return outcome.details.reader;

@@ -28,7 +28,7 @@ async function oursOnce(inFlight) {
   const worker = async () => {
     while (next < files.length) {
       const path = files[next++];
-      const source = new FileSource(path);
+      const source = new FileSource(path, path, { blocking: true }); // read as the CLI reads files
       const result = await probeDicom(source, context).catch(() => undefined);
       reads.push({ path, bytesRead: source.bytesRead, pixelDataOffset: result?.details?.pixelDataOffset ?? null });
       await source.close();

@@ -25,7 +25,7 @@ const files = readdirSync(dir).map((name) => join(dir, name)).filter((path) => s
 const context = { options: {}, detection: { modality: 'image', mime: '', format: '', warnings: [] } };
 
 async function probeOne(path) {
-  const source = new FileSource(path);
+  const source = new FileSource(path, path, { blocking: true }); // read as the CLI reads files
   try {
     await probeImage(source, context);
   } catch {

@@ -27,7 +27,7 @@ const context = { options: {}, detection: { modality: 'pdf', mime: 'application/
 let bytesRead = 0;
 
 async function probeOne(path) {
-  const source = new FileSource(path);
+  const source = new FileSource(path, path, { blocking: true }); // read as the CLI reads files
   try {
     await probePdf(source, context);
   } catch {

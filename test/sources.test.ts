@@ -36,6 +36,17 @@ describe('FileSource', () => {
     await source.close();
   });
 
+  it('reads the same bytes with blocking calls, as the CLI does', async () => {
+    const source = new FileSource(path, path, { blocking: true });
+    expect(await source.size()).toBe(data.byteLength);
+    expect(Buffer.from(await source.read(123_456, 64))).toEqual(slice(123_456, 64));
+    await source.close();
+  });
+
+  it('refuses a directory as io_error', async () => {
+    await expect(new FileSource(dir).size()).rejects.toMatchObject({ code: 'io_error' });
+  });
+
   it('reports a missing file as io_error', async () => {
     await expect(new FileSource(join(dir, 'nope.mp4')).size()).rejects.toMatchObject({ code: 'io_error' });
   });

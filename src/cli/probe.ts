@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import { toEncordMediaError } from '../errors.js';
-import { probe, type ProbeResult } from '../probes/index.js';
-import type { ProbeOptions } from '../probes/types.js';
+import { probe, type ProbeInputOptions, type ProbeResult } from '../probes/index.js';
+import { probeOptions } from '../spec/cli-support.js';
 import { mapConcurrent } from '../util/pool.js';
 import { expandInputs } from './inputs.js';
 
@@ -33,10 +33,10 @@ export function register(program: Command): void {
 
 /** Probes every input, printing each result as it finishes; returns the exit code. */
 async function probeCommand(inputs: string[], options: ProbeCommandOptions): Promise<number> {
-  const probeOptions: ProbeOptions = { orientation: options.orientation, timeoutMs: options.timeout };
+  const probeInputOptions = probeOptions(options);
   const progress = process.stderr.isTTY ? new Progress() : undefined;
   let failed = 0;
-  for await (const line of mapConcurrent(expandInputs(inputs), options.concurrency, (file) => probeLine(file, probeOptions))) {
+  for await (const line of mapConcurrent(expandInputs(inputs), options.concurrency, (file) => probeLine(file, probeInputOptions))) {
     if ('error' in line) failed++;
     await writeOut(options.jsonl ? `${JSON.stringify(line)}\n` : humanLine(line));
     progress?.update(failed);
@@ -50,7 +50,7 @@ export async function writeOut(text: string): Promise<void> {
   if (!process.stdout.write(text)) await new Promise((resolve) => process.stdout.once('drain', resolve));
 }
 
-export async function probeLine(file: string, options: ProbeOptions): Promise<ProbeLine> {
+export async function probeLine(file: string, options: ProbeInputOptions): Promise<ProbeLine> {
   try {
     const { modality, metadata, warnings } = await probe(file, options);
     return { file, modality, metadata, warnings };

@@ -1,5 +1,5 @@
 export { BufferSource } from './buffer.js';
-export { FileSource } from './file.js';
+export { FileSource, type FileSourceOptions } from './file.js';
 export { HttpSource, type HttpSourceOptions } from './http.js';
 export { openSource, registerScheme, isByteSource, type MediaInput, type OpenOptions, type SchemeOpener } from './open.js';
 export { BaseSource, readAll, extensionOf, type ByteSource, type SourceLimits } from './source.js';

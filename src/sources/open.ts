@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { UsageError } from '../errors.js';
 import { BufferSource } from './buffer.js';
-import { FileSource } from './file.js';
+import { FileSource, type FileSourceOptions } from './file.js';
 import { HttpSource, type HttpSourceOptions } from './http.js';
 import type { ByteSource } from './source.js';
 import { StreamSource, type StreamSourceOptions } from './stream.js';
@@ -9,7 +9,7 @@ import { StreamSource, type StreamSourceOptions } from './stream.js';
 /** Anything a probe accepts: a path or URL, bytes, a Node stream, or a ready source. */
 export type MediaInput = string | URL | Uint8Array | Readable | ByteSource;
 
-export interface OpenOptions extends HttpSourceOptions, StreamSourceOptions {
+export interface OpenOptions extends FileSourceOptions, HttpSourceOptions, StreamSourceOptions {
   /** Name used in results and messages for inputs that have none (Buffers, streams). */
   name?: string;
 }

@@ -38,8 +38,9 @@ export function collectBaseUrl(value: string, previous: BaseUrl[] = []): BaseUrl
   }
 }
 
+/** Probe options from the commands' flags. Commands read local files with blocking calls (see FileSourceOptions). */
 export function probeOptions(options: { timeout: number; orientation?: 'display' | 'stored' }): ProbeInputOptions {
-  return { timeoutMs: options.timeout, ...(options.orientation ? { orientation: options.orientation } : {}) };
+  return { timeoutMs: options.timeout, blocking: true, ...(options.orientation ? { orientation: options.orientation } : {}) };
 }
 
 export async function readJsonFile(path: string, what: string): Promise<unknown> {
