@@ -27,7 +27,7 @@ export const probeVideo: Probe<'video'> = async (source, context) => {
   const { facts, fallbackReason, ffprobeVersion } = await readFacts(source, head, context);
   const fileSize = await source.size();
   return {
-    metadata: toMetadata(facts, fileSize, source.name),
+    metadata: toMetadata(facts, fileSize, facts.reader === 'ffprobe' ? `${source.name} (as ffprobe reads it)` : source.name),
     warnings: warningsFor(facts),
     details: { reader: facts.reader, ...(fallbackReason && { fallbackReason }), ...(ffprobeVersion && { ffprobeVersion }) },
   };

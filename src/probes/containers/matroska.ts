@@ -123,6 +123,33 @@ export interface MatroskaReadOptions {
   blocksPerTrack?: number;
 }
 
+/** What the element walkers read through: a ByteSource, or a window over one. */
+type Reader = Pick<ByteSource, 'read'>;
+
+const WINDOW_BYTES = 64 * 1024;
+
+/**
+ * Serves the walkers' many small reads (element headers, block headers) from 64 KiB windows, so a
+ * cluster walk costs a few reads of the source instead of one per element.
+ */
+class WindowedReader implements Reader {
+  private start = 0;
+  private bytes: Uint8Array = new Uint8Array(0);
+
+  constructor(private readonly source: ByteSource) {}
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const end = offset + length;
+    if (offset >= this.start && end <= this.start + this.bytes.byteLength) {
+      return this.bytes.subarray(offset - this.start, end - this.start);
+    }
+    if (length > WINDOW_BYTES) return this.source.read(offset, length);
+    this.bytes = await this.source.read(offset, WINDOW_BYTES);
+    this.start = offset;
+    return this.bytes.subarray(0, Math.min(length, this.bytes.byteLength));
+  }
+}
+
 /** Masters read whole into memory are bounded; larger ones are suspicious headers. */
 const MAX_MASTER_BYTES = 64 * 1024 * 1024;
 const HEAD_READ = 64 * 1024;
@@ -145,7 +172,7 @@ export async function parseMatroska(source: ByteSource, options: MatroskaReadOpt
     blocks: new Map(),
     pastEnd: [],
   };
-  await readSegment(source, file, options);
+  await readSegment(new WindowedReader(source), file, options);
   file.fileSize = await source.size();
   if (file.segment.size !== undefined && file.segment.dataStart + file.segment.size > file.fileSize) {
     file.pastEnd.push(`Segment declares ${file.segment.size} bytes, the file holds ${file.fileSize - file.segment.dataStart}`);
@@ -216,7 +243,7 @@ function unsupported(name: string, what: string): never {
   throw new EbmlError(`${name}: ${what} in the EBML header`);
 }
 
-async function readSegment(source: ByteSource, file: MatroskaFile, options: MatroskaReadOptions): Promise<void> {
+async function readSegment(source: Reader, file: MatroskaFile, options: MatroskaReadOptions): Promise<void> {
   const segmentEnd = file.segment.size === undefined ? Infinity : file.segment.dataStart + file.segment.size;
   const seen = new Set<number>();
   const seeks = new Map<number, number>();
@@ -244,7 +271,7 @@ async function readSegment(source: ByteSource, file: MatroskaFile, options: Matr
 }
 
 async function readLevelOne(
-  source: ByteSource,
+  source: Reader,
   file: MatroskaFile,
   element: EbmlElement,
   seen: Set<number>,
@@ -265,10 +292,12 @@ async function readLevelOne(
     return;
   }
   seen.add(element.id);
+  // FFmpeg parses these masters to the last leaf and drops what follows damage (a whole track).
+  validateTree(data, 0, data.byteLength);
   parse(data);
 }
 
-async function readElementAt(source: ByteSource, offset: number): Promise<EbmlElement | undefined> {
+async function readElementAt(source: Reader, offset: number): Promise<EbmlElement | undefined> {
   const bytes = await source.read(offset, 12);
   if (bytes.byteLength === 0) return undefined;
   const element = readHeaderElement(bytes, 0);
@@ -318,6 +347,20 @@ export function childElements(bytes: Uint8Array, start: number, end: number): Eb
 
 function dataOf(bytes: Uint8Array, element: EbmlElement): Uint8Array {
   return bytes.subarray(element.dataStart, element.dataStart + element.size!);
+}
+
+/** Master elements FFmpeg descends into within SeekHead, Info, Tracks and Tags. */
+const MASTER_IDS: ReadonlySet<number> = new Set([
+  0x4dbb, 0x6924, 0xae, 0xe0, 0xe1, 0x55b0, 0x55d0, 0x7670, 0x6d80, 0x6240, 0x5034, 0x5035, 0x47e7, 0xe2, 0xe3, 0xe4,
+  0xe9, 0x41e4, 0x6624, 0x7373, 0x63c0, 0x67c8,
+]);
+
+/** Checks every element header down the tree: a bad number or a child past its parent is damage. */
+function validateTree(bytes: Uint8Array, start: number, end: number, depth = 0): void {
+  if (depth > 16) throw new EbmlError('elements nested too deep');
+  for (const child of childElements(bytes, start, end)) {
+    if (MASTER_IDS.has(child.id)) validateTree(bytes, child.dataStart, child.dataStart + child.size!, depth + 1);
+  }
 }
 
 export function readUint(data: Uint8Array): number {
@@ -435,7 +478,7 @@ function readTags(data: Uint8Array, trackTags: Map<bigint, Map<string, string>>)
 
 /** Walks clusters from the first one, collecting block timestamps until each wanted track has enough. */
 async function readFirstBlocks(
-  source: ByteSource,
+  source: Reader,
   file: MatroskaFile,
   firstCluster: EbmlElement | undefined,
   options: MatroskaReadOptions,
@@ -457,7 +500,7 @@ async function readFirstBlocks(
 }
 
 interface BlockCollector {
-  source: ByteSource;
+  source: Reader;
   file: MatroskaFile;
   limit: number;
 }
@@ -481,19 +524,24 @@ async function readClusterBlocks(collector: BlockCollector, start: number, end: 
   return end === Infinity ? undefined : end;
 }
 
-async function readWhole(source: ByteSource, element: EbmlElement): Promise<Uint8Array> {
+async function readWhole(source: Reader, element: EbmlElement): Promise<Uint8Array> {
   if (element.size! > MAX_MASTER_BYTES) throw new EbmlError(`element of ${element.size} bytes`);
   return source.read(element.dataStart, element.size!);
 }
 
+/** A BlockGroup's Block and BlockDuration, found by their headers (the frame data is not read). */
 async function noteBlockGroup(collector: BlockCollector, group: EbmlElement, clusterTime: number): Promise<void> {
-  const data = await readWhole(collector.source, group);
-  const fields = childElements(data, 0, data.byteLength);
-  const block = fields.find((field) => field.id === EBML_ID.block);
-  const duration = fields.find((field) => field.id === EBML_ID.blockDuration);
-  if (!block) return;
-  const blockDuration = duration ? readUint(dataOf(data, duration)) : undefined;
-  await noteBlock(collector, group.dataStart + block.dataStart, group.dataStart + block.dataStart + block.size!, clusterTime, blockDuration);
+  const end = group.dataStart + group.size!;
+  let block: EbmlElement | undefined;
+  let blockDuration: number | undefined;
+  for (let offset = group.dataStart; offset < end; ) {
+    const child = await readElementAt(collector.source, offset);
+    if (!child || child.size === undefined || child.dataStart + child.size > end) throw new EbmlError(`element at ${offset} exceeds its BlockGroup`);
+    if (child.id === EBML_ID.block) block = child;
+    else if (child.id === EBML_ID.blockDuration) blockDuration = readUint(await readWhole(collector.source, child));
+    offset = child.dataStart + child.size;
+  }
+  if (block) await noteBlock(collector, block.dataStart, block.dataStart + block.size!, clusterTime, blockDuration);
 }
 
 /** Block header: track number (vint), signed 16-bit relative timestamp, flags, then the frame(s). */

@@ -91,9 +91,15 @@ export function vorbisPrivateProblem(data: Uint8Array): string | undefined {
   return magic(starts[0]!, 1) && magic(starts[1]!, 3) && magic(starts[2]!, 5) ? undefined : 'not Vorbis headers';
 }
 
-/** Matroska A_OPUS private data: an OpusHead. */
+/** Matroska A_OPUS private data: an OpusHead FFmpeg's ff_opus_parse_extradata accepts. */
 export function opusPrivateProblem(data: Uint8Array): string | undefined {
-  return data.byteLength >= 19 && String.fromCharCode(...data.subarray(0, 8)) === 'OpusHead' ? undefined : 'not an OpusHead';
+  if (data.byteLength < 19 || String.fromCharCode(...data.subarray(0, 8)) !== 'OpusHead') return 'not an OpusHead';
+  const channels = data[9]!;
+  const family = data[18]!;
+  if (channels === 0) return 'zero channels';
+  if (family === 0 && channels > 2) return `${channels} channels with mapping family 0`;
+  if (family !== 0 && data.byteLength < 21 + channels) return 'channel mapping table ends early';
+  return undefined;
 }
 
 /** Matroska A_FLAC private data: fLaC then STREAMINFO. */
