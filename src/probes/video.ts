@@ -51,7 +51,7 @@ async function readFacts(source: ByteSource, head: Uint8Array, context: ProbeCon
     }
     if (isEbml(head)) {
       knownMime = readDocType(head) === 'webm' ? 'video/webm' : 'video/x-matroska';
-      const file = await parseMatroska(source, { blockTracks: (tracks) => videoTrackNumbers(tracks) });
+      const file = await parseMatroska(source, { blockTracks: videoTrackNumbers });
       return { facts: matroskaVideoFacts(file, source.name) };
     }
   } catch (error) {

@@ -579,11 +579,6 @@ function readDescriptorHeader(reader: ByteReader): { tag: number; length: number
   return { tag, length };
 }
 
-/** Sample count the size table declares. */
-export function sampleCount(track: Mp4Track): number {
-  return track.sampleSize.count;
-}
-
 /**
  * The end offset of the furthest sample the tables place in the file (chunk offset plus the sizes
  * of the samples in that chunk), walking chunks the way FFmpeg builds its index.

@@ -93,10 +93,6 @@ function frexpExponent(value: number): number {
   return exponent;
 }
 
-export function toFloat(rational: Rational): number {
-  return rational.num / rational.den;
-}
-
 /** "num/den" as ffprobe prints it. */
 export function parseRatio(text: string | undefined, separator = '/'): Rational | undefined {
   if (!text) return undefined;
