@@ -47,6 +47,9 @@ const ENCODED = {
   'aac-adts': ['tone.aac', 48000, 48000, 2, ['-c:a', 'aac', '-b:a', '128k', '-f', 'adts']],
   'wavpack-s16': ['s16.wv', 44100, 30000, 2, ['-c:a', 'wavpack']],
   'wavpack-6ch': ['6ch.wv', 48000, 12000, 6, ['-c:a', 'wavpack']],
+  'ac3-51': ['surround.ac3', 48000, 48000, 6, ['-c:a', 'ac3', '-b:a', '384k']],
+  'ac3-mono-44k': ['mono.ac3', 44100, 22050, 1, ['-c:a', 'ac3', '-b:a', '96k']],
+  'eac3': ['stereo.eac3', 44100, 44100, 2, ['-c:a', 'eac3', '-b:a', '128k']],
 };
 
 function encode(ffmpeg, dir, [file, rate, samples, channels, options]) {
@@ -118,6 +121,9 @@ export function generateAudioFixtures(dir = mkdtempSync(join(tmpdir(), 'audio-fi
   };
   paths['wav-truncated'] = cut('truncated.wav', 'pcm-s16', (n) => n - 1000);
   paths['mp3-truncated'] = cut('truncated.mp3', 'mp3-vbr', (n) => Math.floor(n / 2));
+  paths['ac3-truncated'] = cut('truncated.ac3', 'ac3-51', (n) => n - 100);
+  paths['ac3-junk'] = join(dir, 'junk.ac3');
+  writeFileSync(paths['ac3-junk'], Buffer.concat([readFileSync(paths['ac3-51']), Buffer.alloc(300, 0x5a)]));
   paths['flac-truncated'] = cut('truncated.flac', 'flac-s16', (n) => Math.floor(n / 2));
   paths['ape-truncated'] = join(dir, 'truncated.ape');
   writeFileSync(paths['ape-truncated'], truncatedApe());

@@ -55,6 +55,10 @@ const DECODED: [string, string, string, number, number, number, number][] = [
   ['aac-adts', 'audio/aac', 'aac', 48000, 2, 32, 48 * 1024],
   ['wavpack-s16', 'audio/x-wavpack', 'wavpack', 44100, 2, 16, 30000],
   ['wavpack-6ch', 'audio/x-wavpack', 'wavpack', 48000, 6, 16, 12000],
+  // Raw AC-3/E-AC-3: every frame plays (1536 samples), the encoder's delay included.
+  ['ac3-51', 'audio/ac3', 'ac3', 48000, 6, 32, 32 * 1536],
+  ['ac3-mono-44k', 'audio/ac3', 'ac3', 44100, 1, 32, 15 * 1536],
+  ['eac3', 'audio/eac3', 'eac3', 44100, 2, 32, 29 * 1536],
 ];
 
 const ENCORD_PLAYS = ['audio/mpeg', 'audio/wav', 'audio/flac', 'audio/mp4'];
@@ -83,6 +87,7 @@ describe('probeAudio on generated fixtures', () => {
   it.each([
     ['wav-truncated', 'truncated', /data chunk .* declares 88200 bytes/],
     ['mp3-truncated', 'truncated', /declares 7075 bytes/],
+    ['ac3-truncated', 'truncated', /AC-3 frame at byte 47616 declares 1536 bytes, the file holds 1436/],
     ['flac-truncated', 'truncated', /STREAMINFO declares 44100 samples/],
     ['ape-truncated', 'truncated', /APE descriptor declares audio data up to byte 212, the file holds 116/],
     ['midi', 'no_audio_stream', /MIDI/],
@@ -102,6 +107,12 @@ describe('probeAudio on generated fixtures', () => {
     const fromStream = await probe(new StreamSource(Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]), name));
     expect(fromBuffer.metadata).toEqual(fromFile.metadata);
     expect(fromStream.metadata).toEqual(fromFile.metadata);
+  });
+
+  it('leaves bytes after the last AC-3 frame to the decoder, whose parser may drop that frame with them', async () => {
+    const { metadata, details } = await probePath(paths['ac3-junk']!);
+    expect(details).toMatchObject({ reader: 'ffprobe', fallback: expect.stringMatching(/no AC-3 frame at byte 49152/) });
+    expect(metadata.duration).toBeLessThanOrEqual(1.024);
   });
 
   it('reads a WAV whose data chunk size is 0xFFFFFFFF (streamed) to the end of the file', async () => {

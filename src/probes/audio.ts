@@ -1,5 +1,6 @@
 import { ProbeError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
+import { isAc3At, readAc3 } from './audio/ac3.js';
 import { isAdtsAt, readAdts } from './audio/adts.js';
 import { isAiff, readAiff } from './audio/aiff.js';
 import { readApe } from './audio/ape.js';
@@ -18,7 +19,7 @@ import type { Probe, ProbeContext, ProbeWarning } from './types.js';
 
 /**
  * Audio metadata per SPEC: the common containers (WAV, AIFF, FLAC, MPEG audio, ADTS, Ogg, MP4,
- * DSF, APE, WavPack) are read in-process from their headers and frame structure; everything
+ * DSF, APE, WavPack, raw AC-3/E-AC-3) are read in-process from their headers and frame structure; everything
  * else, and whatever those readers find that only a decoder can measure, goes to ffprobe, whose
  * decoded frames are counted.
  */
@@ -33,7 +34,7 @@ export const probeAudio: Probe<'audio'> = async (source, context) => {
   const head = await source.read(0, HEAD_BYTES);
   if (head.byteLength === 0) throw new ProbeError('empty_file', `${source.name} is empty`);
   const input = audioInput(source, head, context);
-  const { facts, reader } = await describe(input);
+  const { facts, reader, fallback } = await describe(input);
   const metadata = {
     duration: facts.duration,
     file_size: await input.size(),
@@ -43,7 +44,7 @@ export const probeAudio: Probe<'audio'> = async (source, context) => {
     codec: facts.codec,
     num_channels: facts.channels,
   };
-  return { metadata, warnings: encordWarnings(facts.mime), details: { reader } };
+  return { metadata, warnings: encordWarnings(facts.mime), details: { reader, ...(fallback ? { fallback } : {}) } };
 };
 
 function audioInput(source: ByteSource, head: Uint8Array, context: ProbeContext): AudioInput {
@@ -51,13 +52,17 @@ function audioInput(source: ByteSource, head: Uint8Array, context: ProbeContext)
   return { source, head, options: context.options, detection: context.detection, size: () => (size ??= source.size()) };
 }
 
-/** The facts and what measured them: an in-process reader's name, or 'ffprobe'. */
-async function describe(input: AudioInput): Promise<{ facts: AudioFacts; reader: string }> {
+/**
+ * The facts and what measured them: an in-process reader's name, or 'ffprobe' with why the
+ * in-process readers could not (`fallback`, for the benchmark's breakdown).
+ */
+async function describe(input: AudioInput): Promise<{ facts: AudioFacts; reader: string; fallback?: string }> {
   const reader = await readerFor(input);
   try {
-    return { facts: await reader(input), reader: READER_NAMES.get(reader)! };
+    const name = READER_NAMES.get(reader)!;
+    return { facts: await reader(input), reader: name, ...(reader === decodeWithFfprobe ? { fallback: 'no in-process reader' } : {}) };
   } catch (error) {
-    if (error instanceof DecoderNeeded) return { facts: await decodeWithFfprobe(input, error), reader: 'ffprobe' };
+    if (error instanceof DecoderNeeded) return { facts: await decodeWithFfprobe(input, error), reader: 'ffprobe', fallback: error.message };
     if (error instanceof ProbeError) throw error;
     // A reader that trips over bytes it did not expect must not guess: the file is damaged.
     throw new ProbeError('corrupt_file', `${input.source.name}: ${(error as Error).message}`, { cause: error });
@@ -76,7 +81,7 @@ const UNDECODABLE: [string, number, string][] = [
 
 const READER_NAMES = new Map<AudioReader, string>([
   [readWav, 'wav'], [readAiff, 'aiff'], [readFlac, 'flac'], [readOgg, 'ogg'], [readMp4, 'mp4'], [readDsf, 'dsf'],
-  [readMpeg, 'mpeg'], [readAdts, 'adts'], [readApe, 'ape'], [readWavpack, 'wavpack'],
+  [readMpeg, 'mpeg'], [readAdts, 'adts'], [readAc3, 'ac3'], [readApe, 'ape'], [readWavpack, 'wavpack'],
   [decodeWithFfprobe, 'ffprobe'],
 ]);
 
@@ -97,6 +102,7 @@ async function readerFor(input: AudioInput): Promise<AudioReader> {
   if (undecodable) throw new ProbeError('unsupported_format', `${undecodable[0]}: no audio stream a player decodes`);
   if (isId3v2(head)) return readerAfterId3v2(input);
   if (isMpegAudioAt(head, 0)) return readMpeg;
+  if (isAc3At(head, 0)) return readAc3;
   return decodeWithFfprobe;
 }
 
