@@ -17,6 +17,12 @@ const AUDIO_VIDEO_CONTAINERS = new Set([
   'asf', 'wmv', 'wma', 'rm', 'mxf', 'mts', 'mpg', 'flv', 'avi', 'mj2',
 ]);
 
+/**
+ * Containers file-type labels audio/* without knowing the streams inside (an ASF header says
+ * nothing about them): the video probe looks first and hands audio-only files to the audio probe.
+ */
+const STREAMS_UNKNOWN = new Set(['asf']);
+
 /** file-type recognises MPEG audio by a frame sync alone; text can carry such a pattern by chance. */
 const WEAK_SIGNATURES = new Set(['mp1', 'mp2', 'mp3']);
 
@@ -71,7 +77,7 @@ function fromFileType(mime: string, ext: string, prefix: Uint8Array): Found {
   if (ext === 'gz' && isGzippedNifti(prefix)) return NIFTI;
   if (ext === 'xml' && isSvg(prefix)) return { ...found, mime: 'image/svg+xml', format: 'svg', modality: 'image' };
   if (isTextType(mime)) return { ...found, modality: 'text' };
-  if (AUDIO_VIDEO_CONTAINERS.has(ext)) return { ...found, modality: mime.startsWith('audio/') ? 'audio' : 'video' };
+  if (AUDIO_VIDEO_CONTAINERS.has(ext)) return { ...found, modality: mime.startsWith('audio/') && !STREAMS_UNKNOWN.has(ext) ? 'audio' : 'video' };
   const top = mime.split('/')[0];
   if (top === 'image' || top === 'video' || top === 'audio') return { ...found, modality: top };
   // Recognised, but not media Encord takes (archives, documents, executables).

@@ -79,6 +79,12 @@ describe('StreamSource', () => {
     expect(source.bytesRead).toBe(data.byteLength);
   });
 
+  it('still serves the prefix after size() drained the stream', async () => {
+    const source = new StreamSource(chunkedStream(data), 'stream', { retainBytes: 64 * 1024 });
+    expect(await source.size()).toBe(data.byteLength);
+    expect(Buffer.from(await source.read(50_000, 10_000))).toEqual(slice(50_000, 10_000));
+  });
+
   it('uses a given size without draining', async () => {
     const source = new StreamSource(chunkedStream(data), 'stream', { size: data.byteLength });
     await source.read(0, 10);

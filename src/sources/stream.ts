@@ -70,20 +70,29 @@ export class StreamSource extends BaseSource {
       const start = this.consumed;
       const chunk = await this.nextChunk();
       if (!chunk) return;
-      const keep = Math.max(0, Math.min(chunk.byteLength, this.retainBytes - start));
-      if (keep > 0) {
-        this.retained.push({ start, bytes: chunk.subarray(0, keep) });
-        this.retainedLength += keep;
-      }
-      if (keep < chunk.byteLength && start + chunk.byteLength > from) {
-        this.window.push({ start: start + keep, bytes: chunk.subarray(keep) });
+      const kept = this.retain(start, chunk);
+      if (kept < chunk.byteLength && start + chunk.byteLength > from) {
+        this.window.push({ start: start + kept, bytes: chunk.subarray(kept) });
       }
     }
   }
 
+  /** Keeps the part of a chunk that falls in the retained prefix; returns its length. */
+  private retain(start: number, chunk: Buffer): number {
+    const keep = Math.max(0, Math.min(chunk.byteLength, this.retainBytes - start));
+    if (keep > 0) {
+      this.retained.push({ start, bytes: chunk.subarray(0, keep) });
+      this.retainedLength += keep;
+    }
+    return keep;
+  }
+
   async size(): Promise<number> {
     if (this.givenSize !== undefined) return this.givenSize;
-    while (await this.nextChunk());
+    // Draining still keeps the prefix, so a probe may read headers after asking the size.
+    for (let start = this.consumed, chunk = await this.nextChunk(); chunk; start = this.consumed, chunk = await this.nextChunk()) {
+      this.retain(start, chunk);
+    }
     return this.consumed;
   }
 
