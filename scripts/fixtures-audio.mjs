@@ -50,6 +50,12 @@ const ENCODED = {
   'ac3-51': ['surround.ac3', 48000, 48000, 6, ['-c:a', 'ac3', '-b:a', '384k']],
   'ac3-mono-44k': ['mono.ac3', 44100, 22050, 1, ['-c:a', 'ac3', '-b:a', '96k']],
   'eac3': ['stereo.eac3', 44100, 44100, 2, ['-c:a', 'eac3', '-b:a', '128k']],
+  'opus-webm': ['opus.webm', 48000, 48000, 2, ['-c:a', 'libopus', '-b:a', '64k']],
+  'opus-mono-mka': ['opus-mono.mka', 48000, 30000, 1, ['-c:a', 'libopus', '-frame_duration', '60']],
+  'flac-mka': ['flac.mka', 44100, 22050, 2, ['-c:a', 'flac']],
+  'pcm-s24-mka': ['pcm-s24.mka', 48000, 12000, 2, ['-c:a', 'pcm_s24le']],
+  'ac3-mka': ['ac3.mka', 48000, 48000, 6, ['-c:a', 'ac3', '-b:a', '384k']],
+  'vorbis-webm': ['vorbis.webm', 44100, 44100, 2, ['-c:a', 'libvorbis']],
 };
 
 function encode(ffmpeg, dir, [file, rate, samples, channels, options]) {
@@ -99,6 +105,16 @@ function truncatedApe() {
   return Buffer.concat([descriptor, header, seekTable, Buffer.alloc(32, 0x55)]);
 }
 
+/** A Matroska file whose first SimpleBlock names track `track` (one-byte track numbers only). */
+function withBlockOfTrack(bytes, track) {
+  const copy = Buffer.from(bytes);
+  const cluster = copy.indexOf(Buffer.from([0x1f, 0x43, 0xb6, 0x75]));
+  const block = copy.indexOf(0xa3, cluster);
+  const sizeLength = Math.clz32(copy[block + 1]) - 23;
+  copy[block + 1 + sizeLength] = 0x80 | track;
+  return copy;
+}
+
 /** An ID3v2.3 tag with one title frame and nothing after it. */
 function id3Only() {
   const text = Buffer.from('\0A title', 'latin1');
@@ -124,6 +140,8 @@ export function generateAudioFixtures(dir = mkdtempSync(join(tmpdir(), 'audio-fi
   paths['ac3-truncated'] = cut('truncated.ac3', 'ac3-51', (n) => n - 100);
   paths['ac3-junk'] = join(dir, 'junk.ac3');
   writeFileSync(paths['ac3-junk'], Buffer.concat([readFileSync(paths['ac3-51']), Buffer.alloc(300, 0x5a)]));
+  paths['opus-webm-bad-track'] = join(dir, 'bad-track.webm');
+  writeFileSync(paths['opus-webm-bad-track'], withBlockOfTrack(readFileSync(paths['opus-webm']), 9));
   paths['flac-truncated'] = cut('truncated.flac', 'flac-s16', (n) => Math.floor(n / 2));
   paths['ape-truncated'] = join(dir, 'truncated.ape');
   writeFileSync(paths['ape-truncated'], truncatedApe());

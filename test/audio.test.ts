@@ -59,6 +59,15 @@ const DECODED: [string, string, string, number, number, number, number][] = [
   ['ac3-51', 'audio/ac3', 'ac3', 48000, 6, 32, 32 * 1536],
   ['ac3-mono-44k', 'audio/ac3', 'ac3', 44100, 1, 32, 15 * 1536],
   ['eac3', 'audio/eac3', 'eac3', 44100, 2, 32, 29 * 1536],
+  // Matroska/WebM: Opus less its pre-skip and the last block's DiscardPadding plays the input exactly.
+  ['opus-webm', 'audio/webm', 'opus', 48000, 2, 32, 48000],
+  ['opus-mono-mka', 'audio/x-matroska', 'opus', 48000, 1, 32, 30000],
+  ['flac-mka', 'audio/x-matroska', 'flac', 44100, 2, 16, 22050],
+  ['pcm-s24-mka', 'audio/x-matroska', 'pcm', 48000, 2, 24, 12000],
+  // Every AC-3 frame plays, as in a raw stream.
+  ['ac3-mka', 'audio/x-matroska', 'ac3', 48000, 6, 32, 32 * 1536],
+  // Vorbis in Matroska goes to the decoder (a damaged packet is dropped, nothing proves one is whole).
+  ['vorbis-webm', 'audio/webm', 'vorbis', 44100, 2, 32, 44608],
 ];
 
 const ENCORD_PLAYS = ['audio/mpeg', 'audio/wav', 'audio/flac', 'audio/mp4'];
@@ -99,7 +108,7 @@ describe('probeAudio on generated fixtures', () => {
     await expect(failure).rejects.toThrow(message);
   });
 
-  it.each(['mp3-vbr', 'flac-s16', 'aac-m4a', 'opus', 'pcm-s24'])('%s reads the same from a Buffer and from a stream', async (name) => {
+  it.each(['mp3-vbr', 'flac-s16', 'aac-m4a', 'opus', 'pcm-s24', 'opus-webm', 'ac3-51'])('%s reads the same from a Buffer and from a stream', async (name) => {
     const path = paths[name]!;
     const bytes = readFileSync(path);
     const fromFile = await probePath(path);
@@ -113,6 +122,21 @@ describe('probeAudio on generated fixtures', () => {
     const { metadata, details } = await probePath(paths['ac3-junk']!);
     expect(details).toMatchObject({ reader: 'ffprobe', fallback: expect.stringMatching(/no AC-3 frame at byte 49152/) });
     expect(metadata.duration).toBeLessThanOrEqual(1.024);
+  });
+
+  it.each([
+    ['opus-webm', 'matroska'],
+    ['flac-mka', 'matroska'],
+    ['ac3-mka', 'matroska'],
+    ['vorbis-webm', 'ffprobe'],
+  ])('%s is measured by %s', async (name, reader) => {
+    expect((await probePath(paths[name]!)).details).toMatchObject({ reader });
+  });
+
+  it('leaves a Matroska block of a track that does not exist to the decoder (ffmpeg loses the blocks after it)', async () => {
+    const failure = probePath(paths['opus-webm-bad-track']!);
+    await expect(failure).rejects.toMatchObject({ code: 'truncated' });
+    await expect(failure).rejects.toThrow(/the decoder produced no audio/);
   });
 
   it('reads a WAV whose data chunk size is 0xFFFFFFFF (streamed) to the end of the file', async () => {

@@ -9,6 +9,7 @@ import { decodeWithFfprobe } from './audio/decoder.js';
 import { readDsf } from './audio/dsf.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput, type AudioReader } from './audio/facts.js';
 import { readFlac } from './audio/flac.js';
+import { readMatroska } from './audio/matroska.js';
 import { isMpegAudioAt, readMpeg } from './audio/mpeg.js';
 import { isMp4, readMp4 } from './audio/mp4.js';
 import { readOgg } from './audio/ogg.js';
@@ -19,7 +20,7 @@ import type { Probe, ProbeContext, ProbeWarning } from './types.js';
 
 /**
  * Audio metadata per SPEC: the common containers (WAV, AIFF, FLAC, MPEG audio, ADTS, Ogg, MP4,
- * DSF, APE, WavPack, raw AC-3/E-AC-3) are read in-process from their headers and frame structure; everything
+ * Matroska/WebM, DSF, APE, WavPack, raw AC-3/E-AC-3) are read in-process from their headers and frame structure; everything
  * else, and whatever those readers find that only a decoder can measure, goes to ffprobe, whose
  * decoded frames are counted.
  */
@@ -69,6 +70,9 @@ async function describe(input: AudioInput): Promise<{ facts: AudioFacts; reader:
   }
 }
 
+/** Matroska and WebM start with an EBML header element. */
+const EBML_MAGIC = [0x1a, 0x45, 0xdf, 0xa3];
+
 /** Formats recognised by signature that hold no stream ffmpeg plays back: [what, offset, magic]. */
 const UNDECODABLE: [string, number, string][] = [
   ['an XM tracker module', 0, 'Extended Module: '],
@@ -81,7 +85,7 @@ const UNDECODABLE: [string, number, string][] = [
 
 const READER_NAMES = new Map<AudioReader, string>([
   [readWav, 'wav'], [readAiff, 'aiff'], [readFlac, 'flac'], [readOgg, 'ogg'], [readMp4, 'mp4'], [readDsf, 'dsf'],
-  [readMpeg, 'mpeg'], [readAdts, 'adts'], [readAc3, 'ac3'], [readApe, 'ape'], [readWavpack, 'wavpack'],
+  [readMatroska, 'matroska'], [readMpeg, 'mpeg'], [readAdts, 'adts'], [readAc3, 'ac3'], [readApe, 'ape'], [readWavpack, 'wavpack'],
   [decodeWithFfprobe, 'ffprobe'],
 ]);
 
@@ -93,6 +97,7 @@ async function readerFor(input: AudioInput): Promise<AudioReader> {
   if (startsWith(head, 'OggS')) return readOgg;
   if (isMp4(head)) return readMp4;
   if (startsWith(head, 'DSD ')) return readDsf;
+  if (startsWith(head, EBML_MAGIC)) return readMatroska;
   const taggable = readerAfterTags(head);
   if (taggable) return taggable;
   if (startsWith(head, 'MThd') || (startsWith(head, 'RIFF') && startsWith(head, 'RMID', 8))) {

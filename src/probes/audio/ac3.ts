@@ -23,7 +23,7 @@ const BIT_RATES = [32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320
 /** Full-bandwidth channels by acmod (0 is dual mono: two channels). */
 const ACMOD_CHANNELS = [2, 1, 2, 3, 3, 4, 4, 5];
 
-interface SyncFrame {
+export interface SyncFrame {
   codec: 'ac3' | 'eac3';
   sampleRate: number;
   channels: number;
@@ -50,10 +50,10 @@ export async function readAc3(input: AudioInput): Promise<AudioFacts> {
       throw new ProbeError('truncated', `the AC-3 frame at byte ${offset} declares ${frame.size} bytes, the file holds ${end - offset}`);
     }
     first ??= frame;
-    if (frame.codec !== first.codec || frame.sampleRate !== first.sampleRate || frame.channels !== first.channels) {
+    if (!sameLayout(frame, first)) {
       throw new DecoderNeeded(mime, `AC-3 stream changes layout at byte ${offset}`);
     }
-    if (crc16((await reader.bytes(offset, frame.size)).subarray(2)) !== 0) {
+    if (!isIntact(await reader.bytes(offset, frame.size))) {
       throw new DecoderNeeded(mime, `AC-3 frame at byte ${offset} fails its CRC`);
     }
     samples += frame.samples;
@@ -70,10 +70,16 @@ export async function readAc3(input: AudioInput): Promise<AudioFacts> {
   };
 }
 
+/** A whole sync frame passes its CRC (ffmpeg's check: CRC-16 of everything after the sync word is 0). */
+export const isIntact = (frame: Uint8Array) => crc16(frame.subarray(2)) === 0;
+
+/** The same codec, rate and channels: a stream the decoder need not reconfigure for. */
+export const sameLayout = (a: SyncFrame, b: SyncFrame) => a.codec === b.codec && a.sampleRate === b.sampleRate && a.channels === b.channels;
+
 const isEac3 = (b: Uint8Array) => b.byteLength > 5 && b[5]! >> 3 > 10;
 
 /** The frame at the start of `b`; undefined when it is no sync frame ffmpeg's parser accepts. */
-function parseSyncFrame(b: Uint8Array, mime: string): SyncFrame | undefined {
+export function parseSyncFrame(b: Uint8Array, mime: string): SyncFrame | undefined {
   if (!isAc3At(b, 0)) return undefined;
   const bsid = b[5]! >> 3;
   if (bsid <= 8) return parseAc3(b);
