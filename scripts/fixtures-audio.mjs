@@ -56,6 +56,8 @@ const ENCODED = {
   'pcm-s24-mka': ['pcm-s24.mka', 48000, 12000, 2, ['-c:a', 'pcm_s24le']],
   'ac3-mka': ['ac3.mka', 48000, 48000, 6, ['-c:a', 'ac3', '-b:a', '384k']],
   'vorbis-webm': ['vorbis.webm', 44100, 44100, 2, ['-c:a', 'libvorbis']],
+  'speex-wb': ['wideband.spx', 16000, 16000, 1, ['-c:a', 'libspeex']],
+  'speex-3-per-packet': ['3-per-packet.spx', 8000, 8000, 2, ['-c:a', 'libspeex', '-frames_per_packet', '3']],
 };
 
 function encode(ffmpeg, dir, [file, rate, samples, channels, options]) {

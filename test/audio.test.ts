@@ -68,6 +68,8 @@ const DECODED: [string, string, string, number, number, number, number][] = [
   ['ac3-mka', 'audio/x-matroska', 'ac3', 48000, 6, 32, 32 * 1536],
   // Vorbis in Matroska goes to the decoder (a damaged packet is dropped, nothing proves one is whole).
   ['vorbis-webm', 'audio/webm', 'vorbis', 44100, 2, 32, 44608],
+  // Ogg Speex: 320 samples for each of the 50 packets (one frame per packet), granules aside.
+  ['speex-wb', 'audio/ogg', 'speex', 16000, 1, 32, 50 * 320],
 ];
 
 const ENCORD_PLAYS = ['audio/mpeg', 'audio/wav', 'audio/flac', 'audio/mp4'];
@@ -129,6 +131,9 @@ describe('probeAudio on generated fixtures', () => {
     ['flac-mka', 'matroska'],
     ['ac3-mka', 'matroska'],
     ['vorbis-webm', 'ffprobe'],
+    ['speex-wb', 'ogg'],
+    // The decoder drops a packet holding fewer frames than the header says, which only a bitstream parse tells.
+    ['speex-3-per-packet', 'ffprobe'],
   ])('%s is measured by %s', async (name, reader) => {
     expect((await probePath(paths[name]!)).details).toMatchObject({ reader });
   });

@@ -9,7 +9,8 @@ import { parseVorbisIdentification, VorbisDurations, type VorbisIdentification }
  * Ogg Vorbis, Opus and FLAC, measured as ffmpeg's ogg demuxer and decoders play them: the last
  * granule position of the first audio stream, less where the stream starts (the first audio
  * page's granule less its packets' durations, oggparsevorbis.c / oggparseopus.c) and, for
- * Opus, the pre-skip. Every page header is walked; chained streams and Speex go to the decoder.
+ * Opus, the pre-skip; Speex by its packets, whose length the decoder fixes. Every page header is
+ * walked; chained streams go to the decoder.
  */
 
 const MIME = 'audio/ogg';
@@ -38,11 +39,13 @@ interface Packet {
 type Codec =
   | { name: 'vorbis'; headers: 3; id: VorbisIdentification }
   | { name: 'opus'; headers: 2; channels: number; preSkip: number }
-  | { name: 'flac'; headers: number; info: StreamInfo };
+  | { name: 'flac'; headers: number; info: StreamInfo }
+  | { name: 'speex'; headers: 2; sampleRate: number; channels: number; packetSamples: number };
 
 export async function readOgg(input: AudioInput): Promise<AudioFacts> {
   const size = await input.size();
-  const walk = await walkPages(new BlockReader(input.source), size);
+  const reader = new BlockReader(input.source);
+  const walk = await walkPages(reader, size);
   const { codec, packets, pages } = walk;
   const lastPage = [...pages].reverse().find((p) => p.granule >= 0);
   if (!lastPage || packets.length <= codec.headers) throw new ProbeError('corrupt_file', `Ogg ${codec.name} stream without audio pages`);
@@ -59,6 +62,8 @@ export async function readOgg(input: AudioInput): Promise<AudioFacts> {
       const samples = last - opusStart(walk) - codec.preSkip;
       return lossyFacts('opus', 48000, codec.channels, samples);
     }
+    case 'speex':
+      return lossyFacts('speex', codec.sampleRate, codec.channels, (await speexPackets(reader, walk)) * codec.packetSamples);
   }
 }
 
@@ -118,7 +123,7 @@ async function walkPages(reader: BlockReader, size: number): Promise<Walk> {
     }
     headersDone = packets.length > codec!.headers && packets[codec!.headers]!.startPage < pages.length - 1;
   }
-  if (!codec) throw new DecoderNeeded(MIME, 'no Vorbis, Opus or FLAC stream in the Ogg file');
+  if (!codec) throw new DecoderNeeded(MIME, 'no Vorbis, Opus, FLAC or Speex stream in the Ogg file');
   await verifyCrc(reader, pages[pages.length - 1]!);
   return { codec, packets, pages };
 }
@@ -178,7 +183,7 @@ function identify(first: Uint8Array): Codec | undefined {
   if (first[0] === 1 && startsWith(first, 'vorbis', 1)) return { name: 'vorbis', headers: 3, id: parseVorbisIdentification(first) };
   if (startsWith(first, 'OpusHead')) return opusHead(first);
   if (first[0] === 0x7f && startsWith(first, 'FLAC', 1)) return flacMapping(first);
-  if (startsWith(first, 'Speex   ')) throw new DecoderNeeded(MIME, 'Ogg Speex');
+  if (startsWith(first, 'Speex   ')) return speexHeader(first);
   if (startsWith(first, 'fLaC') || startsWith(first, 'CELT    ') || startsWith(first, 'PCM     ')) {
     throw new DecoderNeeded(MIME, `Ogg stream '${ascii(first, 0, 8).trim()}'`);
   }
@@ -188,6 +193,49 @@ function identify(first: Uint8Array): Codec | undefined {
 function opusHead(packet: Uint8Array): Codec {
   if (packet.byteLength < 19 || packet[8]! >= 16 || packet[9] === 0) throw new ProbeError('corrupt_file', 'invalid OpusHead');
   return { name: 'opus', headers: 2, channels: packet[9]!, preSkip: u16le(packet, 10) };
+}
+
+/**
+ * The Speex header as ffmpeg's speex decoder checks it. That decoder outputs frames_per_packet
+ * frames of frame_size samples for every packet, and ignores the granule positions; it drops a
+ * packet that holds fewer frames (an encoder's last packet often does), which only a bitstream
+ * parse would tell, so only one frame per packet is measured here.
+ */
+function speexHeader(packet: Uint8Array): Codec {
+  if (packet.byteLength < 80) throw new ProbeError('corrupt_file', 'Speex header cut short');
+  const field = (offset: number) => u32le(packet, offset);
+  const [sampleRate, mode, channels, frameSize, framesPerPacket, extraHeaders] = [field(36), field(40), field(48), field(56), field(64), field(68)];
+  if (sampleRate === 0 || mode > 2 || channels < 1 || channels > 2 || frameSize < 160 << mode || framesPerPacket < 1 || framesPerPacket > 64) {
+    throw new DecoderNeeded(MIME, `Speex header the decoder may refuse (mode ${mode}, ${channels} channels, ${framesPerPacket} frames of ${frameSize})`);
+  }
+  if (extraHeaders !== 0) throw new DecoderNeeded(MIME, `Speex with ${extraHeaders} extra header packets`);
+  if (framesPerPacket !== 1) throw new DecoderNeeded(MIME, `Speex with ${framesPerPacket} frames per packet`);
+  return { name: 'speex', headers: 2, sampleRate, channels, packetSamples: frameSize * framesPerPacket };
+}
+
+/**
+ * The non-empty audio packets of a Speex stream (an empty one decodes to nothing), every page's
+ * CRC checked: the decoder drops a damaged packet, so only packets proven whole are counted.
+ */
+async function speexPackets(reader: BlockReader, walk: Walk): Promise<number> {
+  let packets = 0;
+  let audio = 0;
+  let inPacket = false;
+  for (const page of walk.pages) {
+    await verifyCrc(reader, page).catch(() => {
+      throw new DecoderNeeded(MIME, `Ogg Speex page at byte ${page.offset} fails its CRC check`);
+    });
+    if (Boolean(page.flags & CONTINUED) !== inPacket) throw new DecoderNeeded(MIME, `Ogg Speex packet cut at page ${page.offset}`);
+    for (const lace of page.lacing) {
+      const empty = !inPacket && lace === 0;
+      inPacket = lace === 255;
+      if (inPacket) continue;
+      // The first two packets are the header and the comments.
+      if (packets++ >= 2 && !empty) audio++;
+    }
+  }
+  if (inPacket) throw new DecoderNeeded(MIME, 'the last Ogg Speex packet is unfinished');
+  return audio;
 }
 
 /** Ogg FLAC mapping: 0x7F "FLAC", version, header packet count, "fLaC", STREAMINFO block. */
