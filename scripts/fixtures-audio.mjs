@@ -117,6 +117,30 @@ function withBlockOfTrack(bytes, track) {
   return copy;
 }
 
+/**
+ * A DSDIFF (.dff) file: FVER, PROP (FS, CHNL, CMPR 'DSD ') and a DSD chunk of `bytes` bytes
+ * of DSD silence, whose size field says `declared` (default: the bytes there are).
+ */
+function dsdiff(rate, channels, bytes, declared = bytes) {
+  const chunk = (id, body) => {
+    const header = Buffer.alloc(12);
+    header.write(id, 0, 'latin1');
+    header.writeBigUInt64BE(BigInt(body.length), 4);
+    return Buffer.concat([header, body, Buffer.alloc(body.length & 1)]);
+  };
+  const u32 = (n) => Buffer.from([n >>> 24, (n >> 16) & 255, (n >> 8) & 255, n & 255]);
+  const channelIds = Buffer.concat([Buffer.from([0, channels]), ...['SLFT', 'SRGT', 'C   ', 'LFE ', 'LS  ', 'RS  '].slice(0, channels).map((id) => Buffer.from(id))]);
+  const compression = Buffer.concat([Buffer.from('DSD '), Buffer.from([14]), Buffer.from('not compressed'), Buffer.alloc(1)]);
+  const prop = Buffer.concat([Buffer.from('SND '), chunk('FS  ', u32(rate)), chunk('CHNL', channelIds), chunk('CMPR', compression)]);
+  const sound = chunk('DSD ', Buffer.alloc(bytes, 0x69));
+  sound.writeBigUInt64BE(BigInt(declared), 4);
+  const body = Buffer.concat([Buffer.from('DSD '), chunk('FVER', u32(0x01050000)), chunk('PROP', prop), sound]);
+  const form = Buffer.alloc(12);
+  form.write('FRM8', 0, 'latin1');
+  form.writeBigUInt64BE(BigInt(body.length - bytes + declared), 4);
+  return Buffer.concat([form, body]);
+}
+
 /** An ID3v2.3 tag with one title frame and nothing after it. */
 function id3Only() {
   const text = Buffer.from('\0A title', 'latin1');
@@ -147,6 +171,10 @@ export function generateAudioFixtures(dir = mkdtempSync(join(tmpdir(), 'audio-fi
   paths['flac-truncated'] = cut('truncated.flac', 'flac-s16', (n) => Math.floor(n / 2));
   paths['ape-truncated'] = join(dir, 'truncated.ape');
   writeFileSync(paths['ape-truncated'], truncatedApe());
+  paths['dff'] = join(dir, 'dsd64.dff');
+  writeFileSync(paths['dff'], dsdiff(2822400, 2, 2 * 35280)); // 0.1 s
+  paths['dff-truncated'] = join(dir, 'truncated.dff');
+  writeFileSync(paths['dff-truncated'], dsdiff(2822400, 2, 20000, 2 * 35280));
   paths['midi'] = join(dir, 'song.mid');
   writeFileSync(paths['midi'], midiFile());
   paths['id3-only'] = join(dir, 'tags-only.mp3');

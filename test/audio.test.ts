@@ -70,6 +70,8 @@ const DECODED: [string, string, string, number, number, number, number][] = [
   ['vorbis-webm', 'audio/webm', 'vorbis', 44100, 2, 32, 44608],
   // Ogg Speex: 320 samples for each of the 50 packets (one frame per packet), granules aside.
   ['speex-wb', 'audio/ogg', 'speex', 16000, 1, 32, 50 * 320],
+  // DSDIFF (hand-built): 35280 bytes per channel of 8 one-bit samples each, at the 1-bit rate.
+  ['dff', 'audio/x-dff', 'dsd_msbf', 2822400, 2, 1, 35280 * 8],
 ];
 
 const ENCORD_PLAYS = ['audio/mpeg', 'audio/wav', 'audio/flac', 'audio/mp4'];
@@ -99,6 +101,7 @@ describe('probeAudio on generated fixtures', () => {
     ['wav-truncated', 'truncated', /data chunk .* declares 88200 bytes/],
     ['mp3-truncated', 'truncated', /declares 7075 bytes/],
     ['ac3-truncated', 'truncated', /AC-3 frame at byte 47616 declares 1536 bytes, the file holds 1436/],
+    ['dff-truncated', 'truncated', /DSDIFF DSD chunk declares 70560 bytes, the file holds 20000/],
     ['flac-truncated', 'truncated', /STREAMINFO declares 44100 samples/],
     ['ape-truncated', 'truncated', /APE descriptor declares audio data up to byte 212, the file holds 116/],
     ['midi', 'no_audio_stream', /MIDI/],

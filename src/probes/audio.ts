@@ -6,6 +6,7 @@ import { isAiff, readAiff } from './audio/aiff.js';
 import { readApe } from './audio/ape.js';
 import { startsWith } from './audio/bytes.js';
 import { decodeWithFfprobe } from './audio/decoder.js';
+import { isDff, readDff } from './audio/dff.js';
 import { readDsf } from './audio/dsf.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput, type AudioReader } from './audio/facts.js';
 import { readFlac } from './audio/flac.js';
@@ -20,7 +21,7 @@ import type { Probe, ProbeContext, ProbeWarning } from './types.js';
 
 /**
  * Audio metadata per SPEC: the common containers (WAV, AIFF, FLAC, MPEG audio, ADTS, Ogg, MP4,
- * Matroska/WebM, DSF, APE, WavPack, raw AC-3/E-AC-3) are read in-process from their headers and frame structure; everything
+ * Matroska/WebM, DSF, DSDIFF, APE, WavPack, raw AC-3/E-AC-3) are read in-process from their headers and frame structure; everything
  * else, and whatever those readers find that only a decoder can measure, goes to ffprobe, whose
  * decoded frames are counted.
  */
@@ -84,7 +85,7 @@ const UNDECODABLE: [string, number, string][] = [
 ];
 
 const READER_NAMES = new Map<AudioReader, string>([
-  [readWav, 'wav'], [readAiff, 'aiff'], [readFlac, 'flac'], [readOgg, 'ogg'], [readMp4, 'mp4'], [readDsf, 'dsf'],
+  [readWav, 'wav'], [readAiff, 'aiff'], [readFlac, 'flac'], [readOgg, 'ogg'], [readMp4, 'mp4'], [readDsf, 'dsf'], [readDff, 'dff'],
   [readMatroska, 'matroska'], [readMpeg, 'mpeg'], [readAdts, 'adts'], [readAc3, 'ac3'], [readApe, 'ape'], [readWavpack, 'wavpack'],
   [decodeWithFfprobe, 'ffprobe'],
 ]);
@@ -97,6 +98,7 @@ async function readerFor(input: AudioInput): Promise<AudioReader> {
   if (startsWith(head, 'OggS')) return readOgg;
   if (isMp4(head)) return readMp4;
   if (startsWith(head, 'DSD ')) return readDsf;
+  if (isDff(head)) return readDff;
   if (startsWith(head, EBML_MAGIC)) return readMatroska;
   const taggable = readerAfterTags(head);
   if (taggable) return taggable;
