@@ -57,6 +57,8 @@ const ENCODED = {
   'ac3-mka': ['ac3.mka', 48000, 48000, 6, ['-c:a', 'ac3', '-b:a', '384k']],
   'vorbis-webm': ['vorbis.webm', 44100, 44100, 2, ['-c:a', 'libvorbis']],
   'speex-wb': ['wideband.spx', 16000, 16000, 1, ['-c:a', 'libspeex']],
+  'amr-nb': ['speech.amr', 8000, 8000, 1, ['-c:a', 'libopencore_amrnb', '-b:a', '12200']],
+  'amr-wb': ['speech-wb.amr', 16000, 16000, 1, ['-c:a', 'libvo_amrwbenc', '-b:a', '23850']],
   'speex-3-per-packet': ['3-per-packet.spx', 8000, 8000, 2, ['-c:a', 'libspeex', '-frames_per_packet', '3']],
 };
 
@@ -171,6 +173,8 @@ export function generateAudioFixtures(dir = mkdtempSync(join(tmpdir(), 'audio-fi
   paths['flac-truncated'] = cut('truncated.flac', 'flac-s16', (n) => Math.floor(n / 2));
   paths['ape-truncated'] = join(dir, 'truncated.ape');
   writeFileSync(paths['ape-truncated'], truncatedApe());
+  paths['amr-no-data'] = join(dir, 'no-data.amr');
+  writeFileSync(paths['amr-no-data'], Buffer.concat([readFileSync(paths['amr-nb']), Buffer.from([0x7c])])); // a NO_DATA frame
   paths['dff'] = join(dir, 'dsd64.dff');
   writeFileSync(paths['dff'], dsdiff(2822400, 2, 2 * 35280)); // 0.1 s
   paths['dff-truncated'] = join(dir, 'truncated.dff');

@@ -72,6 +72,9 @@ const DECODED: [string, string, string, number, number, number, number][] = [
   ['speex-wb', 'audio/ogg', 'speex', 16000, 1, 32, 50 * 320],
   // DSDIFF (hand-built): 35280 bytes per channel of 8 one-bit samples each, at the 1-bit rate.
   ['dff', 'audio/x-dff', 'dsd_msbf', 2822400, 2, 1, 35280 * 8],
+  // AMR: 20 ms per speech frame (51 and 50 frames).
+  ['amr-nb', 'audio/amr', 'amr_nb', 8000, 1, 32, 51 * 160],
+  ['amr-wb', 'audio/amr', 'amr_wb', 16000, 1, 32, 50 * 320],
 ];
 
 const ENCORD_PLAYS = ['audio/mpeg', 'audio/wav', 'audio/flac', 'audio/mp4'];
@@ -137,6 +140,9 @@ describe('probeAudio on generated fixtures', () => {
     ['speex-wb', 'ogg'],
     // The decoder drops a packet holding fewer frames than the header says, which only a bitstream parse tells.
     ['speex-3-per-packet', 'ffprobe'],
+    ['amr-nb', 'amr'],
+    // ffmpeg's AMR decoders refuse NO_DATA and SID frames: what plays is theirs to say.
+    ['amr-no-data', 'ffprobe'],
   ])('%s is measured by %s', async (name, reader) => {
     expect((await probePath(paths[name]!)).details).toMatchObject({ reader });
   });

@@ -1,6 +1,7 @@
 import { ProbeError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
 import { isAc3At, readAc3 } from './audio/ac3.js';
+import { isAmr, readAmr } from './audio/amr.js';
 import { isAdtsAt, readAdts } from './audio/adts.js';
 import { isAiff, readAiff } from './audio/aiff.js';
 import { readApe } from './audio/ape.js';
@@ -21,7 +22,7 @@ import type { Probe, ProbeContext, ProbeWarning } from './types.js';
 
 /**
  * Audio metadata per SPEC: the common containers (WAV, AIFF, FLAC, MPEG audio, ADTS, Ogg, MP4,
- * Matroska/WebM, DSF, DSDIFF, APE, WavPack, raw AC-3/E-AC-3) are read in-process from their headers and frame structure; everything
+ * Matroska/WebM, DSF, DSDIFF, APE, WavPack, raw AC-3/E-AC-3, AMR) are read in-process from their headers and frame structure; everything
  * else, and whatever those readers find that only a decoder can measure, goes to ffprobe, whose
  * decoded frames are counted.
  */
@@ -85,7 +86,7 @@ const UNDECODABLE: [string, number, string][] = [
 ];
 
 const READER_NAMES = new Map<AudioReader, string>([
-  [readWav, 'wav'], [readAiff, 'aiff'], [readFlac, 'flac'], [readOgg, 'ogg'], [readMp4, 'mp4'], [readDsf, 'dsf'], [readDff, 'dff'],
+  [readWav, 'wav'], [readAiff, 'aiff'], [readFlac, 'flac'], [readOgg, 'ogg'], [readMp4, 'mp4'], [readDsf, 'dsf'], [readDff, 'dff'], [readAmr, 'amr'],
   [readMatroska, 'matroska'], [readMpeg, 'mpeg'], [readAdts, 'adts'], [readAc3, 'ac3'], [readApe, 'ape'], [readWavpack, 'wavpack'],
   [decodeWithFfprobe, 'ffprobe'],
 ]);
@@ -99,6 +100,7 @@ async function readerFor(input: AudioInput): Promise<AudioReader> {
   if (isMp4(head)) return readMp4;
   if (startsWith(head, 'DSD ')) return readDsf;
   if (isDff(head)) return readDff;
+  if (isAmr(head)) return readAmr;
   if (startsWith(head, EBML_MAGIC)) return readMatroska;
   const taggable = readerAfterTags(head);
   if (taggable) return taggable;
