@@ -57,6 +57,7 @@ const ENCODED = {
   'ac3-mka': ['ac3.mka', 48000, 48000, 6, ['-c:a', 'ac3', '-b:a', '384k']],
   'vorbis-webm': ['vorbis.webm', 44100, 44100, 2, ['-c:a', 'libvorbis']],
   'speex-wb': ['wideband.spx', 16000, 16000, 1, ['-c:a', 'libspeex']],
+  'tta': ['s16.tta', 44100, 60000, 2, ['-c:a', 'tta']],
   'amr-nb': ['speech.amr', 8000, 8000, 1, ['-c:a', 'libopencore_amrnb', '-b:a', '12200']],
   'amr-wb': ['speech-wb.amr', 16000, 16000, 1, ['-c:a', 'libvo_amrwbenc', '-b:a', '23850']],
   'speex-3-per-packet': ['3-per-packet.spx', 8000, 8000, 2, ['-c:a', 'libspeex', '-frames_per_packet', '3']],
@@ -165,6 +166,7 @@ export function generateAudioFixtures(dir = mkdtempSync(join(tmpdir(), 'audio-fi
   };
   paths['wav-truncated'] = cut('truncated.wav', 'pcm-s16', (n) => n - 1000);
   paths['mp3-truncated'] = cut('truncated.mp3', 'mp3-vbr', (n) => Math.floor(n / 2));
+  paths['tta-truncated'] = cut('truncated.tta', 'tta', (n) => n - 100);
   paths['ac3-truncated'] = cut('truncated.ac3', 'ac3-51', (n) => n - 100);
   paths['ac3-junk'] = join(dir, 'junk.ac3');
   writeFileSync(paths['ac3-junk'], Buffer.concat([readFileSync(paths['ac3-51']), Buffer.alloc(300, 0x5a)]));

@@ -75,6 +75,7 @@ const DECODED: [string, string, string, number, number, number, number][] = [
   // AMR: 20 ms per speech frame (51 and 50 frames).
   ['amr-nb', 'audio/amr', 'amr_nb', 8000, 1, 32, 51 * 160],
   ['amr-wb', 'audio/amr', 'amr_wb', 16000, 1, 32, 50 * 320],
+  ['tta', 'audio/x-tta', 'tta', 44100, 2, 16, 60000],
 ];
 
 const ENCORD_PLAYS = ['audio/mpeg', 'audio/wav', 'audio/flac', 'audio/mp4'];
@@ -104,6 +105,7 @@ describe('probeAudio on generated fixtures', () => {
     ['wav-truncated', 'truncated', /data chunk .* declares 88200 bytes/],
     ['mp3-truncated', 'truncated', /declares 7075 bytes/],
     ['ac3-truncated', 'truncated', /AC-3 frame at byte 47616 declares 1536 bytes, the file holds 1436/],
+    ['tta-truncated', 'truncated', /TTA frame 2 of 2 runs to byte \d+, the file holds \d+/],
     ['dff-truncated', 'truncated', /DSDIFF DSD chunk declares 70560 bytes, the file holds 20000/],
     ['flac-truncated', 'truncated', /STREAMINFO declares 44100 samples/],
     ['ape-truncated', 'truncated', /APE descriptor declares audio data up to byte 212, the file holds 116/],

@@ -16,13 +16,14 @@ import { isMpegAudioAt, readMpeg } from './audio/mpeg.js';
 import { isMp4, readMp4 } from './audio/mp4.js';
 import { readOgg } from './audio/ogg.js';
 import { isId3v2, skipLeadingId3v2 } from './audio/tags.js';
+import { isTta, readTta } from './audio/tta.js';
 import { isWav, readWav } from './audio/wav.js';
 import { readWavpack } from './audio/wavpack.js';
 import type { Probe, ProbeContext, ProbeWarning } from './types.js';
 
 /**
  * Audio metadata per SPEC: the common containers (WAV, AIFF, FLAC, MPEG audio, ADTS, Ogg, MP4,
- * Matroska/WebM, DSF, DSDIFF, APE, WavPack, raw AC-3/E-AC-3, AMR) are read in-process from their headers and frame structure; everything
+ * Matroska/WebM, DSF, DSDIFF, APE, WavPack, raw AC-3/E-AC-3, AMR, TTA) are read in-process from their headers and frame structure; everything
  * else, and whatever those readers find that only a decoder can measure, goes to ffprobe, whose
  * decoded frames are counted.
  */
@@ -86,7 +87,7 @@ const UNDECODABLE: [string, number, string][] = [
 ];
 
 const READER_NAMES = new Map<AudioReader, string>([
-  [readWav, 'wav'], [readAiff, 'aiff'], [readFlac, 'flac'], [readOgg, 'ogg'], [readMp4, 'mp4'], [readDsf, 'dsf'], [readDff, 'dff'], [readAmr, 'amr'],
+  [readWav, 'wav'], [readAiff, 'aiff'], [readFlac, 'flac'], [readOgg, 'ogg'], [readMp4, 'mp4'], [readDsf, 'dsf'], [readDff, 'dff'], [readAmr, 'amr'], [readTta, 'tta'],
   [readMatroska, 'matroska'], [readMpeg, 'mpeg'], [readAdts, 'adts'], [readAc3, 'ac3'], [readApe, 'ape'], [readWavpack, 'wavpack'],
   [decodeWithFfprobe, 'ffprobe'],
 ]);
@@ -101,6 +102,7 @@ async function readerFor(input: AudioInput): Promise<AudioReader> {
   if (startsWith(head, 'DSD ')) return readDsf;
   if (isDff(head)) return readDff;
   if (isAmr(head)) return readAmr;
+  if (isTta(head)) return readTta;
   if (startsWith(head, EBML_MAGIC)) return readMatroska;
   const taggable = readerAfterTags(head);
   if (taggable) return taggable;
