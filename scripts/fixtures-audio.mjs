@@ -57,6 +57,8 @@ const ENCODED = {
   'ac3-mka': ['ac3.mka', 48000, 48000, 6, ['-c:a', 'ac3', '-b:a', '384k']],
   'vorbis-webm': ['vorbis.webm', 44100, 44100, 2, ['-c:a', 'libvorbis']],
   'speex-wb': ['wideband.spx', 16000, 16000, 1, ['-c:a', 'libspeex']],
+  'ac3-ts': ['ac3.ts', 48000, 48000, 2, ['-c:a', 'ac3', '-f', 'mpegts']],
+  'mp2-ts': ['mp2.ts', 48000, 48000, 2, ['-c:a', 'mp2', '-f', 'mpegts']],
   'tta': ['s16.tta', 44100, 60000, 2, ['-c:a', 'tta']],
   'amr-nb': ['speech.amr', 8000, 8000, 1, ['-c:a', 'libopencore_amrnb', '-b:a', '12200']],
   'amr-wb': ['speech-wb.amr', 16000, 16000, 1, ['-c:a', 'libvo_amrwbenc', '-b:a', '23850']],

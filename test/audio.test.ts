@@ -76,6 +76,8 @@ const DECODED: [string, string, string, number, number, number, number][] = [
   ['amr-nb', 'audio/amr', 'amr_nb', 8000, 1, 32, 51 * 160],
   ['amr-wb', 'audio/amr', 'amr_wb', 16000, 1, 32, 50 * 320],
   ['tta', 'audio/x-tta', 'tta', 44100, 2, 16, 60000],
+  // AC-3 in MPEG-TS: the PES payloads joined are 32 whole frames.
+  ['ac3-ts', 'video/mpeg', 'ac3', 48000, 2, 32, 32 * 1536],
 ];
 
 const ENCORD_PLAYS = ['audio/mpeg', 'audio/wav', 'audio/flac', 'audio/mp4'];
@@ -143,6 +145,8 @@ describe('probeAudio on generated fixtures', () => {
     // The decoder drops a packet holding fewer frames than the header says, which only a bitstream parse tells.
     ['speex-3-per-packet', 'ffprobe'],
     ['amr-nb', 'amr'],
+    ['ac3-ts', 'mpegts'],
+    ['mp2-ts', 'ffprobe'],
     // ffmpeg's AMR decoders refuse NO_DATA and SID frames: what plays is theirs to say.
     ['amr-no-data', 'ffprobe'],
   ])('%s is measured by %s', async (name, reader) => {

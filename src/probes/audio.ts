@@ -13,6 +13,7 @@ import { DecoderNeeded, type AudioFacts, type AudioInput, type AudioReader } fro
 import { readFlac } from './audio/flac.js';
 import { readMatroska } from './audio/matroska.js';
 import { isMpegAudioAt, readMpeg } from './audio/mpeg.js';
+import { isMpegTs, readMpegTs } from './audio/mpegts.js';
 import { isMp4, readMp4 } from './audio/mp4.js';
 import { readOgg } from './audio/ogg.js';
 import { isId3v2, skipLeadingId3v2 } from './audio/tags.js';
@@ -23,7 +24,7 @@ import type { Probe, ProbeContext, ProbeWarning } from './types.js';
 
 /**
  * Audio metadata per SPEC: the common containers (WAV, AIFF, FLAC, MPEG audio, ADTS, Ogg, MP4,
- * Matroska/WebM, DSF, DSDIFF, APE, WavPack, raw AC-3/E-AC-3, AMR, TTA) are read in-process from their headers and frame structure; everything
+ * Matroska/WebM, DSF, DSDIFF, APE, WavPack, raw AC-3/E-AC-3 and in MPEG-TS, AMR, TTA) are read in-process from their headers and frame structure; everything
  * else, and whatever those readers find that only a decoder can measure, goes to ffprobe, whose
  * decoded frames are counted.
  */
@@ -87,7 +88,7 @@ const UNDECODABLE: [string, number, string][] = [
 ];
 
 const READER_NAMES = new Map<AudioReader, string>([
-  [readWav, 'wav'], [readAiff, 'aiff'], [readFlac, 'flac'], [readOgg, 'ogg'], [readMp4, 'mp4'], [readDsf, 'dsf'], [readDff, 'dff'], [readAmr, 'amr'], [readTta, 'tta'],
+  [readWav, 'wav'], [readAiff, 'aiff'], [readFlac, 'flac'], [readOgg, 'ogg'], [readMp4, 'mp4'], [readDsf, 'dsf'], [readDff, 'dff'], [readAmr, 'amr'], [readTta, 'tta'], [readMpegTs, 'mpegts'],
   [readMatroska, 'matroska'], [readMpeg, 'mpeg'], [readAdts, 'adts'], [readAc3, 'ac3'], [readApe, 'ape'], [readWavpack, 'wavpack'],
   [decodeWithFfprobe, 'ffprobe'],
 ]);
@@ -103,6 +104,7 @@ async function readerFor(input: AudioInput): Promise<AudioReader> {
   if (isDff(head)) return readDff;
   if (isAmr(head)) return readAmr;
   if (isTta(head)) return readTta;
+  if (isMpegTs(head)) return readMpegTs;
   if (startsWith(head, EBML_MAGIC)) return readMatroska;
   const taggable = readerAfterTags(head);
   if (taggable) return taggable;

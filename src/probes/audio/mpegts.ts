@@ -1,0 +1,172 @@
+import { BlockReader, startsWith, u16be } from './bytes.js';
+import { isIntact, parseSyncFrame, sameLayout, type SyncFrame } from './ac3.js';
+import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
+import { containerMime } from './mime.js';
+
+/**
+ * MPEG-TS whose first audio stream is AC-3 or E-AC-3, as ffmpeg's mpegts demuxer and decoder
+ * play it: the stream's PES payloads joined are whole sync frames, each CRC-checked, and every
+ * one decodes (see ac3.ts). Anything that makes what reaches the decoder depend on the
+ * demuxer's recovery (lost or scrambled packets, payload before the first PES start, several
+ * programs, a changing PMT, a frame cut at the end) or another first audio codec goes to ffprobe.
+ */
+
+const PACKET_BYTES = 188;
+const PAT_PID = 0;
+
+export const isMpegTs = (head: Uint8Array) =>
+  head.byteLength >= 3 * PACKET_BYTES && [0, 1, 2].every((i) => head[i * PACKET_BYTES] === 0x47);
+
+type Kind = 'ac3' | 'eac3' | 'video' | 'other';
+
+/** ffmpeg's stream types for video, and the AC-3 family (ATSC types, DVB descriptors, registration). */
+const VIDEO_TYPES = new Set([0x01, 0x02, 0x10, 0x1b, 0x24, 0x42, 0xd1, 0xea]);
+
+interface Packet {
+  pid: number;
+  start: boolean;
+  payload: Uint8Array | undefined;
+  continuity: number;
+}
+
+export async function readMpegTs(input: AudioInput): Promise<AudioFacts> {
+  const mime = containerMime('mpegts', input.head, input.detection)!;
+  const size = await input.size();
+  if (size % PACKET_BYTES !== 0) throw new DecoderNeeded(mime, 'MPEG-TS file that is not whole 188-byte packets');
+  const reader = new BlockReader(input.source);
+  let pmtPid: number | undefined;
+  let pmt: Uint8Array | undefined;
+  let audio: { pid: number; kind: Kind } | undefined;
+  let continuity: number | undefined;
+  const payloads: Uint8Array[] = [];
+  for (let offset = 0; offset < size; offset += PACKET_BYTES) {
+    const packet = parsePacket(await reader.bytes(offset, PACKET_BYTES), mime, offset);
+    if (!packet.payload) continue;
+    if (packet.pid === PAT_PID) pmtPid = checkSame(pmtPid, patProgramPid(packet, mime), mime);
+    else if (packet.pid === pmtPid) {
+      const section = sectionOf(packet, mime);
+      if (pmt && !equal(pmt, section)) throw new DecoderNeeded(mime, 'MPEG-TS PMT changes');
+      pmt = section;
+      audio ??= firstAudio(section, mime);
+    } else if (audio && packet.pid === audio.pid) {
+      if (continuity !== undefined && packet.continuity !== ((continuity + 1) & 15)) {
+        throw new DecoderNeeded(mime, `MPEG-TS continuity break at byte ${offset}`);
+      }
+      continuity = packet.continuity;
+      if (packet.start) payloads.push(pesPayload(packet.payload, mime));
+      else if (payloads.length === 0) throw new DecoderNeeded(mime, 'MPEG-TS audio payload before its first PES');
+      else payloads.push(packet.payload);
+    }
+  }
+  if (!audio) throw new DecoderNeeded(mime, 'no MPEG-TS AC-3 stream found');
+  return ac3Facts(concat(payloads), audio.kind, mime);
+}
+
+function parsePacket(b: Uint8Array, mime: string, offset: number): Packet {
+  if (b[0] !== 0x47 || b[1]! & 0x80) throw new DecoderNeeded(mime, `MPEG-TS packet at byte ${offset} lost sync or marks an error`);
+  if (b[3]! & 0xc0) throw new DecoderNeeded(mime, 'scrambled MPEG-TS packets');
+  const control = (b[3]! >> 4) & 3;
+  const payloadStart = 4 + (control & 2 ? 1 + b[4]! : 0);
+  const hasPayload = (control & 1) !== 0 && payloadStart < PACKET_BYTES;
+  return {
+    pid: u16be(b, 1) & 0x1fff,
+    start: (b[1]! & 0x40) !== 0,
+    payload: hasPayload ? b.subarray(payloadStart) : undefined,
+    continuity: b[3]! & 15,
+  };
+}
+
+/** A PSI section that starts and ends in this packet (pointer field, then table). */
+function sectionOf(packet: Packet, mime: string): Uint8Array {
+  const payload = packet.payload!;
+  const start = 1 + payload[0]!;
+  const length = ((u16be(payload, start + 1) & 0xfff) + 3);
+  if (!packet.start || start + length > payload.byteLength) throw new DecoderNeeded(mime, 'MPEG-TS table section spanning packets');
+  return payload.slice(start, start + length);
+}
+
+/** The PMT PID of the only program of the PAT. */
+function patProgramPid(packet: Packet, mime: string): number {
+  const section = sectionOf(packet, mime);
+  const programs: number[] = [];
+  for (let p = 8; p + 4 <= section.byteLength - 4; p += 4) {
+    if (u16be(section, p) !== 0) programs.push(u16be(section, p + 2) & 0x1fff);
+  }
+  if (section[0] !== 0 || programs.length !== 1) throw new DecoderNeeded(mime, `MPEG-TS PAT with ${programs.length} programs`);
+  return programs[0]!;
+}
+
+function checkSame(known: number | undefined, found: number, mime: string): number {
+  if (known !== undefined && known !== found) throw new DecoderNeeded(mime, 'MPEG-TS PAT changes');
+  return found;
+}
+
+/** The first elementary stream that is not video, if it is AC-3 or E-AC-3. */
+function firstAudio(pmt: Uint8Array, mime: string): { pid: number; kind: Kind } {
+  if (pmt[0] !== 2) throw new DecoderNeeded(mime, 'MPEG-TS PMT section of another table');
+  const end = pmt.byteLength - 4;
+  for (let p = 12 + (u16be(pmt, 10) & 0xfff); p + 5 <= end; ) {
+    const type = pmt[p]!;
+    const pid = u16be(pmt, p + 1) & 0x1fff;
+    const infoLength = u16be(pmt, p + 3) & 0xfff;
+    const kind = streamKind(type, pmt.subarray(p + 5, p + 5 + infoLength));
+    if (kind === 'ac3' || kind === 'eac3') return { pid, kind };
+    if (kind !== 'video') break;
+    p += 5 + infoLength;
+  }
+  throw new DecoderNeeded(mime, 'the first MPEG-TS audio stream is not AC-3');
+}
+
+function streamKind(type: number, descriptors: Uint8Array): Kind {
+  if (VIDEO_TYPES.has(type)) return 'video';
+  if (type === 0x81) return 'ac3';
+  if (type === 0x87) return 'eac3';
+  if (type !== 0x06) return 'other';
+  for (let p = 0; p + 2 <= descriptors.byteLength; p += 2 + descriptors[p + 1]!) {
+    const tag = descriptors[p]!;
+    if (tag === 0x6a) return 'ac3';
+    if (tag === 0x7a) return 'eac3';
+    if (tag === 0x05 && startsWith(descriptors, 'AC-3', p + 2)) return 'ac3';
+    if (tag === 0x05 && startsWith(descriptors, 'EAC3', p + 2)) return 'eac3';
+  }
+  return 'other';
+}
+
+/** The payload of a PES packet that starts here (private or audio stream, with its header). */
+function pesPayload(payload: Uint8Array, mime: string): Uint8Array {
+  if (payload.byteLength < 9 || !startsWith(payload, [0, 0, 1])) throw new DecoderNeeded(mime, 'MPEG-TS audio PES without a start code');
+  const start = 9 + payload[8]!;
+  if (start > payload.byteLength) throw new DecoderNeeded(mime, 'MPEG-TS PES header spanning packets');
+  return payload.subarray(start);
+}
+
+function ac3Facts(stream: Uint8Array, kind: Kind, mime: string): AudioFacts {
+  let first: SyncFrame | undefined;
+  let samples = 0;
+  for (let p = 0; p < stream.byteLength; ) {
+    const frame = parseSyncFrame(stream.subarray(p), mime);
+    if (!frame || p + frame.size > stream.byteLength || !isIntact(stream.subarray(p, p + frame.size))) {
+      throw new DecoderNeeded(mime, `MPEG-TS AC-3 stream is not whole, intact sync frames at byte ${p}`);
+    }
+    first ??= frame;
+    if (!sameLayout(frame, first) || frame.codec !== kind) throw new DecoderNeeded(mime, 'MPEG-TS AC-3 stream changes layout');
+    samples += frame.samples;
+    p += frame.size;
+  }
+  if (!first) throw new DecoderNeeded(mime, 'MPEG-TS AC-3 stream without frames');
+  return { mime, codec: first.codec, sampleRate: first.sampleRate, channels: first.channels, bitDepth: 32, duration: samples / first.sampleRate };
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i]);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+}
