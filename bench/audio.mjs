@@ -6,9 +6,10 @@
 // Speed over the files of DIR (default: the shared corpus audio folder, else generated
 // fixtures): our probe (probeAudio over every file, one process: one file at a time, then 4 at
 // a time as the CLI runs it) against ffprobe run per file and against one
-// `mediainfo --Output=JSON` over all files, in the same run. Prints files/s, the ratios, and how
+// `mediainfo --Output=JSON` over all files, in the same run. Prints files/s, the ratios, how
 // many files the in-process readers measured versus the ffprobe fallback (whose ffprobe binary
-// FFPROBE_PATH chooses). Reference tools that are missing are skipped (and said so).
+// FFPROBE_PATH chooses) and why each went there. Reference tools that are missing are skipped
+// (and said so).
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,31 +23,36 @@ const run = promisify(execFile);
 const CORPUS = '/work/shared/corpus/audio';
 const context = { options: {}, detection: { modality: 'audio', mime: '', format: '', warnings: [] } };
 
-/** What measured the file: an in-process reader, 'ffprobe', or the error it ended in. */
+/** What measured the file (an in-process reader, 'ffprobe', or the error it ended in) and why ffprobe was asked. */
 async function probeOnce(path) {
   const source = new FileSource(path, path, { blocking: true }); // read as the CLI reads files
   try {
-    const outcome = await probeAudio(source, context);
-    return outcome.details.reader;
+    const { details } = await probeAudio(source, context);
+    return { reader: details.reader, fallback: details.fallback };
   } catch (error) {
-    return /ffprobe|decoder/.test(error.message) ? `ffprobe:${error.code}` : `error:${error.code}`;
+    const byFfprobe = /ffprobe|decoder/.test(error.message);
+    return { reader: `${byFfprobe ? 'ffprobe' : 'error'}:${error.code}`, fallback: byFfprobe ? 'ended in an ffprobe error' : undefined };
   } finally {
     await source.close();
   }
 }
 
-/** Probes every file, `concurrency` at a time; counts what measured each. */
+const count = (counts, key) => (counts[key] = (counts[key] ?? 0) + 1);
+
+/** Probes every file, `concurrency` at a time; counts what measured each, and the fallbacks' reasons (numbers elided). */
 async function probeAll(files, concurrency) {
   const readers = {};
+  const fallbacks = {};
   let next = 0;
   const worker = async () => {
     while (next < files.length) {
-      const reader = await probeOnce(files[next++]);
-      readers[reader] = (readers[reader] ?? 0) + 1;
+      const { reader, fallback } = await probeOnce(files[next++]);
+      count(readers, reader);
+      if (fallback) count(fallbacks, fallback.replace(/\b\d+\b/g, 'N'));
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  return readers;
+  return { readers, fallbacks };
 }
 
 function tool(name, versionFlag) {
@@ -79,9 +85,11 @@ for (const path of files) readFileSync(path); // warm the page cache for every t
 console.log(`files: ${files.length}`);
 
 const ours = await timed(() => probeAll(files, 1));
-const fallback = Object.entries(ours.result).filter(([reader]) => reader.startsWith('ffprobe')).reduce((n, [, count]) => n + count, 0);
+const fallback = Object.entries(ours.result.readers).filter(([reader]) => reader.startsWith('ffprobe')).reduce((n, [, count]) => n + count, 0);
 console.log(`ours       ${rate(files.length, ours.ms)}  (${files.length - fallback} in-process or rejected by signature, ${fallback} sent to ${resolveFfprobe()})`);
-console.log(`           ${JSON.stringify(ours.result)}`);
+console.log(`           ${JSON.stringify(ours.result.readers)}`);
+const reasons = Object.entries(ours.result.fallbacks).sort(([, a], [, b]) => b - a);
+console.log(`           sent to ffprobe because: ${reasons.map(([why, n]) => `${n}x ${why}`).join('; ')}`);
 const pooled = await timed(() => probeAll(files, 4));
 console.log(`ours x4    ${rate(files.length, pooled.ms)}  (4 files at a time, as the CLI probes)`);
 
