@@ -48,7 +48,7 @@ async function probeAll(files, concurrency) {
     while (next < files.length) {
       const { reader, fallback } = await probeOnce(files[next++]);
       count(readers, reader);
-      if (fallback) count(fallbacks, fallback.replace(/\b\d+\b/g, 'N'));
+      if (fallback) count(fallbacks, fallback.replace(/(?<![\w-])\d+\b/g, 'N'));
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
