@@ -39,6 +39,8 @@ export async function readMpegTs(input: AudioInput): Promise<AudioFacts> {
   let audio: { pid: number; kind: Kind } | undefined;
   let continuity: number | undefined;
   const payloads: Uint8Array[] = [];
+  /** PIDs that carried data before the PMT named the streams: what ffmpeg makes of it is its business. */
+  const seenBeforePmt = new Set<number>();
   for (let offset = 0; offset < size; offset += PACKET_BYTES) {
     const packet = parsePacket(await reader.bytes(offset, PACKET_BYTES), mime, offset);
     if (!packet.payload) continue;
@@ -48,6 +50,9 @@ export async function readMpegTs(input: AudioInput): Promise<AudioFacts> {
       if (pmt && !equal(pmt, section)) throw new DecoderNeeded(mime, 'MPEG-TS PMT changes');
       pmt = section;
       audio ??= firstAudio(section, mime);
+      if (seenBeforePmt.has(audio.pid)) throw new DecoderNeeded(mime, 'MPEG-TS audio packets before the PMT');
+    } else if (!pmt) {
+      seenBeforePmt.add(packet.pid);
     } else if (audio && packet.pid === audio.pid) {
       if (continuity !== undefined && packet.continuity !== ((continuity + 1) & 15)) {
         throw new DecoderNeeded(mime, `MPEG-TS continuity break at byte ${offset}`);
