@@ -1,5 +1,5 @@
 import { ProbeError } from '../../errors.js';
-import { childElements, EbmlError, readHeaderElement, readFloat, readUint, type EbmlElement } from '../containers/matroska.js';
+import { childElements, EbmlError, readDocType, readFloat, readHeaderElement, readUint, type EbmlElement } from '../containers/matroska.js';
 import { isIntact, parseSyncFrame, sameLayout, type SyncFrame } from './ac3.js';
 import { ascii, BlockReader, startsWith, u16be, u16le } from './bytes.js';
 import { crc16 } from './crc.js';
@@ -93,6 +93,8 @@ export async function readMatroska(input: AudioInput): Promise<AudioFacts> {
 }
 
 async function measure(input: AudioInput, mime: string): Promise<AudioFacts> {
+  const docType = readDocType(input.head);
+  if (docType !== 'matroska' && docType !== 'webm') throw new DecoderNeeded(mime, `EBML DocType ${docType}`);
   const size = await input.size();
   const reader = new BlockReader(input.source);
   const header = await elementAt(reader, 0, size, mime);
