@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -35,8 +34,4 @@ async function* linesOf(stream: NodeJS.ReadableStream): AsyncGenerator<string> {
     const trimmed = line.trim();
     if (trimmed) yield trimmed;
   }
-}
-
-export function readLinesFromFile(path: string): AsyncGenerator<string> {
-  return linesOf(createReadStream(path));
 }

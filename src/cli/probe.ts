@@ -46,11 +46,11 @@ async function probeCommand(inputs: string[], options: ProbeCommandOptions): Pro
 }
 
 /** Writes to stdout, waiting when the reader is slower than the probes (bounded memory). */
-export async function writeOut(text: string): Promise<void> {
+async function writeOut(text: string): Promise<void> {
   if (!process.stdout.write(text)) await new Promise((resolve) => process.stdout.once('drain', resolve));
 }
 
-export async function probeLine(file: string, options: ProbeInputOptions): Promise<ProbeLine> {
+async function probeLine(file: string, options: ProbeInputOptions): Promise<ProbeLine> {
   try {
     const { modality, metadata, warnings } = await probe(file, options);
     return { file, modality, metadata, warnings };
