@@ -29,7 +29,7 @@ if (process.argv[2] === '--peak-rss') {
 }
 
 async function probeOnce(path) {
-  const source = new FileSource(path);
+  const source = new FileSource(path, path, { blocking: true }); // read as the CLI reads files
   try {
     const detection = await detect(source).catch(() => ({ modality: 'video', mime: '', format: '', warnings: [] }));
     return await probeVideo(source, { options: {}, detection: { ...detection, modality: 'video' } });
