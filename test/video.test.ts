@@ -157,6 +157,14 @@ describe('probeVideo on Matroska/WebM (in-process)', () => {
   });
 });
 
+describe('probeVideo on formats no reader plays', () => {
+  it('calls RED R3D unsupported_format without starting ffprobe', async () => {
+    const header = new Uint8Array(4096);
+    header.set([0x00, 0x00, 0x04, 0x88, ...Buffer.from('RED2')]); // R3D header atom: size, 'RED2'
+    await expect(probe(new BufferSource(header, 'clip.r3d'))).rejects.toMatchObject({ code: 'unsupported_format', message: expect.stringMatching(/RED R3D/) });
+  });
+});
+
 describe('probeVideo through ffprobe', () => {
   it('describes AVI with ffprobe and warns that Encord does not play it', async () => {
     const result = await probeFile('mpeg4.avi');

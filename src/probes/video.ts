@@ -43,6 +43,7 @@ interface ReadFacts {
 async function readFacts(source: ByteSource, head: Uint8Array, context: ProbeContext): Promise<ReadFacts> {
   let knownMime: string | undefined;
   let fallbackReason: string | undefined;
+  if (isRedRaw(head)) throw new ProbeError('unsupported_format', `${source.name} is RED R3D raw video, which FFmpeg cannot read`);
   try {
     if (isMp4(head)) {
       const file = await parseMp4(source);
@@ -72,6 +73,12 @@ function videoTrackNumbers(tracks: MatroskaTrack[]): number[] {
 function isMp4(head: Uint8Array): boolean {
   if (head.byteLength < 8) return false;
   return MP4_LEAD_BOXES.has(String.fromCharCode(head[4]!, head[5]!, head[6]!, head[7]!));
+}
+
+/** RED R3D clips open with a header atom 'RED1' or 'RED2'; no FFmpeg demuxer reads them. */
+function isRedRaw(head: Uint8Array): boolean {
+  const tag = String.fromCharCode(...head.subarray(4, 8));
+  return tag === 'RED1' || tag === 'RED2';
 }
 
 function isEbml(head: Uint8Array): boolean {
