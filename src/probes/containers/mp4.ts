@@ -17,6 +17,10 @@ export interface Mp4TopBox {
   /** Whole box size including its header; for size-0 boxes, up to the end of the file. */
   size: number;
   headerSize: number;
+  /** The parsed movie fragment, for 'moof' boxes (undefined past MAX_FRAGMENTS or when too large). */
+  fragment?: Mp4MovieFragment;
+  /** The parsed segment index, for 'sidx' boxes. */
+  segmentIndex?: Mp4SegmentIndex;
 }
 
 export interface Mp4Brands {
@@ -35,6 +39,8 @@ export interface Mp4File {
   movie?: Mp4Movie;
   /** moof boxes at top level: the samples live in fragments, not in the moov sample tables. */
   hasFragments: boolean;
+  /** Some moof boxes were not parsed (too many, or too large to read). */
+  fragmentsUnread: boolean;
 }
 
 export interface Mp4Movie {
@@ -43,10 +49,67 @@ export interface Mp4Movie {
   tracks: Mp4Track[];
   /** mvex present: the file is fragmented. */
   hasMovieExtends: boolean;
+  /** mvex/trex defaults, in the order met. */
+  trackExtends: Mp4TrackExtends[];
   /** Track ids named by the last tref/chap box (QuickTime chapter tracks). */
   chapterTrackIds: number[];
   /** The moov was compressed (cmov) and is not parsed. */
   compressed: boolean;
+}
+
+/** trex: the defaults a track's fragments inherit. */
+export interface Mp4TrackExtends {
+  trackId: number;
+  sampleDescriptionIndex: number;
+  duration: number;
+  size: number;
+  flags: number;
+}
+
+/** A moof box: its track fragments in order, and what FFmpeg takes as its offset. */
+export interface Mp4MovieFragment {
+  /** mov_read_moof's moof_offset: the payload start less 8 (the box start for a 32-bit size). */
+  offset: number;
+  trafs: Mp4TrackFragment[];
+  /** Child boxes out of the usual order, counts past their box and the like. */
+  anomalies: string[];
+}
+
+/** tfhd fields (present when its flag is set) plus the traf's tfdt and truns. */
+export interface Mp4TrackFragment {
+  trackId: number;
+  flags: number;
+  baseDataOffset?: number;
+  sampleDescriptionIndex?: number;
+  defaultDuration?: number;
+  defaultSize?: number;
+  defaultFlags?: number;
+  /** tfdt baseMediaDecodeTime. */
+  decodeTime?: number;
+  runs: Mp4TrackRun[];
+}
+
+/** A trun: per-sample arrays are present when their flag is set, else the defaults apply. */
+export interface Mp4TrackRun {
+  sampleCount: number;
+  dataOffset?: number;
+  firstSampleFlags?: number;
+  durations?: Uint32Array;
+  sizes?: Uint32Array;
+  /** Composition offsets as FFmpeg reads them (unsigned, then used as a C int). */
+  compositionOffsets?: Int32Array;
+}
+
+/** A sidx box. */
+export interface Mp4SegmentIndex {
+  version: number;
+  referenceId: number;
+  timescale: number;
+  earliestPresentationTime: number;
+  firstOffset: number;
+  /** The box end (where FFmpeg counts first_offset from). */
+  end: number;
+  references: { type: number; size: number; duration: number }[];
 }
 
 export interface Mp4SampleEntry {
@@ -90,11 +153,19 @@ export interface Mp4Track {
   editList?: Mp4EditEntry[];
   /** dref entries: false when the samples live in another file. */
   dataReferencesSelfContained: boolean[];
+  /** The first ctts offset and whether any is negative (FFmpeg then shifts the dts). */
+  compositionOffsets?: { first: number; anyNegative: boolean };
   /** Boxes seen twice, counts that overrun their box, and the like: an exact reading is unsure. */
   anomalies: string[];
 }
 
 const HEADER_PEEK = 16;
+/** moof boxes parsed at most: each costs one read; beyond this the file goes to ffprobe. */
+export const MAX_FRAGMENTS = 4096;
+/** Largest moof read whole. */
+const MAX_FRAGMENT_BYTES = 4 * 1024 * 1024;
+/** Largest sidx read whole. */
+const MAX_SEGMENT_INDEX_BYTES = 1024 * 1024;
 
 /** Reads the top-level boxes and parses the moov. Throws ProbeError when the bytes are not ISO BMFF. */
 export async function parseMp4(source: ByteSource): Promise<Mp4File> {
@@ -104,6 +175,8 @@ export async function parseMp4(source: ByteSource): Promise<Mp4File> {
   let movieBytes: Uint8Array | undefined;
   let freeMovie: Mp4TopBox | undefined;
   let hasFragments = false;
+  let fragmentsUnread = false;
+  let fragmentCount = 0;
   let fileSize: number | undefined;
 
   for (let offset = 0; ; ) {
@@ -125,14 +198,18 @@ export async function parseMp4(source: ByteSource): Promise<Mp4File> {
       size = fileSize - offset;
     }
     if (size < headerSize || !Number.isSafeInteger(offset + size)) break;
-    const box = { type, start: offset, size, headerSize };
+    const box: Mp4TopBox = { type, start: offset, size, headerSize };
     boxes.push(box);
     if (type === 'ftyp' && !brands) brands = await readBrands(source, box);
     else if ((type === 'moov' || (type === 'hoov' && startsWithMovieHeader(head))) && !movieBox) {
       movieBox = box;
       movieBytes = await source.read(offset, size);
     } else if (type === 'free' && startsWithMovieHeader(head)) freeMovie ??= box;
-    else if (type === 'moof') hasFragments = true;
+    else if (type === 'moof') {
+      hasFragments = true;
+      if (++fragmentCount <= MAX_FRAGMENTS && size <= MAX_FRAGMENT_BYTES) box.fragment = await readMovieFragment(source, box);
+      fragmentsUnread ||= !box.fragment;
+    } else if (type === 'sidx' && size <= MAX_SEGMENT_INDEX_BYTES) box.segmentIndex = await readSegmentIndex(source, box);
     offset += size;
   }
   if (boxes.length === 0) throw new ProbeError('unsupported_format', `${source.name} holds no ISO BMFF boxes`);
@@ -148,7 +225,7 @@ export async function parseMp4(source: ByteSource): Promise<Mp4File> {
   if (movieBox && movieBytes && movieBytes.byteLength === movieBox.size) {
     movie = parseMovie(movieBytes, movieBox.headerSize);
   }
-  return { fileSize, brands, boxes, boxesPastEnd, movie, hasFragments };
+  return { fileSize, brands, boxes, boxesPastEnd, movie, hasFragments, fragmentsUnread };
 }
 
 function startsWithMovieHeader(head: Uint8Array): boolean {
@@ -203,7 +280,7 @@ export function childBoxes(bytes: Uint8Array, start: number, end: number): Child
 }
 
 function parseMovie(bytes: Uint8Array, headerSize: number): Mp4Movie {
-  const movie: Mp4Movie = { tracks: [], hasMovieExtends: false, chapterTrackIds: [], compressed: false };
+  const movie: Mp4Movie = { tracks: [], hasMovieExtends: false, trackExtends: [], chapterTrackIds: [], compressed: false };
   for (const box of childBoxes(bytes, headerSize, bytes.byteLength)) {
     const payload = bytes.subarray(box.payloadStart, box.end);
     switch (box.type) {
@@ -215,6 +292,7 @@ function parseMovie(bytes: Uint8Array, headerSize: number): Mp4Movie {
         break;
       case 'mvex':
         movie.hasMovieExtends = true;
+        movie.trackExtends.push(...readTrackExtends(bytes, box));
         break;
       case 'cmov':
         movie.compressed = true;
@@ -324,12 +402,14 @@ function readTrackBox(track: Mp4Track, type: string, payload: Uint8Array, movie:
     case 'elst':
       track.editList = readEditList(reader, payload.byteLength);
       break;
+    case 'ctts':
+      track.compositionOffsets = readCompositionOffsets(reader, track);
+      break;
     case 'stss':
     case 'stps':
-    case 'ctts':
       // Not needed for the answer, but FFmpeg reads the declared count past the box (and fails at EOF).
       reader.skip(4);
-      entryCount(reader, type === 'ctts' ? 8 : 4, track, type);
+      entryCount(reader, 4, track, type);
       break;
     case 'chap':
       movie.chapterTrackIds = Array.from({ length: Math.floor(payload.byteLength / 4) }, () => reader.u32());
@@ -359,7 +439,8 @@ function readMediaHeader(reader: ByteReader, track: Mp4Track): Mp4Track['media']
   if (version > 1) track.anomalies.push(`mdhd version ${version}`);
   reader.skip(3 + (version === 1 ? 16 : 8));
   const timescale = reader.i32();
-  const duration = version === 1 ? reader.u64() : reader.u32();
+  // FFmpeg stores a 64-bit duration in a signed int64 (all ones, "unknown", reads as -1).
+  const duration = version === 1 ? Number(reader.i64()) : reader.u32();
   return { version, timescale, duration };
 }
 
@@ -472,6 +553,138 @@ function readEditList(reader: ByteReader, payloadSize: number): Mp4EditEntry[] {
     entries.push({ duration, mediaTime, rate });
   }
   return entries;
+}
+
+/** ctts: the first sample's offset (entries with a zero count hold no sample) and any negative offset. */
+function readCompositionOffsets(reader: ByteReader, track: Mp4Track): Mp4Track['compositionOffsets'] {
+  reader.skip(4);
+  const count = entryCount(reader, 8, track, 'ctts');
+  let first: number | undefined;
+  let anyNegative = false;
+  for (let i = 0; i < count; i++) {
+    const samples = reader.u32();
+    const offset = reader.i32();
+    if (samples > 0) first ??= offset;
+    anyNegative ||= offset < 0;
+  }
+  return { first: first ?? 0, anyNegative };
+}
+
+/** The trex boxes of an mvex. */
+function readTrackExtends(bytes: Uint8Array, mvex: ChildBox): Mp4TrackExtends[] {
+  return childBoxes(bytes, mvex.payloadStart, mvex.end)
+    .filter((box) => box.type === 'trex' && box.end - box.payloadStart >= 24)
+    .map((box) => {
+      const reader = new ByteReader(bytes.subarray(box.payloadStart, box.end), 4);
+      return { trackId: reader.u32(), sampleDescriptionIndex: reader.u32(), duration: reader.u32(), size: reader.u32(), flags: reader.u32() };
+    });
+}
+
+async function readMovieFragment(source: ByteSource, box: Mp4TopBox): Promise<Mp4MovieFragment | undefined> {
+  const bytes = await source.read(box.start, box.size);
+  if (bytes.byteLength < box.size) return undefined;
+  const fragment: Mp4MovieFragment = { offset: box.start + box.headerSize - 8, trafs: [], anomalies: [] };
+  for (const child of childBoxes(bytes, box.headerSize, bytes.byteLength)) {
+    if (child.type !== 'traf') continue;
+    try {
+      fragment.trafs.push(readTrackFragment(bytes, child, fragment.anomalies));
+    } catch (error) {
+      if (!(error instanceof OutOfData)) throw error;
+      fragment.anomalies.push('traf ends early');
+    }
+  }
+  return fragment;
+}
+
+/** TrackFragmentHeaderBox flags (ISO 14496-12 8.8.7). */
+const TFHD_BASE_DATA_OFFSET = 0x1;
+const TFHD_SAMPLE_DESCRIPTION_INDEX = 0x2;
+const TFHD_DEFAULT_DURATION = 0x8;
+const TFHD_DEFAULT_SIZE = 0x10;
+const TFHD_DEFAULT_FLAGS = 0x20;
+
+/** A traf read as FFmpeg reads its children in order: tfhd first, then tfdt, then the truns. */
+function readTrackFragment(bytes: Uint8Array, traf: ChildBox, anomalies: string[]): Mp4TrackFragment {
+  const children = childBoxes(bytes, traf.payloadStart, traf.end).filter((box) => ['tfhd', 'tfdt', 'trun'].includes(box.type));
+  const order = children.map((box) => box.type).join(',');
+  if (!/^tfhd(,tfdt)?(,trun)*$/.test(order)) anomalies.push(`traf holds ${order || 'nothing'}`);
+  const header = children.find((box) => box.type === 'tfhd');
+  if (!header) return { trackId: 0, flags: 0, runs: [] };
+  const reader = new ByteReader(bytes.subarray(header.payloadStart, header.end));
+  reader.skip(1);
+  const flags = reader.u24();
+  const fragment: Mp4TrackFragment = { trackId: reader.u32(), flags, runs: [] };
+  if (flags & TFHD_BASE_DATA_OFFSET) fragment.baseDataOffset = reader.u64();
+  if (flags & TFHD_SAMPLE_DESCRIPTION_INDEX) fragment.sampleDescriptionIndex = reader.u32();
+  if (flags & TFHD_DEFAULT_DURATION) fragment.defaultDuration = reader.u32();
+  if (flags & TFHD_DEFAULT_SIZE) fragment.defaultSize = reader.u32();
+  if (flags & TFHD_DEFAULT_FLAGS) fragment.defaultFlags = reader.u32();
+  for (const box of children) {
+    const payload = new ByteReader(bytes.subarray(box.payloadStart, box.end));
+    if (box.type === 'tfdt') {
+      const version = payload.u8();
+      payload.skip(3);
+      fragment.decodeTime = version === 1 ? payload.u64() : payload.u32();
+    } else if (box.type === 'trun') fragment.runs.push(readTrackRun(payload, anomalies));
+  }
+  return fragment;
+}
+
+/** TrackRunBox flags. */
+const TRUN_DATA_OFFSET = 0x1;
+const TRUN_FIRST_SAMPLE_FLAGS = 0x4;
+const TRUN_SAMPLE_DURATION = 0x100;
+const TRUN_SAMPLE_SIZE = 0x200;
+const TRUN_SAMPLE_FLAGS = 0x400;
+const TRUN_SAMPLE_CTS = 0x800;
+
+function readTrackRun(reader: ByteReader, anomalies: string[]): Mp4TrackRun {
+  reader.skip(1);
+  const flags = reader.u24();
+  const sampleCount = reader.u32();
+  const run: Mp4TrackRun = { sampleCount };
+  if (flags & TRUN_DATA_OFFSET) run.dataOffset = reader.i32();
+  if (flags & TRUN_FIRST_SAMPLE_FLAGS) run.firstSampleFlags = reader.u32();
+  const fields = [TRUN_SAMPLE_DURATION, TRUN_SAMPLE_SIZE, TRUN_SAMPLE_FLAGS, TRUN_SAMPLE_CTS].filter((flag) => flags & flag).length;
+  if (sampleCount * fields * 4 > reader.remaining) {
+    anomalies.push(`trun of ${sampleCount} samples overruns its box`);
+    return run;
+  }
+  if (flags & TRUN_SAMPLE_DURATION) run.durations = new Uint32Array(sampleCount);
+  if (flags & TRUN_SAMPLE_SIZE) run.sizes = new Uint32Array(sampleCount);
+  if (flags & TRUN_SAMPLE_CTS) run.compositionOffsets = new Int32Array(sampleCount);
+  for (let i = 0; i < sampleCount; i++) {
+    if (run.durations) run.durations[i] = reader.u32();
+    if (run.sizes) run.sizes[i] = reader.u32();
+    if (flags & TRUN_SAMPLE_FLAGS) reader.skip(4);
+    if (run.compositionOffsets) run.compositionOffsets[i] = reader.i32();
+  }
+  return run;
+}
+
+async function readSegmentIndex(source: ByteSource, box: Mp4TopBox): Promise<Mp4SegmentIndex | undefined> {
+  const bytes = await source.read(box.start + box.headerSize, box.size - box.headerSize);
+  try {
+    const reader = new ByteReader(bytes);
+    const version = reader.u8();
+    reader.skip(3);
+    const referenceId = reader.u32();
+    const timescale = reader.u32();
+    const earliestPresentationTime = version === 0 ? reader.u32() : reader.u64();
+    const firstOffset = version === 0 ? reader.u32() : reader.u64();
+    reader.skip(2);
+    const count = reader.u16();
+    const references = Array.from({ length: count }, () => {
+      const word = reader.u32();
+      const duration = reader.u32();
+      reader.skip(4);
+      return { type: word >>> 31, size: word & 0x7fffffff, duration };
+    });
+    return { version, referenceId, timescale, earliestPresentationTime, firstOffset, end: box.start + box.size, references };
+  } catch (error) {
+    if (error instanceof OutOfData) return undefined;
+    throw error;
+  }
 }
 
 /** dref entries; FFmpeg refuses a count the box cannot hold or an entry under 12 bytes (mov_read_dref). */
