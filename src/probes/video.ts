@@ -13,6 +13,7 @@ import { parseMatroska, readDocType, type MatroskaTrack } from './containers/mat
 import { firstMatroskaVideoTrack, matroskaVideoFacts } from './containers/matroska-video.js';
 import { parseMp4 } from './containers/mp4.js';
 import { mp4Mime, mp4VideoFacts } from './containers/mp4-video.js';
+import { isOgg, oggVideoFacts } from './containers/ogg-video.js';
 import type { Probe, ProbeContext, ProbeWarning } from './types.js';
 import type { CustomerProvidedVideoMetadata } from '../schema/metadata.js';
 
@@ -55,6 +56,7 @@ async function readFacts(source: ByteSource, head: Uint8Array, context: ProbeCon
       const file = await parseMatroska(source, { blockTracks: videoTrackNumbers });
       return { facts: matroskaVideoFacts(file, source.name) };
     }
+    if (isOgg(head)) return { facts: await oggVideoFacts(source) };
   } catch (error) {
     // Typed verdicts (truncated, no_video_stream, I/O) stand; a reader that is unsure or meets
     // something it does not model hands the file to ffprobe rather than guess.

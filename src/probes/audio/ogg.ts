@@ -1,6 +1,6 @@
 import { ProbeError } from '../../errors.js';
-import { ascii, BlockReader, startsWith, u16le, u32le, view } from './bytes.js';
-import { crc32Ogg } from './crc.js';
+import { BOS, checkedPage, concatBytes, CONTINUED, EOS, findSync, OGG_MAX_PAGE_SIZE, pageBody, readPageAt, type OggPage } from '../containers/ogg-pages.js';
+import { ascii, BlockReader, startsWith, u16le, u32le } from './bytes.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
 import { flacFacts, parseStreamInfo, STREAMINFO_SIZE, type StreamInfo } from './flac.js';
 import { parseVorbisIdentification, VorbisDurations, type VorbisIdentification } from './vorbis.js';
@@ -14,20 +14,8 @@ import { parseVorbisIdentification, VorbisDurations, type VorbisIdentification }
  */
 
 const MIME = 'audio/ogg';
-const BOS = 0x02;
-const EOS = 0x04;
-const CONTINUED = 0x01;
 
-interface Page {
-  offset: number;
-  flags: number;
-  /** -1 when no packet ends on the page. */
-  granule: number;
-  serial: number;
-  lacing: Uint8Array;
-  headerSize: number;
-  size: number;
-}
+type Page = OggPage;
 
 /** A packet of the chosen stream, with the stream page indexes it starts and ends on. */
 interface Packet {
@@ -93,11 +81,23 @@ async function walkPages(reader: BlockReader, size: number): Promise<Walk> {
   let partial: Uint8Array[] = [];
   let partialStart = 0;
   let headersDone = false;
+  let skippedJunk = false;
+  let onlyHeaderPages = true;
   let offset = 0;
   for (let sawData = false; offset < size; ) {
-    const page = await readPage(reader, offset, size);
-    if (!page) break;
-    offset += page.size;
+    const read = await nextPage(reader, offset, size);
+    if ('end' in read) {
+      if (read.end !== 'no-page' && !headersDone && onlyHeaderPages) {
+        throw new ProbeError('truncated', `the Ogg file ends inside its header pages (page at byte ${offset} is cut)`);
+      }
+      if (read.end === 'cut-header') throw new ProbeError('truncated', `Ogg page header at byte ${offset} is cut by the end of the file`);
+      // A last page cut by the end of the file is skipped, as ffmpeg skips it: the decoder plays the pages before it.
+      break;
+    }
+    const { page, junk } = read;
+    skippedJunk ||= junk;
+    onlyHeaderPages &&= page.granule === 0;
+    offset = page.offset + page.size;
     if (page.flags & BOS) {
       if (sawData) throw new DecoderNeeded(MIME, 'chained Ogg streams');
       if (serial === undefined) {
@@ -117,64 +117,46 @@ async function walkPages(reader: BlockReader, size: number): Promise<Walk> {
       partial.push(body.subarray(position, position + lace));
       position += lace;
       if (lace < 255) {
-        packets.push({ bytes: concat(partial), startPage: partialStart, endPage: pages.length - 1 });
+        packets.push({ bytes: concatBytes(partial), startPage: partialStart, endPage: pages.length - 1 });
         partial = [];
       }
     }
     headersDone = packets.length > codec!.headers && packets[codec!.headers]!.startPage < pages.length - 1;
   }
   if (!codec) throw new DecoderNeeded(MIME, 'no Vorbis, Opus, FLAC or Speex stream in the Ogg file');
+  if (skippedJunk) checkNoPageLost(pages);
   await verifyCrc(reader, pages[pages.length - 1]!);
   return { codec, packets, pages };
 }
 
-/** The page at `offset`; undefined when there is none (trailing bytes that hold no further page, a cut last page). */
-async function readPage(reader: BlockReader, offset: number, size: number): Promise<Page | undefined> {
-  const header = await reader.bytes(offset, 27);
-  if (!startsWith(header, 'OggS') || header[4] !== 0) {
-    if (await pageFollows(reader, offset + 1, size)) throw new DecoderNeeded(MIME, `Ogg pages resume after junk at byte ${offset}`);
-    return undefined;
+/**
+ * The page at `offset`, or, past junk, the next page within the distance ffmpeg's sync search
+ * covers (its CRC checked: ffmpeg would skip a damaged one and look further).
+ */
+async function nextPage(reader: BlockReader, offset: number, size: number): Promise<{ page: Page; junk: boolean } | { end: 'no-page' | 'cut-header' | 'cut-body' }> {
+  const read = await readPageAt(reader, offset, size);
+  if (!('end' in read) || read.end !== 'no-page') return 'end' in read ? read : { page: read.page, junk: false };
+  const sync = await findSync(reader, offset + 1, size, OGG_MAX_PAGE_SIZE);
+  if (sync === undefined) {
+    if (await findSync(reader, offset + 1, size, Infinity)) throw new DecoderNeeded(MIME, `Ogg pages resume after junk at byte ${offset}`);
+    return read;
   }
-  if (header.byteLength < 27) throw new ProbeError('truncated', `Ogg page header at byte ${offset} is cut by the end of the file`);
-  const flags = header[5]!;
-  const granuleBig = view(header).getBigInt64(6, true);
-  const serial = u32le(header, 14);
-  const segments = header[26]!;
-  const lacing = new Uint8Array(await reader.bytes(offset + 27, segments));
-  if (lacing.byteLength < segments) throw new ProbeError('truncated', `Ogg page at byte ${offset} is cut by the end of the file`);
-  const bodySize = lacing.reduce((sum, lace) => sum + lace, 0);
-  const page = { offset, flags, granule: granuleNumber(granuleBig), serial, lacing, headerSize: 27 + segments, size: 27 + segments + bodySize };
-  // A last page cut by the end of the file is skipped, as ffmpeg skips it: the decoder plays the pages before it.
-  return offset + page.size <= size ? page : undefined;
+  const after = await readPageAt(reader, sync, size);
+  if ('end' in after) return after;
+  if (!(await checkedPage(reader, after.page))) throw new DecoderNeeded(MIME, `the Ogg page after junk at byte ${offset} fails its CRC check`);
+  return { page: after.page, junk: true };
 }
 
-function granuleNumber(granule: bigint): number {
-  if (granule === -1n) return -1;
-  if (granule < 0n || granule > BigInt(Number.MAX_SAFE_INTEGER)) throw new ProbeError('corrupt_file', `Ogg granule position ${granule}`);
-  return Number(granule);
-}
-
-async function pageFollows(reader: BlockReader, from: number, size: number): Promise<boolean> {
-  const chunk = 1 << 20;
-  for (let start = from; start < size; start += chunk) {
-    const bytes = await reader.bytes(start, Math.min(chunk + 3, size - start));
-    for (let i = 0; i + 4 <= bytes.byteLength; i++) if (bytes[i] === 0x4f && startsWith(bytes, 'OggS', i)) return true;
+/** After junk, the stream's page sequence numbers show whether a page of it was lost (the decoder would then play less). */
+function checkNoPageLost(pages: Page[]): void {
+  for (let i = 1; i < pages.length; i++) {
+    if (pages[i]!.sequence !== pages[i - 1]!.sequence + 1) throw new DecoderNeeded(MIME, `Ogg page ${pages[i]!.sequence} follows page ${pages[i - 1]!.sequence}: pages are missing`);
   }
-  return false;
-}
-
-/** A page's body, after checking its CRC (ffmpeg skips pages whose CRC does not match). */
-async function pageBody(reader: BlockReader, page: Page): Promise<Uint8Array> {
-  const bytes = await verifyCrc(reader, page);
-  return bytes.subarray(page.headerSize);
 }
 
 async function verifyCrc(reader: BlockReader, page: Page): Promise<Uint8Array> {
-  const bytes = await reader.bytes(page.offset, page.size);
-  const header = new Uint8Array(bytes.subarray(0, 27)); // a copy: the CRC is computed with its own field zeroed
-  header.fill(0, 22, 26);
-  const crc = crc32Ogg(bytes.subarray(27), crc32Ogg(header));
-  if (crc !== u32le(bytes, 22)) throw new ProbeError('corrupt_file', `Ogg page at byte ${page.offset} fails its CRC check`);
+  const bytes = await checkedPage(reader, page);
+  if (!bytes) throw new ProbeError('corrupt_file', `Ogg page at byte ${page.offset} fails its CRC check`);
   return bytes;
 }
 
@@ -246,17 +228,6 @@ function flacMapping(packet: Uint8Array): Codec {
   const otherHeaders = (packet[7]! << 8) | packet[8]!;
   if (otherHeaders === 0) throw new DecoderNeeded(MIME, 'Ogg FLAC with an unknown number of header packets');
   return { name: 'flac', headers: 1 + otherHeaders, info: parseStreamInfo(packet.subarray(17)) };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return new Uint8Array(parts[0]!);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }
 
 /** The audio packets that start and end on the first audio page, and that page. */
