@@ -14,9 +14,11 @@ import { readFlac } from './audio/flac.js';
 import { readMatroska } from './audio/matroska.js';
 import { isMpegAudioAt, readMpeg } from './audio/mpeg.js';
 import { isMpegTs, readMpegTs } from './audio/mpegts.js';
+import { readMusepack } from './audio/musepack.js';
 import { isMp4, readMp4 } from './audio/mp4.js';
 import { readOgg } from './audio/ogg.js';
 import { isId3v2, skipLeadingId3v2 } from './audio/tags.js';
+import { readTak } from './audio/tak.js';
 import { isTta, readTta } from './audio/tta.js';
 import { isWav, readWav } from './audio/wav.js';
 import { readWavpack } from './audio/wavpack.js';
@@ -90,6 +92,7 @@ const UNDECODABLE: [string, number, string][] = [
 const READER_NAMES = new Map<AudioReader, string>([
   [readWav, 'wav'], [readAiff, 'aiff'], [readFlac, 'flac'], [readOgg, 'ogg'], [readMp4, 'mp4'], [readDsf, 'dsf'], [readDff, 'dff'], [readAmr, 'amr'], [readTta, 'tta'], [readMpegTs, 'mpegts'],
   [readMatroska, 'matroska'], [readMpeg, 'mpeg'], [readAdts, 'adts'], [readAc3, 'ac3'], [readApe, 'ape'], [readWavpack, 'wavpack'],
+  [readMusepack, 'musepack'], [readTak, 'tak'],
   [decodeWithFfprobe, 'ffprobe'],
 ]);
 
@@ -125,11 +128,13 @@ function readerAfterTags(bytes: Uint8Array): AudioReader | undefined {
   if (startsWith(bytes, 'MAC ')) return readApe;
   if (startsWith(bytes, 'wvpk')) return readWavpack;
   if (isAdtsAt(bytes, 0)) return readAdts;
+  if (startsWith(bytes, 'MP+') || startsWith(bytes, 'MPCK')) return readMusepack;
+  if (startsWith(bytes, 'tBaK')) return readTak;
   return undefined;
 }
 
 /** Signatures of containers that some taggers put behind an ID3v2 tag; ffmpeg's probe prefers them to MPEG audio. */
-const AFTER_ID3V2 = ['MPCK', 'MP+', 'TTA1', 'tBaK', 'ajkg', 'OggS', 'RIFF', 'FORM', 'FRM8', 'DSD ', '#!AMR', '.RMF'];
+const AFTER_ID3V2 = ['TTA1', 'ajkg', 'OggS', 'RIFF', 'FORM', 'FRM8', 'DSD ', '#!AMR', '.RMF'];
 
 async function readerAfterId3v2(input: AudioInput): Promise<AudioReader> {
   const { end } = await skipLeadingId3v2(input.source, input.head);

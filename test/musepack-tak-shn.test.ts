@@ -1,0 +1,234 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { probeAudio } from '../src/probes/audio.js';
+import { DecoderNeeded, type AudioInput } from '../src/probes/audio/facts.js';
+import { readMusepack } from '../src/probes/audio/musepack.js';
+import { readTak } from '../src/probes/audio/tak.js';
+import type { ProbeContext } from '../src/probes/types.js';
+import { BufferSource } from '../src/sources/buffer.js';
+
+const context: ProbeContext = { options: {}, detection: { modality: 'audio', mime: '', format: '', warnings: [] } };
+
+async function probeBytes(bytes: Uint8Array) {
+  const source = new BufferSource(bytes);
+  try {
+    return await probeAudio(source, context);
+  } finally {
+    await source.close();
+  }
+}
+
+/** Calls a reader directly, to see a DecoderNeeded that the probe would hand to ffprobe. */
+function readerInput(bytes: Uint8Array): AudioInput {
+  const source = new BufferSource(bytes);
+  return { source, head: bytes.subarray(0, 65536), options: {}, detection: context.detection, size: () => source.size() };
+}
+
+const concat = (...parts: (Uint8Array | number[] | string)[]) =>
+  Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...p].map((c) => c.charCodeAt(0)) : [...p])));
+const u32le = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24];
+
+// ---------------------------------------------------------------------------------------------
+// Musepack SV7: a header and a chain of frames, each a 20-bit bit length and that many bits,
+// in big-endian bits of little-endian 32-bit words, starting 8 bits into the word after the
+// 24 header bytes (the layout mppenc writes and ffmpeg's mpc demuxer reads).
+
+interface Sv7Options {
+  frames?: number;
+  version?: number;
+  maxBand?: number;
+  rateIndex?: number;
+}
+
+function sv7(frameBits: number[], options: Sv7Options = {}): Uint8Array {
+  const bits: number[] = new Array(8).fill(0);
+  for (const [i, length] of frameBits.entries()) {
+    for (let b = 19; b >= 0; b--) bits.push((length >> b) & 1);
+    for (let b = 0; b < length; b++) bits.push((i + b) % 3 === 0 ? 1 : 0);
+  }
+  while (bits.length % 32) bits.push(0);
+  const stream: number[] = [];
+  for (let w = 0; w < bits.length; w += 32) {
+    const word = bits.slice(w, w + 32).reduce((value, bit) => value * 2 + bit, 0);
+    stream.push(...u32le(word));
+  }
+  const { frames = frameBits.length, version = 0x17, maxBand = 26, rateIndex = 0 } = options;
+  const streamInfo = [0, 0, rateIndex, (1 << 6) | maxBand, ...new Array(12).fill(0)];
+  return concat('MP+', [version], u32le(frames), streamInfo, stream);
+}
+
+/** Lengths that put the next frame's length field in one word and across two. */
+const SV7_FRAMES = [100, 5000, 37, 2900];
+
+describe('Musepack SV7 (hand-built frame chains)', () => {
+  it('plays every frame the header counts as 1152 samples', async () => {
+    const { metadata, details } = await probeBytes(sv7(SV7_FRAMES, { rateIndex: 1 }));
+    expect(details).toMatchObject({ reader: 'musepack' });
+    expect(metadata).toMatchObject({ mime_type: 'audio/x-musepack', codec: 'musepack7', sample_rate: 48000, num_channels: 2, bit_depth: 16 });
+    expect(metadata.duration).toBeCloseTo((4 * 1152) / 48000, 9);
+  });
+
+  it('reads past leading ID3v2 tags and stops at trailing APEv2 and ID3v1 tags', async () => {
+    const id3v2 = concat('ID3', [3, 0, 0, 0, 0, 0, 20], new Array(20).fill(0));
+    const apeFooter = concat('APETAGEX', u32le(2000), u32le(32), u32le(0), u32le(0), new Array(8).fill(0));
+    const id3v1 = concat('TAG', new Array(125).fill(0));
+    const { metadata } = await probeBytes(concat(id3v2, sv7(SV7_FRAMES), apeFooter, id3v1));
+    expect(metadata.duration).toBeCloseTo((4 * 1152) / 44100, 9);
+  });
+
+  it('calls a file whose last frame is cut truncated', async () => {
+    const whole = sv7(SV7_FRAMES);
+    await expect(probeBytes(whole.subarray(0, whole.byteLength - 4))).rejects.toMatchObject({ code: 'truncated' });
+    await expect(probeBytes(whole.subarray(0, 20))).rejects.toMatchObject({ code: 'truncated' });
+  });
+
+  it('calls a frame count the file cannot hold truncated', async () => {
+    await expect(probeBytes(sv7(SV7_FRAMES, { frames: 1_000_000 }))).rejects.toThrow(/declares 1000000 frames/);
+  });
+
+  it('refuses what ffmpeg refuses: too many subbands, a frame table past UINT_MAX', async () => {
+    await expect(probeBytes(sv7(SV7_FRAMES, { maxBand: 32 }))).rejects.toMatchObject({ code: 'corrupt_file' });
+    await expect(probeBytes(sv7(SV7_FRAMES, { frames: 0x10000000 }))).rejects.toMatchObject({ code: 'corrupt_file' });
+  });
+
+  it('leaves to the decoder a chain that ends short of the data, no frame count, or another version', async () => {
+    const junk = concat(sv7(SV7_FRAMES), new Array(40).fill(0x55));
+    for (const bytes of [junk, sv7(SV7_FRAMES, { frames: 0 }), sv7(SV7_FRAMES, { version: 0x08 })]) {
+      await expect(readMusepack(readerInput(bytes))).rejects.toBeInstanceOf(DecoderNeeded);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Musepack SV8: only the stream header is checked in-process.
+
+interface Sv8Options {
+  rateIndex?: number;
+  channels?: number;
+  version?: number;
+  crc?: number[];
+  packetSize?: number;
+}
+
+function sv8(options: Sv8Options = {}): Uint8Array {
+  const { rateIndex = 0, channels = 2, version = 8, crc = [1, 2, 3, 4], packetSize = 14 } = options;
+  // CRC, version, samples (44100 as a variable-length number), beginning silence 0, format.
+  const fields = [...crc, version, 0x82, 0xd8, 0x44, 0, (rateIndex << 5) | 25, ((channels - 1) << 4) | 0x08 | 3];
+  return concat('MPCK', 'SH', [packetSize], fields, 'SE', [3], 'AP', [6, 1, 2, 3, 4]);
+}
+
+describe('Musepack SV8 stream header', () => {
+  it('leaves the length of a valid stream to the decoder', async () => {
+    await expect(readMusepack(readerInput(sv8()))).rejects.toBeInstanceOf(DecoderNeeded);
+  });
+
+  it.each([
+    ['an undefined sample rate', { rateIndex: 4 }, /sample rate index 4/],
+    ['more channels than the decoder takes', { channels: 3 }, /3 channels/],
+    ['another stream version', { version: 7 }, /stream version 7/],
+    ['a zero CRC, which the probe rejects', { crc: [0, 0, 0, 0] }, /does not recognise/],
+    ['a header size the probe rejects', { packetSize: 5 }, /does not recognise/],
+  ])('refuses %s', async (_what, options, message) => {
+    await expect(probeBytes(sv8(options))).rejects.toMatchObject({ code: 'corrupt_file', message: expect.stringMatching(message) });
+  });
+
+  it('calls a file that ends inside the stream header truncated', async () => {
+    await expect(probeBytes(sv8().subarray(0, 12))).rejects.toMatchObject({ code: 'truncated' });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// TAK: metadata blocks and frames with CRC-24s, in FFmpeg's little-endian bit order.
+
+/** OpenPGP CRC-24, bit by bit (independent of the reader's table), stored little-endian. */
+function withCrc24(bytes: number[]): number[] {
+  let crc = 0xb704ce;
+  for (const byte of bytes) {
+    crc ^= byte << 16;
+    for (let i = 0; i < 8; i++) crc = crc & 0x800000 ? ((crc << 1) ^ 0x864cfb) & 0xffffff : (crc << 1) & 0xffffff;
+  }
+  return [...bytes, crc & 0xff, (crc >> 8) & 0xff, crc >> 16];
+}
+
+/** Fields as [value, bits], least significant bit first, padded to whole bytes. */
+function lsbBits(fields: [number, number][]): number[] {
+  const bits = fields.flatMap(([value, count]) => Array.from({ length: count }, (_, i) => Math.floor(value / 2 ** i) % 2));
+  const bytes: number[] = [];
+  for (let i = 0; i < bits.length; i += 8) bytes.push(bits.slice(i, i + 8).reduce((byte, bit, j) => byte | (bit << j), 0));
+  return bytes;
+}
+
+/** Stereo 16-bit 44.1 kHz, frame size type 1: 44100 x 4 / 32 = 5512 samples per frame. */
+const takStreamInfo = (samples: number): [number, number][] =>
+  [[2, 6], [0, 4], [1, 4], [samples, 35], [0, 3], [44100 - 6000, 18], [16 - 8, 5], [2 - 1, 4], [0, 1]];
+
+function takFrame(number: number, lastSamples: number | undefined, samples: number, data: number[]): number[] {
+  const flags = (lastSamples ? 1 : 0) | (number === 0 ? 2 : 0);
+  const fields: [number, number][] = [[0xa0ff, 16], [flags, 3], [number, 21]];
+  if (lastSamples) fields.push([lastSamples - 1, 14], [0, 2]);
+  if (number === 0) fields.push(...takStreamInfo(samples), [0, 6]);
+  return [...withCrc24(lsbBits(fields)), ...withCrc24(data)];
+}
+
+const block = (type: number, body: number[]) => [type, body.length & 0xff, body.length >> 8, body.length >> 16, ...body];
+
+function tak(options: { declared?: number; lastFrameAt?: number } = {}): Uint8Array {
+  const frames = [...takFrame(0, undefined, 6512, [1, 2, 3, 4, 5, 0xff]), ...takFrame(1, 1000, 6512, [9, 8, 7, 6])];
+  const lastFrame = options.lastFrameAt === undefined ? [] : block(7, withCrc24(lsbBits([[options.lastFrameAt, 40], [20, 24]])));
+  return concat('tBaK', block(1, withCrc24(lsbBits(takStreamInfo(options.declared ?? 6512)))), lastFrame, block(0, []), frames);
+}
+
+describe('TAK (hand-built frames)', () => {
+  it('plays the frame length per frame and the last frame its own count', async () => {
+    const { metadata, details } = await probeBytes(tak());
+    expect(details).toMatchObject({ reader: 'tak' });
+    expect(metadata).toMatchObject({ mime_type: 'audio/x-tak', codec: 'tak', sample_rate: 44100, num_channels: 2, bit_depth: 16 });
+    expect(metadata.duration).toBeCloseTo(6512 / 44100, 9);
+  });
+
+  it('calls a stream info count the frames do not reach truncated', async () => {
+    await expect(probeBytes(tak({ declared: 20000 }))).rejects.toThrow(/declares 20000 samples, the frames in the file hold 6512/);
+  });
+
+  it('calls a last frame placed past the end of the file truncated', async () => {
+    await expect(probeBytes(tak({ lastFrameAt: 5000 }))).rejects.toMatchObject({ code: 'truncated' });
+  });
+
+  it('leaves a frame that fails its data CRC to the decoder', async () => {
+    const bytes = tak();
+    bytes[bytes.byteLength - 20] ^= 0x10;
+    await expect(readTak(readerInput(bytes))).rejects.toBeInstanceOf(DecoderNeeded);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Corpus files, when the shared corpus is there. Sample counts: ffprobe 5.1's decoded frames
+// (-show_frames nb_samples summed).
+
+const corpus = join(import.meta.dirname, '../../shared/corpus/audio');
+const corpusFile = (name: string) => readFileSync(join(corpus, name));
+
+describe.skipIf(!existsSync(corpus))('Musepack and TAK corpus files', () => {
+  it.each([
+    // SV7: 11 frames of 1152 (the header's last-frame length of 164 is not applied by ffmpeg).
+    ['filetype__fixture-sv7.mpc', 'musepack7', 44100, 2, 16, 12672],
+    ['musicmeta__apev2.sv7.mpc', 'musepack7', 44100, 2, 16, 12672],
+    ['mutagen__click.mpc', 'musepack7', 44100, 2, 16, 3456],
+    ['mutagen__has-tags.tak', 'tak', 44100, 2, 16, 3652],
+    ['mutagen__silence-44-s.tak', 'tak', 44100, 2, 16, 162496],
+  ])('%s', async (name, codec, rate, channels, bits, samples) => {
+    const { metadata, details } = await probeBytes(corpusFile(name));
+    expect(details.reader).not.toBe('ffprobe');
+    expect(metadata).toMatchObject({ codec, sample_rate: rate, num_channels: channels, bit_depth: bits });
+    expect(metadata.duration).toBeCloseTo(samples / rate, 9);
+  });
+
+  it.each([
+    ['taglib__zerodiv.mpc', 'corrupt_file'],
+    ['taglib__segfault.mpc', 'corrupt_file'],
+    ['taglib__segfault2.mpc', 'truncated'],
+  ])('%s is refused as ffmpeg refuses it', async (name, code) => {
+    await expect(probeBytes(corpusFile(name))).rejects.toMatchObject({ code });
+  });
+});
