@@ -21,6 +21,8 @@ import { isId3v2, skipLeadingId3v2 } from './audio/tags.js';
 import { readTak } from './audio/tak.js';
 import { isTta, readTta } from './audio/tta.js';
 import { isWav, readWav } from './audio/wav.js';
+import { readAsfAudio } from './audio/wma.js';
+import { isAsf } from './containers/asf.js';
 import { readWavpack } from './audio/wavpack.js';
 import type { Probe, ProbeContext, ProbeWarning } from './types.js';
 
@@ -91,7 +93,7 @@ const UNDECODABLE: [string, number, string][] = [
 
 const READER_NAMES = new Map<AudioReader, string>([
   [readWav, 'wav'], [readAiff, 'aiff'], [readFlac, 'flac'], [readOgg, 'ogg'], [readMp4, 'mp4'], [readDsf, 'dsf'], [readDff, 'dff'], [readAmr, 'amr'], [readTta, 'tta'], [readMpegTs, 'mpegts'],
-  [readMatroska, 'matroska'], [readMpeg, 'mpeg'], [readAdts, 'adts'], [readAc3, 'ac3'], [readApe, 'ape'], [readWavpack, 'wavpack'],
+  [readAsfAudio, 'asf'], [readMatroska, 'matroska'], [readMpeg, 'mpeg'], [readAdts, 'adts'], [readAc3, 'ac3'], [readApe, 'ape'], [readWavpack, 'wavpack'],
   [readMusepack, 'musepack'], [readTak, 'tak'],
   [decodeWithFfprobe, 'ffprobe'],
 ]);
@@ -109,6 +111,7 @@ async function readerFor(input: AudioInput): Promise<AudioReader> {
   if (isTta(head)) return readTta;
   if (isMpegTs(head)) return readMpegTs;
   if (startsWith(head, EBML_MAGIC)) return readMatroska;
+  if (isAsf(head)) return readAsfAudio;
   const taggable = readerAfterTags(head);
   if (taggable) return taggable;
   if (startsWith(head, 'MThd') || (startsWith(head, 'RIFF') && startsWith(head, 'RMID', 8))) {

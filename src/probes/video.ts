@@ -8,6 +8,7 @@
 import { ProbeError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
 import type { VideoFacts } from './containers/facts.js';
+import { asfVideoFacts, isAsf } from './containers/asf.js';
 import { ffprobeVideoFacts } from './containers/ffprobe-video.js';
 import { parseMatroska, readDocType, type MatroskaTrack } from './containers/matroska.js';
 import { firstMatroskaVideoTrack, matroskaVideoFacts } from './containers/matroska-video.js';
@@ -57,6 +58,7 @@ async function readFacts(source: ByteSource, head: Uint8Array, context: ProbeCon
       return { facts: matroskaVideoFacts(file, source.name) };
     }
     if (isOgg(head)) return { facts: await oggVideoFacts(source) };
+    if (isAsf(head)) return { facts: await asfVideoFacts(source) };
   } catch (error) {
     // Typed verdicts (truncated, no_video_stream, I/O) stand; a reader that is unsure or meets
     // something it does not model hands the file to ffprobe rather than guess.
