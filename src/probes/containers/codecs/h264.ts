@@ -45,20 +45,88 @@ export function avcConfigSpsList(avcC: Uint8Array): Uint8Array[] {
 
 /** Parses one SPS NAL unit (with its 1-byte NAL header). */
 export function parseH264Sps(nal: Uint8Array): H264Sps {
+  return readSps(nal).sps;
+}
+
+/** What the SPS tells about timing and field coding, for demuxers that take frame durations from the stream. */
+export interface H264SpsTiming extends H264Sps {
+  /** frame_mbs_only_flag: no field pictures or MBAFF. */
+  frameMbsOnly: boolean;
+  /** Bits of frame_num in slice headers, and whether colour planes are coded apart (both needed to reach field_pic_flag). */
+  log2MaxFrameNum: number;
+  separateColourPlanes: boolean;
+  /** VUI timing_info (num_units_in_tick, time_scale), when present. */
+  timing?: { numUnitsInTick: number; timeScale: number };
+  /** VUI pic_struct_present_flag: picture timing SEI may repeat fields. */
+  picStructPresent: boolean;
+}
+
+/** Parses one SPS NAL unit through its VUI timing and HRD information. */
+export function parseH264SpsTiming(nal: Uint8Array): H264SpsTiming {
+  const { sps, vuiPresent, bits, fields } = readSps(nal);
+  const vui = vuiPresent ? readVuiTiming(bits) : { picStructPresent: false };
+  return { ...sps, ...fields, ...vui };
+}
+
+function readVuiTiming(bits: BitReader): Pick<H264SpsTiming, 'timing' | 'picStructPresent'> {
+  if (bits.flag()) bits.skip(1);
+  if (bits.flag()) {
+    bits.skip(4);
+    if (bits.flag()) bits.skip(24);
+  }
+  if (bits.flag()) {
+    bits.ue();
+    bits.ue();
+  }
+  let timing: H264SpsTiming['timing'];
+  if (bits.flag()) {
+    timing = { numUnitsInTick: bits.u(32), timeScale: bits.u(32) };
+    bits.skip(1);
+  }
+  const nalHrd = bits.flag();
+  if (nalHrd) skipHrd(bits);
+  const vclHrd = bits.flag();
+  if (vclHrd) skipHrd(bits);
+  if (nalHrd || vclHrd) bits.skip(1);
+  return { timing, picStructPresent: bits.flag() };
+}
+
+function skipHrd(bits: BitReader): void {
+  const count = bits.ue() + 1;
+  if (count > 32) throw new RangeError(`${count} HRD CPB specifications`);
+  bits.skip(8);
+  for (let i = 0; i < count; i++) {
+    bits.ue();
+    bits.ue();
+    bits.skip(1);
+  }
+  bits.skip(20);
+}
+
+interface SpsRead {
+  sps: H264Sps;
+  vuiPresent: boolean;
+  /** Positioned after the VUI aspect ratio. */
+  bits: BitReader;
+  fields: Pick<H264SpsTiming, 'frameMbsOnly' | 'log2MaxFrameNum' | 'separateColourPlanes'>;
+}
+
+function readSps(nal: Uint8Array): SpsRead {
   const bits = new BitReader(unescapeRbsp(nal.subarray(1)));
   const profile = bits.u(8);
   bits.skip(16);
   bits.ue();
   let chromaFormat = 1;
+  let separateColourPlanes = false;
   if (HIGH_PROFILES.has(profile)) {
     chromaFormat = bits.ue();
-    if (chromaFormat === 3) bits.skip(1);
+    if (chromaFormat === 3) separateColourPlanes = bits.flag();
     bits.ue();
     bits.ue();
     bits.skip(1);
     if (bits.flag()) skipScalingMatrices(bits, chromaFormat === 3 ? 12 : 8);
   }
-  bits.ue();
+  const log2MaxFrameNum = bits.ue() + 4;
   const pocType = bits.ue();
   if (pocType === 0) bits.ue();
   else if (pocType === 1) {
@@ -88,8 +156,10 @@ export function parseH264Sps(nal: Uint8Array): H264Sps {
       (left + right) * stepX < codedWidth && (top + bottom) * stepY < codedHeight;
     if (valid) Object.assign(crop, { cropLeft: left * stepX, cropRight: right * stepX, cropTop: top * stepY, cropBottom: bottom * stepY });
   }
-  const sampleAspectRatio = bits.bitsLeft > 0 && bits.flag() ? readVuiAspectRatio(bits) : undefined;
-  return { codedWidth, codedHeight, ...crop, sampleAspectRatio };
+  const vuiPresent = bits.bitsLeft > 0 && bits.flag();
+  const sampleAspectRatio = vuiPresent ? readVuiAspectRatio(bits) : undefined;
+  const sps = { codedWidth, codedHeight, ...crop, sampleAspectRatio };
+  return { sps, vuiPresent, bits, fields: { frameMbsOnly: frameMbsOnly === 1, log2MaxFrameNum, separateColourPlanes } };
 }
 
 function skipScalingMatrices(bits: BitReader, lists: number): void {

@@ -1,0 +1,315 @@
+/**
+ * The elementary streams the MPEG-TS/PS readers model, read as FFmpeg's parsers read them
+ * (h264_parser.c, mpegvideo_parser.c, the audio frame headers): what each PES carries, the
+ * picture size and aspect, and the frame length FFmpeg gives every packet. Anything these
+ * parsers would time differently (field pictures, repeated fields, several pictures in a PES,
+ * a missing frame rate) is a {@link NeedsFfprobe}.
+ */
+import { BitReader, OutOfData, unescapeRbsp } from './bytes.js';
+import { h264DisplaySize, parseH264SpsTiming, type H264SpsTiming } from './codecs/h264.js';
+import { NeedsFfprobe } from './facts.js';
+import { avD2q, avReduce, type Rational } from './rational.js';
+
+export type VideoCodec = 'h264' | 'mpeg-video';
+export type AudioCodec = 'aac' | 'mpeg-audio' | 'ac3';
+
+export interface VideoParameters {
+  codec: 'h264' | 'mpeg1video' | 'mpeg2video';
+  width: number;
+  height: number;
+  sampleAspectRatio?: Rational;
+  /** The codec's frame rate (AVCodecContext.framerate as the parser sets it). */
+  frameRate: Rational;
+  /** pkt->duration FFmpeg computes for each frame, in 90 kHz ticks (rounded down). */
+  frameTicks: number;
+}
+
+export interface VideoPictures extends VideoParameters {
+  /** Per PES: its picture is a B picture (FFmpeg drops a non-B picture's DTS equal to its PTS). */
+  bPictures: boolean[];
+}
+
+/** Start codes (00 00 01 xx) in a buffer: offsets of the byte after the prefix. */
+function* startCodes(bytes: Uint8Array): Generator<number> {
+  for (let i = 0; i + 3 < bytes.byteLength; i++) {
+    if (bytes[i + 2]! > 1) i += 2;
+    else if (bytes[i] === 0 && bytes[i + 1] === 0 && bytes[i + 2] === 1) {
+      yield i + 3;
+      i += 2;
+    }
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i]);
+}
+
+/**
+ * Reads the video PES payloads (whole PES packets, in decode order): exactly one picture each,
+ * one unchanging sequence header / SPS, frame pictures only.
+ */
+export function inspectVideo(codec: VideoCodec, payloads: Uint8Array[]): VideoPictures {
+  return codec === 'h264' ? inspectH264(payloads) : inspectMpegVideo(payloads);
+}
+
+const NAL_SLICE = 1;
+const NAL_IDR = 5;
+const NAL_SPS = 7;
+
+function inspectH264(payloads: Uint8Array[]): VideoPictures {
+  let spsBytes: Uint8Array | undefined;
+  let sps: H264SpsTiming | undefined;
+  const bPictures: boolean[] = [];
+  payloads.forEach((payload, index) => {
+    let pictures = 0;
+    const codes = [...startCodes(payload)];
+    codes.forEach((at, n) => {
+      const type = payload[at]! & 0x1f;
+      const end = n + 1 < codes.length ? codes[n + 1]! - 3 : payload.byteLength;
+      if (type === NAL_SPS) {
+        const nal = payload.subarray(at, end);
+        const trimmed = trimTrailingZeros(nal);
+        if (spsBytes && !sameBytes(spsBytes, trimmed)) throw new NeedsFfprobe('MPEG stream: the H.264 SPS changes');
+        spsBytes ??= trimmed;
+        sps ??= parseSps(trimmed);
+      } else if (type === NAL_SLICE || type === NAL_IDR) {
+        if (!sps) throw new NeedsFfprobe('MPEG stream: H.264 pictures before the first SPS');
+        const slice = readSliceStart(payload.subarray(at + 1, Math.min(end, at + 33)), sps);
+        if (slice.firstMb === 0) {
+          pictures++;
+          bPictures[index] = slice.type % 5 === 1;
+        }
+        if (slice.field) throw new NeedsFfprobe('MPEG stream: H.264 field pictures');
+      }
+    });
+    if (pictures !== 1) throw new NeedsFfprobe(`MPEG stream: H.264 PES ${index} holds ${pictures} pictures`);
+  });
+  if (!sps) throw new NeedsFfprobe('MPEG stream: no H.264 SPS');
+  return { ...h264Parameters(sps), bPictures };
+}
+
+function trimTrailingZeros(nal: Uint8Array): Uint8Array {
+  let end = nal.byteLength;
+  while (end > 0 && nal[end - 1] === 0) end--;
+  return nal.subarray(0, end);
+}
+
+function parseSps(nal: Uint8Array): H264SpsTiming {
+  try {
+    return parseH264SpsTiming(nal);
+  } catch (error) {
+    if (error instanceof OutOfData || error instanceof RangeError) throw new NeedsFfprobe('MPEG stream: unreadable H.264 SPS');
+    throw error;
+  }
+}
+
+/** first_mb_in_slice, slice_type, and field_pic_flag when the SPS allows field coding. */
+function readSliceStart(escaped: Uint8Array, sps: H264SpsTiming): { firstMb: number; type: number; field: boolean } {
+  try {
+    const bits = new BitReader(unescapeRbsp(escaped));
+    const firstMb = bits.ue();
+    const type = bits.ue();
+    bits.ue();
+    if (sps.frameMbsOnly) return { firstMb, type, field: false };
+    if (sps.separateColourPlanes) bits.skip(2);
+    bits.skip(sps.log2MaxFrameNum);
+    return { firstMb, type, field: bits.flag() };
+  } catch (error) {
+    if (error instanceof OutOfData) throw new NeedsFfprobe('MPEG stream: unreadable H.264 slice header');
+    throw error;
+  }
+}
+
+/**
+ * h264_parser.c: framerate = time_scale / (num_units_in_tick * ticks_per_frame 2), and a frame
+ * picture repeats once (repeat_pict 1): den / (num * 2) * 2 seconds per frame.
+ */
+function h264Parameters(sps: H264SpsTiming): VideoParameters {
+  if (!sps.timing || !sps.timing.numUnitsInTick || !sps.timing.timeScale) {
+    throw new NeedsFfprobe('MPEG stream: H.264 without VUI timing (FFmpeg guesses the rate from timestamps)');
+  }
+  if (sps.picStructPresent) throw new NeedsFfprobe('MPEG stream: H.264 picture timing SEI may repeat fields');
+  const { numUnitsInTick, timeScale } = sps.timing;
+  const frameRate = avReduce(timeScale, numUnitsInTick * 2, 1 << 30);
+  if (frameRate.num * numUnitsInTick * 2 !== frameRate.den * timeScale) throw new NeedsFfprobe('MPEG stream: H.264 timing beyond FFmpeg\'s precision');
+  const { width, height } = h264DisplaySize(sps, { width: 0, height: 0 });
+  return { codec: 'h264', width, height, sampleAspectRatio: sps.sampleAspectRatio, frameRate, frameTicks: frameTicksOf(frameRate) };
+}
+
+/** av_rescale_rnd(1, den * 90000, num, AV_ROUND_DOWN): one frame of `rate` in 90 kHz ticks. */
+function frameTicksOf(rate: Rational): number {
+  return Math.floor((rate.den * 90000) / rate.num);
+}
+
+const SEQUENCE_HEADER = 0xb3;
+const EXTENSION = 0xb5;
+const PICTURE = 0x00;
+/** ff_mpeg12_frame_rate_tab for the codes MPEG-1/2 define (FFmpeg's extra codes 9-15 are not modelled). */
+const MPEG_FRAME_RATES: readonly (Rational | undefined)[] = [
+  undefined, { num: 24000, den: 1001 }, { num: 24, den: 1 }, { num: 25, den: 1 }, { num: 30000, den: 1001 },
+  { num: 30, den: 1 }, { num: 50, den: 1 }, { num: 60000, den: 1001 }, { num: 60, den: 1 },
+];
+/** ff_mpeg2_aspect: display aspect ratios for aspect_ratio_information 2..4. */
+const MPEG2_ASPECT: readonly Rational[] = [{ num: 0, den: 1 }, { num: 1, den: 1 }, { num: 4, den: 3 }, { num: 16, den: 9 }, { num: 221, den: 100 }];
+
+interface SequenceHeader {
+  bytes: Uint8Array;
+  width: number;
+  height: number;
+  aspect: number;
+  rateCode: number;
+}
+
+interface SequenceExtension {
+  widthExtension: number;
+  heightExtension: number;
+  rateN: number;
+  rateD: number;
+}
+
+interface MpegVideoState {
+  header?: SequenceHeader;
+  extension?: SequenceExtension;
+  display?: { width: number; height: number };
+}
+
+const B_PICTURE = 3;
+
+function inspectMpegVideo(payloads: Uint8Array[]): VideoPictures {
+  const state: MpegVideoState = {};
+  const bPictures: boolean[] = [];
+  payloads.forEach((payload, index) => {
+    let pictures = 0;
+    for (const at of startCodes(payload)) {
+      const code = payload[at];
+      if (code === SEQUENCE_HEADER) readSequenceHeader(payload.subarray(at + 1, at + 9), state);
+      else if (code === EXTENSION) readExtension(payload.subarray(at + 1, at + 12), state);
+      else if (code === PICTURE) {
+        pictures++;
+        bPictures[index] = ((payload[at + 2] ?? 0) >> 3 & 7) === B_PICTURE;
+      }
+    }
+    if (pictures !== 1) throw new NeedsFfprobe(`MPEG stream: video PES ${index} holds ${pictures} pictures`);
+  });
+  return { ...mpegVideoParameters(state), bPictures };
+}
+
+function readSequenceHeader(bytes: Uint8Array, state: MpegVideoState): void {
+  if (bytes.byteLength < 8) throw new NeedsFfprobe('MPEG stream: sequence header cut');
+  const header = {
+    bytes: bytes.slice(0, 8),
+    width: (bytes[0]! << 4) | (bytes[1]! >> 4),
+    height: ((bytes[1]! & 15) << 8) | bytes[2]!,
+    aspect: bytes[3]! >> 4,
+    rateCode: bytes[3]! & 15,
+  };
+  if (state.header && !sameBytes(state.header.bytes, header.bytes)) throw new NeedsFfprobe('MPEG stream: the sequence header changes');
+  state.header ??= header;
+}
+
+const SEQUENCE_EXTENSION = 1;
+const SEQUENCE_DISPLAY_EXTENSION = 2;
+const PICTURE_CODING_EXTENSION = 8;
+const FRAME_PICTURE = 3;
+
+function readExtension(bytes: Uint8Array, state: MpegVideoState): void {
+  if (bytes.byteLength < 5) throw new NeedsFfprobe('MPEG stream: extension cut');
+  const bits = new BitReader(bytes);
+  const id = bits.u(4);
+  if (id === SEQUENCE_EXTENSION) {
+    bits.skip(8 + 1 + 2);
+    const widthExtension = bits.u(2);
+    const heightExtension = bits.u(2);
+    bits.skip(12 + 1 + 8 + 1);
+    const extension = { widthExtension, heightExtension, rateN: bits.u(2), rateD: bits.u(5) };
+    if (state.extension && JSON.stringify(state.extension) !== JSON.stringify(extension)) throw new NeedsFfprobe('MPEG stream: the sequence extension changes');
+    state.extension = extension;
+  } else if (id === SEQUENCE_DISPLAY_EXTENSION) {
+    bits.skip(3);
+    if (bits.flag()) bits.skip(24);
+    const width = bits.u(14);
+    bits.skip(1);
+    state.display = { width, height: bits.u(14) };
+  } else if (id === PICTURE_CODING_EXTENSION) {
+    bits.skip(16 + 2);
+    const structure = bits.u(2);
+    bits.skip(6);
+    const repeatFirstField = bits.flag();
+    if (structure !== FRAME_PICTURE) throw new NeedsFfprobe('MPEG stream: MPEG-2 field pictures');
+    if (repeatFirstField) throw new NeedsFfprobe('MPEG stream: MPEG-2 repeated fields');
+  }
+}
+
+/**
+ * mpegvideo_parser.c: MPEG-1 frames last one frame period; MPEG-2 sets framerate with the
+ * extension's n/d and ticks_per_frame 2, and a frame picture without repeat_first_field has
+ * repeat_pict 1: again one frame period. The decoder's picture size and aspect (mpeg12dec.c).
+ */
+function mpegVideoParameters({ header, extension, display }: MpegVideoState): VideoParameters {
+  if (!header) throw new NeedsFfprobe('MPEG stream: no sequence header');
+  const base = MPEG_FRAME_RATES[header.rateCode];
+  if (!base) throw new NeedsFfprobe(`MPEG stream: frame_rate_code ${header.rateCode}`);
+  const frameRate = extension ? avReduce(base.num * (extension.rateN + 1), base.den * (extension.rateD + 1), 1 << 30) : base;
+  const width = header.width | ((extension?.widthExtension ?? 0) << 12);
+  const height = header.height | ((extension?.heightExtension ?? 0) << 12);
+  if (!width || !height) throw new NeedsFfprobe('MPEG stream: sequence header without a picture size');
+  const sampleAspectRatio = extension ? mpeg2AspectRatio(header.aspect, width, height, display) : mpeg1AspectRatio(header.aspect);
+  return { codec: extension ? 'mpeg2video' : 'mpeg1video', width, height, sampleAspectRatio, frameRate, frameTicks: frameTicksOf(frameRate) };
+}
+
+/** ff_mpeg1_aspect: pixel height/width for aspect codes 1..14 (0 and 15 are forbidden). */
+const MPEG1_ASPECT = [0, 1, 0.6735, 0.7031, 0.7615, 0.8055, 0.8437, 0.8935, 0.9157, 0.9815, 1.0255, 1.0695, 1.095, 1.1575, 1.2015];
+
+/** mpeg12dec.c: av_d2q(1 / ff_mpeg1_aspect[code], 255). */
+function mpeg1AspectRatio(code: number): Rational {
+  const aspect = MPEG1_ASPECT[code];
+  if (!aspect) throw new NeedsFfprobe(`MPEG stream: MPEG-1 aspect code ${code}`);
+  return avD2q(1 / aspect, 255);
+}
+
+function mpeg2AspectRatio(code: number, width: number, height: number, display: { width: number; height: number } | undefined): Rational {
+  const aspect = MPEG2_ASPECT[code] ?? { num: 0, den: 1 };
+  if (code <= 1 || code > 4) return aspect;
+  const byPicture = avReduce(aspect.num * height, aspect.den * width);
+  if (!display || !display.width || !display.height) return byPicture;
+  // FFmpeg uses the display size only when picture and display sizes give a DAR of 4:3 or 16:9.
+  const dar = avReduce(aspect.num * display.height * width, aspect.den * display.width * height);
+  const standard = (dar.num === 4 && dar.den === 3) || (dar.num === 16 && dar.den === 9);
+  return standard ? avReduce(aspect.num * display.height, aspect.den * display.width) : byPicture;
+}
+
+export interface AudioParameters {
+  /** Samples per frame (AVCodecContext.frame_size) and the sample rate, which time each audio packet. */
+  frameSize: number;
+  sampleRate: number;
+}
+
+const ADTS_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
+const MPEG_AUDIO_RATES = [44100, 48000, 32000];
+const AC3_RATES = [48000, 44100, 32000];
+
+/** The first frame header of the first audio PES payload. */
+export function inspectAudio(codec: AudioCodec, payload: Uint8Array): AudioParameters {
+  const b = payload;
+  if (codec === 'aac') {
+    if (b.byteLength < 7 || b[0] !== 0xff || (b[1]! & 0xf6) !== 0xf0) throw new NeedsFfprobe('MPEG stream: AAC PES without an ADTS header');
+    const rate = ADTS_RATES[(b[2]! >> 2) & 15];
+    if (!rate) throw new NeedsFfprobe('MPEG stream: ADTS sampling index');
+    return { frameSize: 1024, sampleRate: rate };
+  }
+  if (codec === 'mpeg-audio') {
+    if (b.byteLength < 4 || b[0] !== 0xff || (b[1]! & 0xe0) !== 0xe0) throw new NeedsFfprobe('MPEG stream: MPEG audio PES without a frame header');
+    const version = (b[1]! >> 3) & 3;
+    const layer = 4 - ((b[1]! >> 1) & 3);
+    const rateIndex = (b[2]! >> 2) & 3;
+    if (version === 1 || layer === 4 || rateIndex === 3) throw new NeedsFfprobe('MPEG stream: reserved MPEG audio header');
+    const divisor = version === 3 ? 1 : version === 2 ? 2 : 4;
+    const frameSize = layer === 1 ? 384 : layer === 3 && version !== 3 ? 576 : 1152;
+    return { frameSize, sampleRate: MPEG_AUDIO_RATES[rateIndex]! / divisor };
+  }
+  if (b.byteLength < 6 || b[0] !== 0x0b || b[1] !== 0x77) throw new NeedsFfprobe('MPEG stream: AC-3 PES without a sync frame');
+  const bsid = b[5]! >> 3;
+  const rate = AC3_RATES[b[4]! >> 6];
+  if (bsid > 8 || !rate) throw new NeedsFfprobe('MPEG stream: E-AC-3 or reserved AC-3 header');
+  return { frameSize: 1536, sampleRate: rate };
+}

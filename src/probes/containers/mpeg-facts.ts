@@ -1,0 +1,182 @@
+/**
+ * ffprobe's answer for an MPEG program or transport stream, from the PES packets the container
+ * readers collect: what avformat_find_stream_info reads at the head (start times, frame rates,
+ * picture size) and what estimate_timings_from_pts reads in the last 250,000 bytes (the last
+ * timestamps plus one packet's duration), as FFmpeg 5.1 does it for the "mpeg" and "mpegts"
+ * demuxers. Whatever this does not model exactly is a {@link NeedsFfprobe}.
+ */
+import { avRescale, type Rational } from './rational.js';
+import { NeedsFfprobe, type VideoFacts } from './facts.js';
+import { averageFrameRate, MPEG_CLOCK, RealFrameRateEstimator } from './mpeg-rates.js';
+import { inspectAudio, inspectVideo, type AudioCodec, type VideoCodec, type VideoPictures } from './mpeg-es.js';
+
+export interface PesPacket {
+  pts?: number;
+  dts?: number;
+  payload: Uint8Array;
+}
+
+interface StreamBase {
+  /** Whole PES packets from the start of the file, in file order. */
+  head: PesPacket[];
+  /** PTS of the PES packets the tail read returns, in file order. */
+  tailPts: number[];
+}
+
+export type MpegStream = StreamBase & ({ type: 'video'; codec: VideoCodec } | { type: 'audio'; codec: AudioCodec });
+
+export interface MpegFile {
+  mime: string;
+  reader: VideoFacts['reader'];
+  streams: MpegStream[];
+  /** The head read holds every packet of the file (FFmpeg analyses no more than there is). */
+  wholeFile: boolean;
+}
+
+/** find_stream_info analyses about 5 s; r_frame_rate must be the same from this many frames on. */
+const MIN_RATE_FRAMES = 20;
+const SIXTY_SECONDS = 60 * MPEG_CLOCK;
+/** Timestamps in the last eighth before the 33-bit wrap make FFmpeg correct them. */
+const WRAP_GUARD = 2 ** 33 - 2 ** 30;
+/** MediaInfo's frame rate mode looks at the first 41 frames (see ffprobe-video.ts). */
+const VFR_FRAMES = 41;
+/** Fewest video packets the first 164 packets ffprobe lists hold once a file has that many frames. */
+const VFR_MIN_FRAMES = 8;
+
+interface Timed {
+  start: number;
+  /** st->duration in 90 kHz ticks. */
+  duration: number;
+}
+
+export function mpegVideoFacts(file: MpegFile): VideoFacts {
+  const videos = file.streams.filter(isVideo);
+  if (videos.length !== 1) throw new NeedsFfprobe(`MPEG stream with ${videos.length} video streams`);
+  const video = videos[0]!;
+  const pictures = inspectVideo(video.codec, video.head.map((pes) => pes.payload));
+  const dts = decodeTimestamps(video.head, pictures);
+  checkConstantFrameRate(video.head);
+  const realRate = realFrameRate(pictures, dts, file.wholeFile);
+  const videoTiming = timing(video, Math.floor((MPEG_CLOCK * realRate.den) / realRate.num));
+  const audioTimings = file.streams.filter((stream) => stream.type === 'audio').map((stream) => audioTiming(stream));
+  return {
+    mime: file.mime,
+    containerDuration: formatDuration([videoTiming, ...audioTimings]),
+    stream: {
+      width: pictures.width,
+      height: pictures.height,
+      avgFrameRate: averageFrameRate(pictures.frameTicks),
+      duration: videoTiming.duration / MPEG_CLOCK,
+      sampleAspectRatio: pictures.sampleAspectRatio,
+      variableFrameRate: false,
+    },
+    reader: file.reader,
+  };
+}
+
+function isVideo(stream: MpegStream): stream is MpegStream & { type: 'video' } {
+  return stream.type === 'video';
+}
+
+/**
+ * DTS as the demuxer gives them (a PES without DTS has DTS = PTS), which FFmpeg keeps only when
+ * they increase and no non-B picture of a reordered stream has DTS = PTS (that DTS is dropped
+ * and guessed).
+ */
+function decodeTimestamps(head: PesPacket[], pictures: VideoPictures): number[] {
+  if (head.length < 3) throw new NeedsFfprobe('MPEG stream: fewer than three video frames to time');
+  const reordered = head.some((pes) => pes.dts !== undefined && pes.dts !== pes.pts);
+  return head.map((pes, i) => {
+    if (pes.pts === undefined) throw new NeedsFfprobe('MPEG stream: video PES without PTS');
+    const dts = pes.dts ?? pes.pts;
+    if (reordered && dts === pes.pts && !pictures.bPictures[i]) throw new NeedsFfprobe('MPEG stream: reordered video whose reference picture has DTS = PTS');
+    const previous = i > 0 ? (head[i - 1]!.dts ?? head[i - 1]!.pts!) : -Infinity;
+    if (dts <= previous) throw new NeedsFfprobe('MPEG stream: video DTS do not increase');
+    return dts;
+  });
+}
+
+/**
+ * The probe's variable_frame_rate warning (MediaInfo's rule, as ffprobe-video.ts applies it to
+ * the first video packets ffprobe lists): off only when it is off for every number of leading
+ * frames that window may hold, so that the answer does not depend on how audio interleaves.
+ */
+function checkConstantFrameRate(head: PesPacket[]): void {
+  const frames = Math.min(VFR_FRAMES, head.length);
+  for (let count = Math.min(VFR_MIN_FRAMES, frames); count <= frames; count++) {
+    if (isVariableFrameRate(head.slice(0, count).map((pes) => pes.pts!))) throw new NeedsFfprobe('MPEG stream: video PTS gaps vary');
+  }
+}
+
+/** Gaps between the sorted distinct times, the largest few dropped, must agree within 10%. */
+function isVariableFrameRate(pts: number[]): boolean {
+  const times = [...pts].sort((a, b) => a - b);
+  let gaps = times.slice(1).map((time, i) => time - times[i]!).filter((gap) => gap > 0).sort((a, b) => a - b);
+  if (gaps.length >= 40) gaps = gaps.slice(0, gaps.length - Math.floor(gaps.length / 10));
+  else if (gaps.length >= 7) gaps = gaps.slice(0, gaps.length - 4);
+  if (gaps.length <= 2) return false;
+  return !(gaps[0]! * 0.9 < gaps[gaps.length - 1]! && gaps[0]! * 1.1 > gaps[gaps.length - 1]!);
+}
+
+/**
+ * r_frame_rate: MPEG-1 video takes the codec's rate (FFmpeg trusts its time base); H.264 and
+ * MPEG-2 take it from the DTS (ff_rfps_calculate), which must give one answer however many of
+ * the analysed frames FFmpeg saw.
+ */
+function realFrameRate(pictures: VideoPictures, dts: number[], wholeFile: boolean): Rational {
+  if (pictures.codec === 'mpeg1video') {
+    const rate = pictures.frameRate.num / pictures.frameRate.den;
+    if (rate < 5 || rate >= 101) throw new NeedsFfprobe('MPEG stream: MPEG-1 rate FFmpeg deems unreliable');
+    return pictures.frameRate;
+  }
+  if (dts.length < MIN_RATE_FRAMES && !wholeFile) throw new NeedsFfprobe('MPEG stream: too few frames read to settle r_frame_rate');
+  const estimator = new RealFrameRateEstimator();
+  const answers = new Set<string>();
+  dts.forEach((time, i) => {
+    estimator.add(time);
+    const frames = i + 1;
+    if (frames < Math.min(MIN_RATE_FRAMES, dts.length)) return;
+    const rate = estimator.rate(Math.max(frames - 2, 0) * pictures.frameTicks);
+    answers.add(rate ? `${rate.num}/${rate.den}` : 'none');
+  });
+  const [only, ...others] = [...answers];
+  if (!only || others.length > 0 || only === 'none') throw new NeedsFfprobe('MPEG stream: r_frame_rate depends on how many frames FFmpeg analyses');
+  const [num, den] = only.split('/').map(Number);
+  return { num: num!, den: den! };
+}
+
+function audioTiming(stream: MpegStream): Timed {
+  const first = stream.head[0];
+  if (!first) throw new NeedsFfprobe('MPEG stream: an audio stream without packets at the head');
+  const audio = inspectAudio(stream.codec as AudioCodec, first.payload);
+  return timing(stream, Math.floor((MPEG_CLOCK * audio.frameSize) / audio.sampleRate));
+}
+
+/**
+ * start_time: the first packet's PTS. duration: estimate_timings_from_pts over the tail packets
+ * (each PTS plus one packet's duration, less the start), which keeps the largest value as long
+ * as consecutive packets stay within 60 s of each other. The first tail packet may be a stale
+ * one left from the head, so the largest must come later.
+ */
+function timing(stream: MpegStream, packetTicks: number): Timed {
+  const start = stream.head[0]?.pts;
+  if (start === undefined) throw new NeedsFfprobe('MPEG stream: first packet without PTS');
+  if (start >= WRAP_GUARD) throw new NeedsFfprobe('MPEG stream: timestamps near the 33-bit wrap');
+  const ends = stream.tailPts.map((pts) => pts + packetTicks - start);
+  if (ends.length < 2) throw new NeedsFfprobe('MPEG stream: fewer than two timed packets in the tail');
+  if (ends.some((end, i) => end <= 0 || (i > 0 && Math.abs(end - ends[i - 1]!) >= SIXTY_SECONDS))) {
+    throw new NeedsFfprobe('MPEG stream: tail timestamps jump or run backwards');
+  }
+  const duration = Math.max(...ends);
+  if (ends.indexOf(duration) === 0) throw new NeedsFfprobe('MPEG stream: the tail ends on its first packet');
+  return { start, duration };
+}
+
+/** update_stream_timings: the longest stream, or the span from the earliest start to the latest end, in microseconds. */
+function formatDuration(streams: Timed[]): number {
+  const toMicros = (ticks: number) => Number(avRescale(ticks, 1_000_000, MPEG_CLOCK));
+  const start = Math.min(...streams.map((stream) => toMicros(stream.start)));
+  const end = Math.max(...streams.map((stream) => toMicros(stream.start) + toMicros(stream.duration)));
+  const longest = Math.max(...streams.map((stream) => toMicros(stream.duration)));
+  return Math.max(longest, end - start) / 1_000_000;
+}

@@ -1,0 +1,338 @@
+/**
+ * MPEG transport streams (188-byte packets, or 192 with the M2TS timestamp prefix) read as
+ * FFmpeg 5.1's mpegts demuxer reads them for ffprobe: one program, PES packets per elementary
+ * stream from the head (find_stream_info) and from the last 250,000 bytes (the duration), see
+ * mpeg-facts.ts. Lost, damaged or scrambled packets, timestamp discontinuities, changing tables,
+ * streams of kinds not modelled, and a file whose last packets may be cut go to ffprobe.
+ */
+import type { ByteSource } from '../../sources/source.js';
+import { NeedsFfprobe, type VideoFacts } from './facts.js';
+import type { AudioCodec, VideoCodec } from './mpeg-es.js';
+import { mpegVideoFacts, type MpegStream, type PesPacket } from './mpeg-facts.js';
+
+const SYNC = 0x47;
+const TS_BYTES = 188;
+const PAT_PID = 0;
+/** ff_read_packet's window for the duration (DURATION_MAX_READ_SIZE). */
+const TAIL_BYTES = 250_000;
+/** Head reads: enough frames to settle the frame rates, never more than this. */
+const HEAD_STEP = 256 * 1024;
+const HEAD_LIMIT = 2 * 1024 * 1024;
+const HEAD_FRAMES = 60;
+/** Packets resync may mistake for packets before it finds the real packet grid. */
+const MAX_FALSE_SYNCS = 64;
+
+type Kind = { type: 'video'; codec: VideoCodec } | { type: 'audio'; codec: AudioCodec };
+
+/** PMT stream_type -> what FFmpeg makes of it, for the types modelled. */
+const STREAM_TYPES: Record<number, Kind> = {
+  0x01: { type: 'video', codec: 'mpeg-video' },
+  0x02: { type: 'video', codec: 'mpeg-video' },
+  0x1b: { type: 'video', codec: 'h264' },
+  0x03: { type: 'audio', codec: 'mpeg-audio' },
+  0x04: { type: 'audio', codec: 'mpeg-audio' },
+  0x0f: { type: 'audio', codec: 'aac' },
+  0x81: { type: 'audio', codec: 'ac3' },
+};
+
+/** The transport packet size when the file opens with four packets in a row. */
+export function transportPacketSize(head: Uint8Array): 188 | 192 | undefined {
+  return ([188, 192] as const).find((size) => {
+    const at = size - TS_BYTES;
+    return head.byteLength >= at + 3 * size + 1 && [0, 1, 2, 3].every((n) => head[at + n * size] === SYNC);
+  });
+}
+
+interface Packet {
+  pid: number;
+  start: boolean;
+  continuity: number;
+  /** Adaptation field flags discontinuity. */
+  discontinuity: boolean;
+  payload?: Uint8Array;
+}
+
+function parsePacket(b: Uint8Array): Packet {
+  if (b[1]! & 0x80) throw new NeedsFfprobe('MPEG-TS packet marked in error');
+  if (b[3]! & 0xc0) throw new NeedsFfprobe('scrambled MPEG-TS packet');
+  const control = (b[3]! >> 4) & 3;
+  const adaptation = control & 2 ? b[4]! : -1;
+  const payloadStart = 4 + (adaptation >= 0 ? 1 + adaptation : 0);
+  if (payloadStart > TS_BYTES) throw new NeedsFfprobe('MPEG-TS adaptation field overruns its packet');
+  return {
+    pid: ((b[1]! & 0x1f) << 8) | b[2]!,
+    start: (b[1]! & 0x40) !== 0,
+    continuity: b[3]! & 15,
+    discontinuity: adaptation > 0 && (b[5]! & 0x80) !== 0,
+    payload: control & 1 && payloadStart < TS_BYTES ? b.subarray(payloadStart, TS_BYTES) : undefined,
+  };
+}
+
+/** A PSI section that starts and ends in this packet. */
+function sectionOf(packet: Packet): Uint8Array {
+  const payload = packet.payload!;
+  const start = 1 + payload[0]!;
+  const length = start + 3 <= payload.byteLength ? (((payload[start + 1]! & 15) << 8) | payload[start + 2]!) + 3 : Infinity;
+  if (!packet.start || start + length > payload.byteLength) throw new NeedsFfprobe('MPEG-TS table section spanning packets');
+  return payload.slice(start, start + length);
+}
+
+interface Program {
+  pmtPid: number;
+  pmt?: Uint8Array;
+  streams: Map<number, Kind>;
+}
+
+function readPat(section: Uint8Array): number {
+  const programs: number[] = [];
+  for (let p = 8; p + 4 <= section.byteLength - 4; p += 4) {
+    if ((section[p]! << 8 | section[p + 1]!) !== 0) programs.push(((section[p + 2]! & 0x1f) << 8) | section[p + 3]!);
+  }
+  if (section[0] !== 0 || programs.length !== 1) throw new NeedsFfprobe(`MPEG-TS PAT with ${programs.length} programs`);
+  return programs[0]!;
+}
+
+function readPmt(section: Uint8Array): Map<number, Kind> {
+  if (section[0] !== 2) throw new NeedsFfprobe('MPEG-TS PMT section of another table');
+  const streams = new Map<number, Kind>();
+  const end = section.byteLength - 4;
+  for (let p = 12 + (((section[10]! & 15) << 8) | section[11]!); p + 5 <= end; ) {
+    const type = section[p]!;
+    const pid = ((section[p + 1]! & 0x1f) << 8) | section[p + 2]!;
+    const kind = STREAM_TYPES[type];
+    if (!kind) throw new NeedsFfprobe(`MPEG-TS stream type 0x${type.toString(16)} not modelled`);
+    streams.set(pid, kind);
+    p += 5 + (((section[p + 3]! & 15) << 8) | section[p + 4]!);
+  }
+  return streams;
+}
+
+/** The PES being gathered for one PID. */
+interface OpenPes extends PesPacket {
+  declaredLength: number;
+  parts: Uint8Array[];
+  size: number;
+}
+
+interface PidState {
+  continuity?: number;
+  open?: OpenPes;
+  done: PesPacket[];
+  /** The last packet of this PID ended with adaptation-field stuffing (the muxer closed its PES). */
+  stuffedLast: boolean;
+}
+
+/** The adaptation field is longer than its flags need: the muxer padded a PES's last packet. */
+function hasStuffing(raw: Uint8Array): boolean {
+  if (!((raw[3]! >> 4) & 2) || raw[4] === 0) return false;
+  const length = raw[4]!;
+  const flags = raw[5]!;
+  let needed = 1 + (flags & 0x10 ? 6 : 0) + (flags & 0x08 ? 6 : 0) + (flags & 0x04 ? 1 : 0);
+  if (flags & 0x02) needed += 1 + (raw[4 + 1 + needed] ?? 0);
+  if (flags & 0x01) needed += 1 + (raw[4 + 1 + needed] ?? 0);
+  return length > needed;
+}
+
+function readTimestamp(b: Uint8Array, at: number): number {
+  return (((b[at]! >> 1) & 7) * 2 ** 30) + ((b[at + 1]! << 22) | ((b[at + 2]! >> 1) << 15) | (b[at + 3]! << 7) | (b[at + 4]! >> 1));
+}
+
+/** mpegts_push_data: the PES header in the packet that starts it. */
+function openPes(payload: Uint8Array): OpenPes {
+  if (payload.byteLength < 9 || payload[0] !== 0 || payload[1] !== 0 || payload[2] !== 1) throw new NeedsFfprobe('MPEG-TS PES without a start code');
+  const flags = payload[7]! >> 6;
+  const headerEnd = 9 + payload[8]!;
+  if (headerEnd > payload.byteLength || (payload[6]! & 0xc0) !== 0x80) throw new NeedsFfprobe('MPEG-TS PES header not modelled');
+  const pts = flags & 2 ? readTimestamp(payload, 9) : undefined;
+  const dts = flags === 3 ? readTimestamp(payload, 14) : undefined;
+  const declared = (payload[4]! << 8) | payload[5]!;
+  const body = payload.subarray(headerEnd);
+  return { pts, dts, payload: body, declaredLength: declared ? declared - (headerEnd - 6) : 0, parts: [body], size: body.byteLength };
+}
+
+function closePes(pes: OpenPes): PesPacket {
+  const payload = pes.parts.length === 1 ? pes.parts[0]! : concat(pes.parts, pes.size);
+  return { pts: pes.pts, dts: pes.dts, payload };
+}
+
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+}
+
+/** Gathers the PES packets of the program's streams from consecutive transport packets. */
+class PesCollector {
+  readonly pids = new Map<number, PidState>();
+
+  constructor(private readonly streams: Map<number, Kind>) {
+    for (const pid of streams.keys()) this.pids.set(pid, { done: [], stuffedLast: false });
+  }
+
+  push(packet: Packet, raw: Uint8Array): void {
+    const state = this.pids.get(packet.pid);
+    if (!state) return;
+    if (packet.discontinuity) throw new NeedsFfprobe('MPEG-TS discontinuity indicator');
+    if (!packet.payload) return;
+    if (state.continuity !== undefined && packet.continuity !== ((state.continuity + 1) & 15)) throw new NeedsFfprobe('MPEG-TS continuity break');
+    state.continuity = packet.continuity;
+    state.stuffedLast = hasStuffing(raw);
+    if (packet.start) {
+      if (state.open) state.done.push(this.finish(state.open));
+      state.open = openPes(packet.payload);
+    } else if (state.open) {
+      state.open.parts.push(packet.payload);
+      state.open.size += packet.payload.byteLength;
+    }
+    if (state.open && state.open.declaredLength && state.open.size >= state.open.declaredLength) {
+      state.done.push(this.finish(state.open));
+      state.open = undefined;
+    }
+  }
+
+  private finish(pes: OpenPes): PesPacket {
+    if (pes.declaredLength && pes.size !== pes.declaredLength) throw new NeedsFfprobe('MPEG-TS PES shorter or longer than it declares');
+    return closePes(pes);
+  }
+}
+
+interface Layout {
+  packetSize: number;
+  /** Offset of the sync byte within a packet slot (4 for M2TS). */
+  syncAt: number;
+}
+
+function* packetsIn(bytes: Uint8Array, layout: Layout, from = 0): Generator<{ offset: number; raw: Uint8Array }> {
+  for (let offset = from; offset + layout.packetSize <= bytes.byteLength; offset += layout.packetSize) {
+    const raw = bytes.subarray(offset + layout.syncAt, offset + layout.syncAt + TS_BYTES);
+    if (raw[0] !== SYNC) throw new NeedsFfprobe(`MPEG-TS lost sync at byte ${offset}`);
+    yield { offset, raw };
+  }
+}
+
+/** PAT and PMT from the head: one program whose table never changes. */
+function findProgram(bytes: Uint8Array, layout: Layout): Program {
+  let program: Program | undefined;
+  for (const { raw } of packetsIn(bytes, layout)) {
+    const packet = parsePacket(raw);
+    if (!packet.payload) continue;
+    if (packet.pid === PAT_PID) {
+      const pmtPid = readPat(sectionOf(packet));
+      if (program && program.pmtPid !== pmtPid) throw new NeedsFfprobe('MPEG-TS PAT changes');
+      program ??= { pmtPid, streams: new Map() };
+    } else if (program && packet.pid === program.pmtPid) {
+      const section = sectionOf(packet);
+      if (program.pmt && !sameBytes(program.pmt, section)) throw new NeedsFfprobe('MPEG-TS PMT changes');
+      program.pmt ??= section;
+      if (program.streams.size === 0) program.streams = readPmt(section);
+    }
+  }
+  if (!program?.pmt) throw new NeedsFfprobe('MPEG-TS without PAT and PMT in the head');
+  return program;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i]);
+}
+
+export async function mpegTsVideoFacts(source: ByteSource, head: Uint8Array, mime: string): Promise<VideoFacts> {
+  const packetSize = transportPacketSize(head);
+  if (!packetSize) throw new NeedsFfprobe('MPEG-TS packets of a size not modelled');
+  const layout = { packetSize, syncAt: packetSize - TS_BYTES };
+  const size = await source.size();
+  if (size % packetSize !== 0) throw new NeedsFfprobe('MPEG-TS file that is not whole packets');
+  const { bytes: headBytes, program, collector } = await readHead(source, size, layout);
+  const wholeFile = headBytes.byteLength === size;
+  const tailStart = Math.max(0, size - TAIL_BYTES);
+  const tail = wholeFile ? headBytes.subarray(tailStart) : await source.read(tailStart, size - tailStart);
+  const tailPts = readTail(tail, tailStart, layout, program);
+  const streams: MpegStream[] = [...program.streams].map(([pid, kind]) => ({
+    ...kind,
+    head: collector.pids.get(pid)!.done,
+    tailPts: tailPts.get(pid)!,
+  }));
+  return mpegVideoFacts({ mime, reader: 'mpegts' as VideoFacts['reader'], streams, wholeFile });
+}
+
+/** Head reads grow until the video stream has enough whole frames, the limit, or the end. */
+async function readHead(source: ByteSource, size: number, layout: Layout): Promise<{ bytes: Uint8Array; program: Program; collector: PesCollector }> {
+  let length = Math.min(size, HEAD_STEP);
+  for (;;) {
+    const bytes = await source.read(0, length);
+    const whole = bytes.byteLength - (bytes.byteLength % layout.packetSize);
+    const usable = bytes.subarray(0, whole);
+    const program = findProgram(usable, layout);
+    const collector = new PesCollector(program.streams);
+    for (const { raw } of packetsIn(usable, layout)) collector.push(parsePacket(raw), raw);
+    const atEnd = whole === size;
+    if (atEnd) closeLastPes(collector, program);
+    const videoPid = [...program.streams].find(([, kind]) => kind.type === 'video')?.[0];
+    const frames = videoPid === undefined ? 0 : collector.pids.get(videoPid)!.done.length;
+    if (atEnd || frames >= HEAD_FRAMES || length >= HEAD_LIMIT) return { bytes: usable, program, collector };
+    length = Math.min(size, length * 2, HEAD_LIMIT);
+  }
+}
+
+/**
+ * At the end of the file FFmpeg hands over each stream's unfinished PES. It is whole only when
+ * its declared length is met or, for unbounded video PES, the muxer padded its last packet.
+ */
+function closeLastPes(collector: PesCollector, program: Program): void {
+  for (const [pid, state] of collector.pids) {
+    if (!state.open) continue;
+    const bounded = state.open.declaredLength > 0;
+    if (bounded || program.streams.get(pid)!.type !== 'video' || !state.stuffedLast) {
+      throw new NeedsFfprobe('MPEG-TS file may end inside a PES packet');
+    }
+    state.done.push(closePes(state.open));
+    state.open = undefined;
+  }
+}
+
+/**
+ * estimate_timings_from_pts: FFmpeg seeks to `tailStart` (not a packet boundary), resyncs on the
+ * next 0x47 byte, and reads every packet to the end. The PTS of each PES that starts there, per
+ * PID; the last PES of each stream must be whole.
+ */
+function readTail(tail: Uint8Array, tailStart: number, layout: Layout, program: Program): Map<number, number[]> {
+  const gridOffset = alignToGrid(tail, tailStart, layout, program);
+  const collector = new PesCollector(program.streams);
+  for (const { raw } of packetsIn(tail, layout, gridOffset)) {
+    const packet = parsePacket(raw);
+    if (packet.pid === program.pmtPid && packet.payload && !sameBytes(sectionOf(packet), program.pmt!)) throw new NeedsFfprobe('MPEG-TS PMT changes');
+    collector.push(packet, raw);
+  }
+  closeLastPes(collector, program);
+  const timestamps = new Map<number, number[]>();
+  for (const [pid, state] of collector.pids) {
+    timestamps.set(pid, state.done.map((pes) => pes.pts).filter((pts): pts is number => pts !== undefined));
+  }
+  return timestamps;
+}
+
+/**
+ * The offset in `tail` of the first packet slot FFmpeg reads on the real grid. read_packet takes
+ * 188 bytes wherever it stands; when they do not open with 0x47 it scans on from 188 bytes before
+ * its position for the next 0x47. Packets it takes off the grid must not belong to a PID it
+ * listens to.
+ */
+function alignToGrid(tail: Uint8Array, tailStart: number, layout: Layout, program: Program): number {
+  const listened = new Set([PAT_PID, program.pmtPid, ...program.streams.keys()]);
+  const onGrid = (at: number) => (tailStart + at - layout.syncAt) % layout.packetSize === 0;
+  let at = tail[0] === SYNC ? 0 : tail.indexOf(SYNC);
+  for (let falseSyncs = 0; falseSyncs <= MAX_FALSE_SYNCS; falseSyncs++) {
+    if (at < 0 || at + TS_BYTES > tail.byteLength) throw new NeedsFfprobe('MPEG-TS tail without sync');
+    if (onGrid(at)) {
+      if (at < layout.syncAt) throw new NeedsFfprobe('MPEG-TS tail starts inside a packet prefix');
+      return at - layout.syncAt;
+    }
+    if (listened.has(((tail[at + 1]! & 0x1f) << 8) | tail[at + 2]!)) throw new NeedsFfprobe('MPEG-TS tail resync lands on a packet-like byte run');
+    const next = at + layout.packetSize;
+    at = tail[next] === SYNC ? next : tail.indexOf(SYNC, at + TS_BYTES);
+  }
+  throw new NeedsFfprobe('MPEG-TS tail resync takes too long');
+}

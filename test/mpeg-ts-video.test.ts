@@ -1,0 +1,142 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ffmpegPath } from '../scripts/fixtures-video.mjs';
+import { ProbeError } from '../src/errors.js';
+import { averageFrameRate, RealFrameRateEstimator } from '../src/probes/containers/mpeg-rates.js';
+import { probeVideo } from '../src/probes/video.js';
+import { FileSource } from '../src/sources/index.js';
+import type { ProbeContext } from '../src/probes/types.js';
+
+const run = promisify(execFile);
+
+const context: ProbeContext = {
+  options: {},
+  detection: { modality: 'video', mime: 'video/mp2t', format: '', warnings: [] },
+};
+
+const VIDEO = (size: string, rate: string) => ['-f', 'lavfi', '-i', `testsrc=size=${size}:rate=${rate}`];
+const TONE = ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'];
+const X264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'];
+
+/** name -> generator arguments, and what the generator was told. */
+const FIXTURES: Record<string, { args: string[]; fps: number; seconds: number; width: number; height: number }> = {
+  'h264-25.ts': { args: [...VIDEO('320x240', '25'), '-t', '2', ...X264], fps: 25, seconds: 2, width: 320, height: 240 },
+  'h264-ntsc-aac.ts': { args: [...VIDEO('320x240', '30000/1001'), ...TONE, '-t', '2', ...X264, '-bf', '2', '-c:a', 'aac'], fps: 30000 / 1001, seconds: 2, width: 320, height: 240 },
+  'h264-50.m2ts': { args: [...VIDEO('352x288', '50'), ...TONE, '-t', '1', ...X264, '-c:a', 'ac3', '-mpegts_m2ts_mode', '1'], fps: 50, seconds: 1, width: 352, height: 288 },
+  'mpeg2-25.ts': { args: [...VIDEO('720x576', '25'), ...TONE, '-t', '2', '-c:v', 'mpeg2video', '-c:a', 'mp2'], fps: 25, seconds: 2, width: 720, height: 576 },
+  'mpeg1-ntsc.ts': { args: [...VIDEO('320x240', '30000/1001'), '-t', '2', '-c:v', 'mpeg1video'], fps: 30000 / 1001, seconds: 2, width: 320, height: 240 },
+};
+
+let dir: string;
+const paths: Record<string, string> = {};
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'mpeg-ts-test-'));
+  for (const [name, { args }] of Object.entries(FIXTURES)) {
+    paths[name] = join(dir, name);
+    await run(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...args, paths[name]!], { maxBuffer: 1 << 20 });
+  }
+}, 120_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function probe(path: string) {
+  const source = new FileSource(path, path);
+  try {
+    return await probeVideo(source, context);
+  } finally {
+    await source.close();
+  }
+}
+
+describe('MPEG-TS video in-process', () => {
+  for (const [name, expected] of Object.entries(FIXTURES)) {
+    it(`reads ${name} without ffprobe`, async () => {
+      const result = await probe(paths[name]!);
+      expect(result.details?.reader).toBe('mpegts');
+      expect(result.metadata.fps).toBeCloseTo(expected.fps, 9);
+      expect(result.metadata.width).toBe(expected.width);
+      expect(result.metadata.height).toBe(expected.height);
+      expect(result.metadata.mime_type).toBe('video/mp2t');
+      // The last frame's or audio packet's end: within a tenth of a second of what was asked for.
+      expect(Math.abs(result.metadata.duration - expected.seconds)).toBeLessThan(0.1);
+    });
+  }
+
+  it('never answers in-process for a copy cut at a packet boundary inside a frame', async () => {
+    const whole = readFileSync(paths['h264-25.ts']!);
+    const cut = join(dir, 'cut.ts');
+    writeFileSync(cut, whole.subarray(0, cutInsideVideoPes(whole)));
+    const outcome = await probe(cut).catch((error: unknown) => error);
+    if (!(outcome instanceof ProbeError)) expect((outcome as { details?: { reader?: string } }).details?.reader).not.toBe('mpegts');
+  });
+
+  it('calls a copy cut inside a packet truncated', async () => {
+    const whole = readFileSync(paths['mpeg2-25.ts']!);
+    const cut = join(dir, 'cut-inside.ts');
+    writeFileSync(cut, whole.subarray(0, whole.byteLength - 100));
+    await expect(probe(cut)).rejects.toMatchObject({ code: 'truncated' });
+  });
+});
+
+/** ffmpeg's mpegts muxer puts the first video stream on PID 0x100. */
+const VIDEO_PID = 0x100;
+
+/** The end of the first packet of a video PES, from the middle of the file on, whose PES goes on in the next video packet. */
+function cutInsideVideoPes(ts: Uint8Array): number {
+  const pid = (at: number) => ((ts[at + 1]! & 0x1f) << 8) | ts[at + 2]!;
+  const starts = (at: number) => (ts[at + 1]! & 0x40) !== 0;
+  let opened = -1;
+  for (let at = 188 * Math.floor(ts.byteLength / 376); at + 188 <= ts.byteLength; at += 188) {
+    if (pid(at) !== VIDEO_PID) continue;
+    if (opened >= 0 && !starts(at)) return opened + 188;
+    opened = starts(at) ? at : -1;
+  }
+  throw new Error('no video PES spans two packets');
+}
+
+describe('FFmpeg frame rate estimates', () => {
+  it('rounds a measured frame length to the standard rate', () => {
+    expect(averageFrameRate(3003)).toEqual({ num: 30000, den: 1001 });
+    expect(averageFrameRate(3753)).toEqual({ num: 24000, den: 1001 });
+    expect(averageFrameRate(1501)).toEqual({ num: 60000, den: 1001 });
+    expect(averageFrameRate(3600)).toEqual({ num: 25, den: 1 });
+  });
+
+  it('takes r_frame_rate from the common DTS step, or the best-fitting grid', () => {
+    const steady = new RealFrameRateEstimator();
+    for (let i = 0; i < 30; i++) steady.add(126000 + 3600 * i);
+    expect(steady.rate(28 * 3600)).toEqual({ num: 25, den: 1 });
+    const fields = new RealFrameRateEstimator();
+    for (let i = 0; i < 30; i++) fields.add(126000 + Math.round(1501.5 * i));
+    expect(fields.rate(28 * 1501)).toEqual({ num: 60000, den: 1001 });
+  });
+});
+
+const corpus = '/work/shared/corpus/video';
+
+describe.skipIf(!existsSync(corpus))('corpus transport streams', () => {
+  it('fixture-raw.mts as ffprobe 5.1 reports it (avg_frame_rate 30000/1001, format.duration 1.034367)', async () => {
+    const result = await probe(join(corpus, 'filetype__fixture-raw.mts'));
+    expect(result.metadata).toMatchObject({ width: 1920, height: 1080, mime_type: 'video/mp2t' });
+    expect(result.metadata.fps).toBeCloseTo(30000 / 1001, 9);
+    expect(result.metadata.duration).toBeCloseTo(1.034367, 5);
+  });
+
+  it('no-initial-keyframe.ts as ffprobe 5.1 reports it (format.duration 2.648833, SAR 44:45)', async () => {
+    const result = await probe(join(corpus, 'mediabunny__no-initial-keyframe.ts'));
+    expect(result.metadata).toMatchObject({ width: 640, height: 352 });
+    expect(result.metadata.duration).toBeCloseTo(2.648833, 5);
+    expect(result.warnings.map((warning) => warning.code)).toContain('non_square_pixels');
+  });
+
+  it('the 1344-byte head of an AVCHD stream is truncated', async () => {
+    await expect(probe(join(corpus, 'exiftool__M2TS.mts'))).rejects.toMatchObject({ code: 'truncated' });
+  });
+});
