@@ -3,15 +3,17 @@ import { ascii, readExactly, startsWith, u16be, u32be, u64 } from './bytes.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
 import { parseStreamInfo, STREAMINFO_SIZE } from './flac.js';
 import { mp4Mime } from './mime.js';
+import { opusPacketSamples } from './ogg.js';
 
 /**
  * ISO base media (MP4, M4A, M4B) and QuickTime audio, measured as ffmpeg's mov demuxer and
  * decoders play it: every packet of the first sound track decodes to the codec's frame
  * (1024 for AAC, 1536 for AC-3, its stts duration for ALAC and FLAC); packets that start after
  * the edit ends are dropped; the edit's media time (or, without an edit list, iTunSMPB's
- * priming for AAC, or libfaac's 1024) is skipped at the start. Sample data the file does not
- * hold is truncation. Codecs whose frame length needs the decoder (HE-AAC, E-AC-3, Opus, ...)
- * go to the decoder.
+ * priming for AAC, or libfaac's 1024) is skipped at the start. Opus and DTS packets say in
+ * their first bytes how much they decode to, so those are read. Sample data the file does not
+ * hold is truncation. Codecs whose frame length needs the decoder (HE-AAC, E-AC-3, ...) go to
+ * the decoder.
  */
 
 /** Largest moov box read into memory. */
@@ -69,7 +71,8 @@ export async function readMp4(input: AudioInput): Promise<AudioFacts> {
   if (child(moov, root, 'mvex') && top.some((b) => b.type === 'moof')) throw new DecoderNeeded(mime, 'fragmented MP4');
   const track = parseTrack(moov, root, trak, mime);
   checkSampleData(track, size);
-  const samples = await decodedSamples(input, moov, root, track, mime);
+  const perPacket = typeof track.frame === 'object' && 'packets' in track.frame ? await packetSamples(input, track, track.frame.packets, mime) : undefined;
+  const samples = await decodedSamples(input, moov, root, track, mime, perPacket);
   return { mime, ...track.format, duration: samples / track.format.sampleRate };
 }
 
@@ -111,8 +114,21 @@ interface Format {
   bitDepth: number;
 }
 
-/** How many samples the decoder outputs per packet: a fixed frame, or the packet's stts duration. */
-type FrameLength = { fixed: number } | 'stts';
+/**
+ * How many samples the decoder outputs per packet: a fixed frame, the packet's stts duration, or
+ * what the packet's own header says.
+ */
+type FrameLength = { fixed: number } | 'stts' | { packets: PacketFrames };
+
+/** Codecs whose packets state their decoded length in their first bytes. */
+interface PacketFrames {
+  /** Bytes needed from the start of each packet. */
+  headBytes: number;
+  /** Decoded samples of a packet; throws DecoderNeeded for a packet the decoder may treat otherwise. */
+  samples(head: Uint8Array, size: number): number;
+  /** Samples the codec header asks to skip (Opus pre-skip), which FFmpeg applies through the edit list. */
+  declaredSkip: number;
+}
 
 interface Track {
   format: Format;
@@ -225,19 +241,67 @@ function checkSampleData(track: Track, size: number): void {
 }
 
 /** Samples the decoder outputs: packets before the edit's end, less the skip at the start. */
-async function decodedSamples(input: AudioInput, moov: Uint8Array, root: Box, track: Track, mime: string): Promise<number> {
+async function decodedSamples(input: AudioInput, moov: Uint8Array, root: Box, track: Track, mime: string, perPacket?: number[]): Promise<number> {
   if (track.sampleCount === 0) return 0;
   if (track.frame === 'stts' && track.timescale !== track.format.sampleRate) {
     throw new DecoderNeeded(mime, `MP4 timescale ${track.timescale} differs from the ${track.format.sampleRate} Hz sample rate`);
   }
+  if (perPacket) checkPacketSkip(track, mime);
   const editEnd = track.edit ? track.edit.mediaTime + track.edit.duration : Infinity;
   let output = 0;
   let start = 0;
+  let packet = 0;
   for (const [count, delta] of track.stts) {
-    for (let i = 0; i < count && start < editEnd; i++, start += delta) output += track.frame === 'stts' ? delta : track.frame.fixed;
+    for (let i = 0; i < count && start < editEnd; i++, start += delta, packet++) {
+      output += perPacket ? perPacket[packet]! : track.frame === 'stts' ? delta : (track.frame as { fixed: number }).fixed;
+    }
   }
   const skip = await startSkip(input, moov, root, track);
   return Math.max(0, output - skip);
+}
+
+/**
+ * The edit's media time is skipped in decoder samples only when the timescale is the decoder's
+ * rate and the skip ends inside the first packet (FFmpeg drops whole packets before that); Opus's
+ * pre-skip must be that same edit (an Opus track without one, or with another, goes to ffprobe).
+ */
+function checkPacketSkip(track: Track, mime: string): void {
+  const skip = track.edit?.mediaTime ?? 0;
+  const { declaredSkip } = (track.frame as { packets: PacketFrames }).packets;
+  if (declaredSkip !== skip) throw new DecoderNeeded(mime, `MP4 codec pre-skip ${declaredSkip} and edit media time ${skip} differ`);
+  if (skip > 0 && (track.timescale !== track.format.sampleRate || skip >= track.stts[0]![1])) {
+    throw new DecoderNeeded(mime, `MP4 edit media time ${skip} beyond the first packet or in another timescale`);
+  }
+}
+
+/** Samples past which one read per chunk gives way to one read per packet. */
+const MAX_CHUNK_READ = 4 * 1024 * 1024;
+/** Packets read at most; longer tracks go to the decoder. */
+const MAX_PACKETS = 200_000;
+
+/** Each packet's decoded length, from its first bytes (read a chunk at a time where chunks are small). */
+async function packetSamples(input: AudioInput, track: Track, frames: PacketFrames, mime: string): Promise<number[]> {
+  if (track.sampleCount > MAX_PACKETS) throw new DecoderNeeded(mime, `MP4 track of ${track.sampleCount} packets`);
+  const out: number[] = [];
+  let sample = 0;
+  for (let run = 0; run < track.stsc.length && sample < track.sampleCount; run++) {
+    const [firstChunk, perChunk] = track.stsc[run]!;
+    const lastChunk = run + 1 < track.stsc.length ? track.stsc[run + 1]![0] - 1 : track.chunkOffsets.length;
+    for (let chunk = firstChunk; chunk <= lastChunk && sample < track.sampleCount; chunk++) {
+      const sizes = Array.from({ length: Math.min(perChunk, track.sampleCount - sample) }, (_, i) => track.sizes(sample + i));
+      const span = sizes.reduce((sum, size) => sum + size, 0);
+      const offset = track.chunkOffsets[chunk - 1]!;
+      const whole = span <= MAX_CHUNK_READ ? await input.source.read(offset, span) : undefined;
+      let at = 0;
+      for (const size of sizes) {
+        const head = whole ? whole.subarray(at, at + Math.min(size, frames.headBytes)) : await input.source.read(offset + at, Math.min(size, frames.headBytes));
+        out.push(frames.samples(head, size));
+        at += size;
+      }
+      sample += sizes.length;
+    }
+  }
+  return out;
 }
 
 /** mov.c: the edit's media time; without an edit, iTunSMPB's priming for AAC; else libfaac's first frame. */
@@ -302,6 +366,10 @@ function sampleEntry(moov: Uint8Array, stsd: Box, mime: string, decoded: boolean
       return alacFormat(moov, find('alac'), mime);
     case 'fLaC':
       return flacFormat(moov, find('dfLa'), mime);
+    case 'Opus':
+      return opusFormat(moov, find('dOps'), mime);
+    case 'dtsc':
+      return dtsFormat(mime);
     default:
       throw new DecoderNeeded(mime, `MP4 audio sample entry '${type}'`);
   }
@@ -321,7 +389,8 @@ function nestedInWave(moov: Uint8Array, boxes: Box[], name: string): Box | undef
 
 function aacFormat(moov: Uint8Array, esds: Box | undefined, mime: string, decoded: boolean): { format: Format; frame: FrameLength } {
   const config = esds && decoderConfig(moov.subarray(esds.body + 4, esds.end));
-  if (!config || config.objectType !== 0x40 && !(config.objectType >= 0x66 && config.objectType <= 0x68)) {
+  if (config?.objectType === DTS_OBJECT_TYPE) return dtsFormat(mime);
+  if (!config?.specific || config.objectType !== 0x40 && !(config.objectType >= 0x66 && config.objectType <= 0x68)) {
     throw new DecoderNeeded(mime, `MP4 mp4a with object type 0x${config?.objectType.toString(16) ?? '?'}`);
   }
   const asc = parseAudioSpecificConfig(config.specific, mime, decoded);
@@ -329,7 +398,7 @@ function aacFormat(moov: Uint8Array, esds: Box | undefined, mime: string, decode
 }
 
 /** The DecoderConfigDescriptor in an ES_Descriptor: object type and DecoderSpecificInfo. */
-function decoderConfig(es: Uint8Array): { objectType: number; specific: Uint8Array } | undefined {
+function decoderConfig(es: Uint8Array): { objectType: number; specific?: Uint8Array } | undefined {
   let p = 0;
   const descriptor = (tag: number): number | undefined => {
     if (es[p] !== tag) return undefined;
@@ -352,7 +421,7 @@ function decoderConfig(es: Uint8Array): { objectType: number; specific: Uint8Arr
   const objectType = es[p]!;
   p += 13;
   const length = descriptor(5);
-  if (length === undefined || p + length > es.byteLength) return undefined;
+  if (length === undefined || p + length > es.byteLength) return { objectType };
   return { objectType, specific: es.subarray(p, p + length) };
 }
 
@@ -419,4 +488,77 @@ function flacFormat(moov: Uint8Array, dfLa: Box | undefined, mime: string): { fo
   }
   const info = parseStreamInfo(moov.subarray(dfLa.body + 8, dfLa.body + 8 + STREAMINFO_SIZE));
   return { format: { codec: 'flac', sampleRate: info.sampleRate, channels: info.channels, bitDepth: info.bitsPerSample }, frame: 'stts' };
+}
+
+/** dOps (OpusSpecificBox): channels and pre-skip; the decoder always plays 48 kHz. Mapping family 0 only. */
+function opusFormat(moov: Uint8Array, dOps: Box | undefined, mime: string): { format: Format; frame: FrameLength } {
+  if (!dOps || dOps.end - dOps.body < 11 || moov[dOps.body] !== 0) throw new DecoderNeeded(mime, 'Opus in MP4 without a version 0 dOps box');
+  const channels = moov[dOps.body + 1]!;
+  if (moov[dOps.body + 10] !== 0 || channels < 1 || channels > 2) throw new DecoderNeeded(mime, `Opus with ${channels} channels or a channel mapping`);
+  const packets: PacketFrames = {
+    headBytes: 2,
+    samples: (head) => {
+      if (head.byteLength === 0) throw new DecoderNeeded(mime, 'an empty Opus packet');
+      return opusPacketSamples(head);
+    },
+    declaredSkip: u16be(moov, dOps.body + 2),
+  };
+  return { format: { codec: 'opus', sampleRate: 48000, channels, bitDepth: 32 }, frame: { packets } };
+}
+
+/** MPEG-4 objectTypeIndication FFmpeg maps to DTS (ff_mp4_obj_type). */
+const DTS_OBJECT_TYPE = 0xa9;
+const DTS_CORE_SYNC = 0x7ffe8001;
+const DTS_RATES = [0, 8000, 16000, 32000, 0, 0, 11025, 22050, 44100, 0, 0, 12000, 24000, 48000, 0, 0];
+/** Audio modes taken here: mono and stereo (others map to layouts the decoder decides). */
+const DTS_CHANNELS: Record<number, number> = { 0: 1, 2: 2 };
+
+/**
+ * DTS core audio: every packet must be one plain core frame (16-bit big-endian sync, no
+ * extension substream, no core extension, a header FFmpeg's ff_dca_parse_core_frame_header
+ * accepts), decoding to its PCM blocks x 32 samples. Rate and channels come from the frames,
+ * which must all agree.
+ */
+function dtsFormat(mime: string): { format: Format; frame: FrameLength } {
+  const format: Format = { codec: 'dts', sampleRate: 0, channels: 0, bitDepth: 32 };
+  const packets: PacketFrames = {
+    headBytes: 12,
+    samples: (head, size) => {
+      const frame = dtsCoreHeader(head, mime);
+      if (frame.size !== size) throw new DecoderNeeded(mime, `DTS packet of ${size} bytes holds a ${frame.size}-byte core frame`);
+      if (format.sampleRate === 0) Object.assign(format, { sampleRate: frame.sampleRate, channels: frame.channels });
+      if (frame.sampleRate !== format.sampleRate || frame.channels !== format.channels) throw new DecoderNeeded(mime, 'DTS frames change rate or channels');
+      return frame.samples;
+    },
+    declaredSkip: 0,
+  };
+  return { format, frame: { packets } };
+}
+
+function dtsCoreHeader(head: Uint8Array, mime: string): { samples: number; size: number; sampleRate: number; channels: number } {
+  if (head.byteLength < 12 || u32be(head, 0) !== DTS_CORE_SYNC) throw new DecoderNeeded(mime, 'DTS packet without a big-endian core sync word');
+  let bit = 32;
+  const read = (n: number) => {
+    let value = 0;
+    for (let i = 0; i < n; i++, bit++) value = value * 2 + ((head[bit >> 3]! >> (7 - (bit & 7))) & 1);
+    return value;
+  };
+  read(1); // frame type
+  const deficit = read(5) + 1;
+  read(1); // CRC present
+  const blocks = read(7) + 1;
+  const size = read(14) + 1;
+  const mode = read(6);
+  const sampleRate = DTS_RATES[read(4)]!;
+  read(5); // bit rate
+  const reserved = read(1);
+  read(4); // dynamic range, time stamp, auxiliary data, HDCD
+  read(3); // extension audio type
+  const extension = read(1);
+  read(1); // audio sync word insertion
+  const lfe = read(2);
+  const channels = DTS_CHANNELS[mode];
+  if (deficit !== 32 || blocks % 8 !== 0 || size < 96 || !sampleRate || reserved || lfe === 3) throw new DecoderNeeded(mime, 'a DTS core header FFmpeg refuses');
+  if (extension || channels === undefined) throw new DecoderNeeded(mime, `DTS core with audio mode ${mode} or an extension`);
+  return { samples: blocks * 32, size, sampleRate, channels: channels + (lfe ? 1 : 0) };
 }
