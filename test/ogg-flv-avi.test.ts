@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegPath } from '../scripts/fixtures-video.mjs';
 import { probeAudio } from '../src/probes/audio.js';
 import { NeedsFfprobe } from '../src/probes/containers/facts.js';
+import { flvVideoFacts } from '../src/probes/containers/flv.js';
 import { oggVideoFacts } from '../src/probes/containers/ogg-video.js';
 import { probeVideo } from '../src/probes/video.js';
 import { BufferSource, FileSource } from '../src/sources/index.js';
@@ -24,6 +25,10 @@ const TONE = (seconds: number) => ['-f', 'lavfi', '-i', `sine=frequency=440:samp
 const FIXTURES: Record<string, string[]> = {
   'theora-vorbis.ogv': [...VIDEO('320x240', '25', 2), ...TONE(2.2), '-c:v', 'libtheora', '-q:v', '5', '-c:a', 'libvorbis'],
   'theora-ntsc.ogv': [...VIDEO('322x242', '30000/1001', 2), '-c:v', 'libtheora', '-q:v', '5'],
+  'h264-aac.flv': [...VIDEO('322x242', '30000/1001', 2), ...TONE(2.5), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac'],
+  'sorenson.flv': [...VIDEO('320x240', '25', 2), '-c:v', 'flv'],
+  'no-duration.flv': [...VIDEO('176x144', '15', 2), '-c:v', 'flv', '-flvflags', 'no_duration_filesize'],
+  'sar.flv': [...VIDEO('320x240', '25', 1), '-vf', 'setsar=4/3', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'],
 };
 
 let dir: string;
@@ -73,6 +78,62 @@ describe('Ogg Theora in-process', () => {
     const bytes = readFileSync(path('theora-vorbis.ogv'));
     writeFileSync(path('cut.oga'), bytes.subarray(0, 40));
     await expect(probeFile('cut.oga', probeAudio, audioContext)).rejects.toMatchObject({ code: 'truncated' });
+  });
+});
+
+/** The file up to the end of its `keep`-th tag (with its PreviousTagSize): a cut on a tag boundary. */
+function flvTagPrefix(bytes: Uint8Array, keep: number): Uint8Array {
+  let end = 13;
+  for (let tag = 0; tag < keep; tag++) end += 11 + ((bytes[end + 1]! << 16) | (bytes[end + 2]! << 8) | bytes[end + 3]!) + 4;
+  return bytes.subarray(0, end);
+}
+
+describe('FLV in-process', () => {
+  it('reads H.264 with AAC: the SPS size, onMetaData frame rate and duration', async () => {
+    const result = await probeFile('h264-aac.flv');
+    expect(result.details).toMatchObject({ reader: 'flv' });
+    expect(result.metadata).toMatchObject({ width: 322, height: 242, mime_type: 'video/x-flv' });
+    expect(result.metadata.fps).toBeCloseTo(30000 / 1001, 3); // onMetaData framerate 29.97..., av_d2q(x, 1000)
+    expect(result.metadata.duration).toBeCloseTo(2.5, 1);
+    expect(result.warnings.map((w) => w.code)).toEqual(['unsupported_by_encord']);
+  });
+
+  it('reads Sorenson Spark picture headers', async () => {
+    const result = await probeFile('sorenson.flv');
+    expect(result.details).toMatchObject({ reader: 'flv' });
+    expect(result.metadata).toMatchObject({ fps: 25, width: 320, height: 240 });
+    expect(result.metadata.duration).toBeCloseTo(2, 1);
+  });
+
+  it('takes the last tag timestamp when onMetaData has no duration', async () => {
+    const result = await probeFile('no-duration.flv');
+    expect(result.details).toMatchObject({ reader: 'flv' });
+    expect(result.metadata).toMatchObject({ fps: 15, width: 176, height: 144 });
+    expect(result.metadata.duration).toBeCloseTo(29 / 15, 3); // the 30th frame starts at 1.933 s
+  });
+
+  it('warns about the SPS sample aspect ratio', async () => {
+    const result = await probeFile('sar.flv');
+    expect(result.warnings.map((w) => w.code)).toContain('non_square_pixels');
+  });
+
+  it('a file cut after a whole tag, well before the onMetaData duration, is truncated', async () => {
+    const bytes = readFileSync(path('sorenson.flv'));
+    writeFileSync(path('cut.flv'), flvTagPrefix(bytes, 10));
+    await expect(flvVideoFacts(new FileSource(path('cut.flv'), 'cut.flv'), bytes.subarray(0, 4096))).rejects.toMatchObject({ code: 'truncated' });
+  });
+
+  it('a file cut inside a tag is truncated', async () => {
+    const bytes = readFileSync(path('h264-aac.flv'));
+    writeFileSync(path('cut-inside.flv'), bytes.subarray(0, bytes.byteLength - 100));
+    await expect(probeFile('cut-inside.flv')).rejects.toMatchObject({ code: 'truncated' });
+  });
+});
+
+describe.skipIf(!existsSync(CORPUS))('FLV corpus file', () => {
+  it('exiftool__Flash.flv is truncated in-process (onMetaData says 3.089 s, the tags end at 0.052 s)', async () => {
+    const source = new FileSource(join(CORPUS, 'video/exiftool__Flash.flv'), 'Flash.flv');
+    await expect(flvVideoFacts(source, await source.read(0, 4096))).rejects.toMatchObject({ code: 'truncated' });
   });
 });
 

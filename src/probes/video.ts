@@ -8,6 +8,8 @@
 import { ProbeError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
 import type { VideoFacts } from './containers/facts.js';
+import { asfVideoFacts, isAsf } from './containers/asf.js';
+import { isRealMedia, realMediaVideoFacts } from './containers/realmedia.js';
 import { ffprobeVideoFacts } from './containers/ffprobe-video.js';
 import { parseMatroska, readDocType, type MatroskaTrack } from './containers/matroska.js';
 import { firstMatroskaVideoTrack, matroskaVideoFacts } from './containers/matroska-video.js';
@@ -15,6 +17,7 @@ import { parseMp4 } from './containers/mp4.js';
 import { mp4Mime, mp4VideoFacts } from './containers/mp4-video.js';
 import { mpegTsVideoFacts, transportPacketSize } from './containers/mpegts-video.js';
 import { isOgg, oggVideoFacts } from './containers/ogg-video.js';
+import { flvVideoFacts, isFlv } from './containers/flv.js';
 import type { Probe, ProbeContext, ProbeWarning } from './types.js';
 import type { CustomerProvidedVideoMetadata } from '../schema/metadata.js';
 
@@ -58,7 +61,10 @@ async function readFacts(source: ByteSource, head: Uint8Array, context: ProbeCon
       return { facts: matroskaVideoFacts(file, source.name) };
     }
     if (isOgg(head)) return { facts: await oggVideoFacts(source) };
+    if (isFlv(head)) return { facts: await flvVideoFacts(source, head) };
     if (transportPacketSize(head)) return { facts: await mpegTsVideoFacts(source, head, 'video/mp2t') };
+    if (isAsf(head)) return { facts: await asfVideoFacts(source) };
+    if (isRealMedia(head)) return { facts: await realMediaVideoFacts(source) };
   } catch (error) {
     // Typed verdicts (truncated, no_video_stream, I/O) stand; a reader that is unsure or meets
     // something it does not model hands the file to ffprobe rather than guess.
