@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { probeAudio } from '../src/probes/audio.js';
 import { DecoderNeeded, type AudioInput } from '../src/probes/audio/facts.js';
 import { readMusepack } from '../src/probes/audio/musepack.js';
+import { readShorten } from '../src/probes/audio/shorten.js';
 import { readTak } from '../src/probes/audio/tak.js';
 import type { ProbeContext } from '../src/probes/types.js';
 import { BufferSource } from '../src/sources/buffer.js';
@@ -203,13 +204,120 @@ describe('TAK (hand-built frames)', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// Shorten: a minimal encoder of the bitstream (Rice codes, MSB first), whose block layout the
+// decoder turns into frames: blocks of 256, then a shorter last block, then the quit command.
+
+class RiceWriter {
+  readonly bits: number[] = [];
+
+  put(value: number, count: number): void {
+    for (let i = count - 1; i >= 0; i--) this.bits.push(Math.floor(value / 2 ** i) % 2);
+  }
+
+  unsigned(value: number, k: number): void {
+    for (let i = 0; i < Math.floor(value / 2 ** k); i++) this.bits.push(0);
+    this.bits.push(1);
+    this.put(value % 2 ** k, k);
+  }
+
+  signed(value: number, k: number): void {
+    this.unsigned(value >= 0 ? 2 * value : -2 * value - 1, k + 1);
+  }
+
+  bytes(): Uint8Array {
+    const bits = [...this.bits, ...new Array((8 - (this.bits.length % 8)) % 8).fill(0)];
+    return Uint8Array.from({ length: bits.length / 8 }, (_, i) => bits.slice(i * 8, i * 8 + 8).reduce((byte, bit) => byte * 2 + bit, 0));
+  }
+}
+
+interface ShortenOptions {
+  version?: number;
+  type?: number;
+  samples?: number;
+  declared?: number;
+}
+
+function wavHeader(channels: number, bits: number, frames: number): number[] {
+  const le = (n: number, bytes: number) => Array.from({ length: bytes }, (_, i) => Math.floor(n / 256 ** i) % 256);
+  const data = (frames * channels * bits) / 8;
+  return [...concat('RIFF', le(36 + data, 4), 'WAVE', 'fmt ', le(16, 4), le(1, 2), le(channels, 2), le(44100, 4), le((44100 * channels * bits) / 8, 4),
+    le((channels * bits) / 8, 2), le(bits, 2), 'data', le(data, 4))];
+}
+
+function shorten(options: ShortenOptions = {}): Uint8Array {
+  const { version = 2, type = 5, samples = 1000 } = options;
+  const channels = 2;
+  const w = new RiceWriter();
+  w.put(0x616a6b67, 32);
+  w.put(version, 8);
+  const uint = (value: number, k: number) => {
+    if (version === 0) return w.unsigned(value, k);
+    const width = Math.max(0, Math.floor(Math.log2(value + 1)));
+    w.unsigned(width, 2);
+    w.unsigned(value, width);
+  };
+  uint(type, 4);
+  uint(channels, 0);
+  if (version > 0) [256, 0, 4, 0].forEach((value, i) => uint(value, [8, 2, 0, 1][i]!));
+  const header = wavHeader(channels, type === 2 ? 8 : 16, options.declared ?? samples);
+  w.unsigned(9, 2);
+  w.unsigned(header.length, 5);
+  header.forEach((byte) => w.unsigned(byte, 8));
+  let blockSize = 256;
+  for (let done = 0; done < samples; done += blockSize) {
+    if (samples - done < blockSize) {
+      blockSize = samples - done;
+      w.unsigned(5, 2);
+      uint(blockSize, 8); // version 0 codes it in log2 of the block size before it
+    }
+    for (let channel = 0; channel < channels; channel++) {
+      w.unsigned(channel + 1, 2); // DIFF1, DIFF2: residuals of 3 bits
+      w.unsigned(3 + (version === 0 ? 1 : 0), 3);
+      for (let i = 0; i < blockSize; i++) w.signed((i % 7) - 3, 3);
+    }
+  }
+  w.unsigned(4, 2);
+  return w.bytes();
+}
+
+describe('Shorten (hand-encoded streams)', () => {
+  it('plays every block of every channel, the last one at its own size', async () => {
+    const { metadata, details } = await probeBytes(shorten());
+    expect(details).toMatchObject({ reader: 'shorten' });
+    expect(metadata).toMatchObject({ mime_type: 'audio/x-shorten', codec: 'shorten', sample_rate: 44100, num_channels: 2, bit_depth: 16 });
+    expect(metadata.duration).toBeCloseTo(1000 / 44100, 9);
+  });
+
+  it('reads version 0 streams and 8-bit samples', async () => {
+    const version0 = await probeBytes(shorten({ version: 0, samples: 700 }));
+    expect(version0.details).toMatchObject({ reader: 'shorten' });
+    expect(version0.metadata.duration).toBeCloseTo(700 / 44100, 9);
+    expect((await probeBytes(shorten({ type: 2 }))).metadata.bit_depth).toBe(8);
+  });
+
+  it('calls a stream cut inside a block, or short of what its WAV header declares, truncated', async () => {
+    const whole = shorten();
+    await expect(probeBytes(whole.subarray(0, whole.byteLength - 40))).rejects.toMatchObject({ code: 'truncated' });
+    await expect(probeBytes(shorten({ declared: 1200 }))).rejects.toThrow(/declares 1200 samples, the Shorten blocks in the file hold 1000/);
+  });
+
+  it('leaves to the decoder blocks beyond what the WAV header declares', async () => {
+    await expect(readShorten(readerInput(shorten({ declared: 900 })))).rejects.toBeInstanceOf(DecoderNeeded);
+  });
+
+  it('refuses a sample type the decoder does not output', async () => {
+    await expect(probeBytes(shorten({ type: 1 }))).rejects.toMatchObject({ code: 'corrupt_file' });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
 // Corpus files, when the shared corpus is there. Sample counts: ffprobe 5.1's decoded frames
 // (-show_frames nb_samples summed).
 
 const corpus = join(import.meta.dirname, '../../shared/corpus/audio');
 const corpusFile = (name: string) => readFileSync(join(corpus, name));
 
-describe.skipIf(!existsSync(corpus))('Musepack and TAK corpus files', () => {
+describe.skipIf(!existsSync(corpus))('Musepack, TAK and Shorten corpus files', () => {
   it.each([
     // SV7: 11 frames of 1152 (the header's last-frame length of 164 is not applied by ffmpeg).
     ['filetype__fixture-sv7.mpc', 'musepack7', 44100, 2, 16, 12672],
@@ -217,6 +325,7 @@ describe.skipIf(!existsSync(corpus))('Musepack and TAK corpus files', () => {
     ['mutagen__click.mpc', 'musepack7', 44100, 2, 16, 3456],
     ['mutagen__has-tags.tak', 'tak', 44100, 2, 16, 3652],
     ['mutagen__silence-44-s.tak', 'tak', 44100, 2, 16, 162496],
+    ['taglib__2sec-silence.shn', 'shorten', 44100, 2, 16, 88200],
   ])('%s', async (name, codec, rate, channels, bits, samples) => {
     const { metadata, details } = await probeBytes(corpusFile(name));
     expect(details.reader).not.toBe('ffprobe');

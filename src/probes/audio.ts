@@ -18,6 +18,7 @@ import { readMusepack } from './audio/musepack.js';
 import { isMp4, readMp4 } from './audio/mp4.js';
 import { readOgg } from './audio/ogg.js';
 import { isId3v2, skipLeadingId3v2 } from './audio/tags.js';
+import { readShorten } from './audio/shorten.js';
 import { readTak } from './audio/tak.js';
 import { isTta, readTta } from './audio/tta.js';
 import { isWav, readWav } from './audio/wav.js';
@@ -94,7 +95,7 @@ const UNDECODABLE: [string, number, string][] = [
 const READER_NAMES = new Map<AudioReader, string>([
   [readWav, 'wav'], [readAiff, 'aiff'], [readFlac, 'flac'], [readOgg, 'ogg'], [readMp4, 'mp4'], [readDsf, 'dsf'], [readDff, 'dff'], [readAmr, 'amr'], [readTta, 'tta'], [readMpegTs, 'mpegts'],
   [readAsfAudio, 'asf'], [readMatroska, 'matroska'], [readMpeg, 'mpeg'], [readAdts, 'adts'], [readAc3, 'ac3'], [readApe, 'ape'], [readWavpack, 'wavpack'],
-  [readMusepack, 'musepack'], [readTak, 'tak'],
+  [readMusepack, 'musepack'], [readTak, 'tak'], [readShorten, 'shorten'],
   [decodeWithFfprobe, 'ffprobe'],
 ]);
 
@@ -133,11 +134,12 @@ function readerAfterTags(bytes: Uint8Array): AudioReader | undefined {
   if (isAdtsAt(bytes, 0)) return readAdts;
   if (startsWith(bytes, 'MP+') || startsWith(bytes, 'MPCK')) return readMusepack;
   if (startsWith(bytes, 'tBaK')) return readTak;
+  if (startsWith(bytes, 'ajkg')) return readShorten;
   return undefined;
 }
 
 /** Signatures of containers that some taggers put behind an ID3v2 tag; ffmpeg's probe prefers them to MPEG audio. */
-const AFTER_ID3V2 = ['TTA1', 'ajkg', 'OggS', 'RIFF', 'FORM', 'FRM8', 'DSD ', '#!AMR', '.RMF'];
+const AFTER_ID3V2 = ['TTA1', 'OggS', 'RIFF', 'FORM', 'FRM8', 'DSD ', '#!AMR', '.RMF'];
 
 async function readerAfterId3v2(input: AudioInput): Promise<AudioReader> {
   const { end } = await skipLeadingId3v2(input.source, input.head);
