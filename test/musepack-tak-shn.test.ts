@@ -161,8 +161,8 @@ function lsbBits(fields: [number, number][]): number[] {
 }
 
 /** Stereo 16-bit 44.1 kHz, frame size type 1: 44100 x 4 / 32 = 5512 samples per frame. */
-const takStreamInfo = (samples: number): [number, number][] =>
-  [[2, 6], [0, 4], [1, 4], [samples, 35], [0, 3], [44100 - 6000, 18], [16 - 8, 5], [2 - 1, 4], [0, 1]];
+const takStreamInfo = (samples: number, bits = 16): [number, number][] =>
+  [[2, 6], [0, 4], [1, 4], [samples, 35], [0, 3], [44100 - 6000, 18], [bits - 8, 5], [2 - 1, 4], [0, 1]];
 
 function takFrame(number: number, lastSamples: number | undefined, samples: number, data: number[]): number[] {
   const flags = (lastSamples ? 1 : 0) | (number === 0 ? 2 : 0);
@@ -174,10 +174,10 @@ function takFrame(number: number, lastSamples: number | undefined, samples: numb
 
 const block = (type: number, body: number[]) => [type, body.length & 0xff, body.length >> 8, body.length >> 16, ...body];
 
-function tak(options: { declared?: number; lastFrameAt?: number } = {}): Uint8Array {
+function tak(options: { declared?: number; lastFrameAt?: number; bits?: number } = {}): Uint8Array {
   const frames = [...takFrame(0, undefined, 6512, [1, 2, 3, 4, 5, 0xff]), ...takFrame(1, 1000, 6512, [9, 8, 7, 6])];
   const lastFrame = options.lastFrameAt === undefined ? [] : block(7, withCrc24(lsbBits([[options.lastFrameAt, 40], [20, 24]])));
-  return concat('tBaK', block(1, withCrc24(lsbBits(takStreamInfo(options.declared ?? 6512)))), lastFrame, block(0, []), frames);
+  return concat('tBaK', block(1, withCrc24(lsbBits(takStreamInfo(options.declared ?? 6512, options.bits)))), lastFrame, block(0, []), frames);
 }
 
 describe('TAK (hand-built frames)', () => {
@@ -194,6 +194,10 @@ describe('TAK (hand-built frames)', () => {
 
   it('calls a last frame placed past the end of the file truncated', async () => {
     await expect(probeBytes(tak({ lastFrameAt: 5000 }))).rejects.toMatchObject({ code: 'truncated' });
+  });
+
+  it('refuses a sample size the decoder has no output format for', async () => {
+    await expect(probeBytes(tak({ bits: 20 }))).rejects.toThrow(/20 bits per sample/);
   });
 
   it('leaves a frame that fails its data CRC to the decoder', async () => {

@@ -22,6 +22,8 @@ const BLOCK_LAST_FRAME = 7;
 /** Codec types the 5.1 decoder implements: mono/stereo and multichannel. */
 const DECODED_CODECS = new Set([2, 4]);
 const MAX_CHANNELS = 6;
+/** Sample sizes set_bps_params maps to an output format (u8p, s16p, s32p); it refuses the rest. */
+const DECODED_BITS = new Set([8, 16, 24]);
 const FLAG_IS_LAST = 1;
 const FLAG_HAS_INFO = 2;
 const FLAG_HAS_METADATA = 4;
@@ -98,7 +100,7 @@ function checkDecodable(info: StreamInfo): void {
   if (!DECODED_CODECS.has(info.codec)) throw new DecoderNeeded('audio/x-tak', `TAK codec type ${info.codec}`);
   if (info.dataType !== 0) refuse(`data type ${info.dataType}`);
   if ((info.codec === 2 && info.channels > 2) || info.channels > MAX_CHANNELS) refuse(`${info.channels} channels`);
-  if (info.bps > 24) refuse(`${info.bps} bits per sample`);
+  if (!DECODED_BITS.has(info.bps)) refuse(`${info.bps} bits per sample`);
   if (info.frameSamples === undefined) refuse('an invalid frame size');
 }
 
