@@ -188,8 +188,10 @@ describe('TAK (hand-built frames)', () => {
     expect(metadata.duration).toBeCloseTo(6512 / 44100, 9);
   });
 
-  it('calls a stream info count the frames do not reach truncated', async () => {
+  it('calls a stream info count the frames do not reach truncated, when the frames end the file', async () => {
     await expect(probeBytes(tak({ declared: 20000 }))).rejects.toThrow(/declares 20000 samples, the frames in the file hold 6512/);
+    const tagged = concat(tak({ declared: 20000 }), 'TAG', new Array(125).fill(0));
+    await expect(readTak(readerInput(tagged))).rejects.toBeInstanceOf(DecoderNeeded);
   });
 
   it('calls a last frame placed past the end of the file truncated', async () => {

@@ -53,8 +53,11 @@ export async function readTak(input: AudioInput): Promise<AudioFacts> {
     throw new ProbeError('truncated', `TAK last-frame block places the last frame's end at byte ${lastFrameEnd}, the file holds ${size}`);
   }
   const dataEnd = lastFrameEnd ?? (await trailingTagsStart(input.source, dataStart, size));
-  const samples = await countFrameSamples(input, info, dataStart, dataEnd, mime);
-  if (samples < info.samples) throw new ProbeError('truncated', `TAK stream info declares ${info.samples} samples, the frames in the file hold ${samples}`);
+  // Frames missing at the end are truncation only when nothing follows them in the file; frames
+  // that stop before a last-frame block's end or trailing tags are the decoder's to measure.
+  const endsFile = dataEnd === size;
+  const samples = await countFrameSamples(input, info, { start: dataStart, end: dataEnd, endsFile }, mime);
+  if (samples < info.samples && endsFile) throw new ProbeError('truncated', `TAK stream info declares ${info.samples} samples, the frames in the file hold ${samples}`);
   if (samples !== info.samples) throw new DecoderNeeded(mime, `TAK frames hold ${samples} samples, the stream info ${info.samples}`);
   return { mime, codec: 'tak', sampleRate: info.sampleRate, channels: info.channels, bitDepth: info.bps, duration: samples / info.sampleRate };
 }
@@ -108,7 +111,8 @@ function checkDecodable(info: StreamInfo): void {
  * Walks the frames from `start` to `end` as the parser splits them, checking each one's number
  * and data CRC, and returns the samples the decoder outputs for them.
  */
-async function countFrameSamples(input: AudioInput, info: StreamInfo, start: number, end: number, mime: string): Promise<number> {
+async function countFrameSamples(input: AudioInput, info: StreamInfo, data: AudioData, mime: string): Promise<number> {
+  const { start, end } = data;
   const reader = new BlockReader(input.source);
   const first = await reader.bytes(start, MAX_HEADER_BYTES);
   let frame = parseFrameHeader(first, 0, info);
@@ -123,7 +127,7 @@ async function countFrameSamples(input: AudioInput, info: StreamInfo, start: num
     const next = await findNextFrame(reader, frameStart + frame.headerBytes, end, info);
     const frameEnd = next?.offset ?? end;
     if (!next?.crcOk && !(next === undefined && (await dataCrcOk(reader, frameStart + frame.headerBytes, end)))) {
-      if (next === undefined && !frame.last) {
+      if (next === undefined && !frame.last && data.endsFile) {
         throw new ProbeError('truncated', `TAK frame ${frame.number} is cut by the end of the file at byte ${end}`);
       }
       throw new DecoderNeeded(mime, `TAK frame ${frame.number} fails its data CRC`);
@@ -135,6 +139,13 @@ async function countFrameSamples(input: AudioInput, info: StreamInfo, start: num
     frame = next.header;
     frameStart = frameEnd;
   }
+}
+
+interface AudioData {
+  start: number;
+  end: number;
+  /** Nothing follows the audio data in the file. */
+  endsFile: boolean;
 }
 
 interface FrameHeader {
