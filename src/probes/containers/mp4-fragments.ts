@@ -14,7 +14,7 @@
  * Whatever this does not model exactly (text or data tracks, several edits, negative offsets in
  * the moov, fragments the probe may or may not reach) raises NeedsFfprobe.
  */
-import { ProbeError } from '../../errors.js';
+import { ProbeError, SourceError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
 import { NeedsFfprobe } from './facts.js';
 import type { Mp4File, Mp4Movie, Mp4MovieFragment, Mp4SegmentIndex, Mp4TimeToSample, Mp4Track, Mp4TrackExtends, Mp4TrackFragment, Mp4TrackRun } from './mp4.js';
@@ -65,8 +65,10 @@ interface StreamState extends StreamTiming {
 }
 
 export async function fragmentedTimeline(file: Mp4File, movie: Mp4Movie, source: ByteSource): Promise<FragmentedTimeline> {
-  if (!movie.hasMovieExtends) throw new NeedsFfprobe('movie fragments without a movie extends box');
+  if (movie.trackExtends.length === 0) throw new NeedsFfprobe('movie fragments without track extends defaults');
   if (file.fragmentsUnread) throw new NeedsFfprobe('more or larger movie fragments than read in-process');
+  // iTunSMPB gives AAC a start padding that moves its start time (mov_read_custom).
+  if (movie.hasGaplessInfo && movie.tracks.some(isAacTrack)) throw new NeedsFfprobe('AAC with iTunSMPB gapless info in a fragmented file');
   const movieTimescale = movie.header ? Math.max(movie.header.timescale, 1) : 0;
   const streams = movie.tracks.map((track) => initialState(track, movieTimescale));
   const replay = new Replay(file, movie, streams, source);
@@ -92,8 +94,7 @@ function initialState(track: Mp4Track, movieTimescale: number): StreamState {
     samples += entry.count;
     sampleDuration += entry.count * entry.delta;
   }
-  const { timeOffset, startPad } = editOffsets(track, movieTimescale);
-  if (startPad > 0) throw new NeedsFfprobe(`track ${track.index}: an edit skips AAC priming in a fragmented file`);
+  const timeOffset = editOffset(track, movieTimescale);
   if (samples > 0 && track.editList?.length) throw new NeedsFfprobe(`track ${track.index}: an edit list over moov samples and fragments`);
   if (track.compositionOffsets?.anyNegative) throw new NeedsFfprobe(`track ${track.index}: negative composition offsets`);
   const chunk = track.chunkOffsets[0];
@@ -119,9 +120,10 @@ function initialState(track: Mp4Track, movieTimescale: number): StreamState {
 
 /**
  * mov_build_index: a leading empty edit and the first edit's media time offset the track's
- * timestamps (only when the movie has a timescale); AAC's media time becomes its start padding.
+ * timestamps (only when the movie has a timescale). With advanced_editlist on (the default) the
+ * media time sets no AAC start padding, so an audio stream then starts before zero.
  */
-function editOffsets(track: Mp4Track, movieTimescale: number): { timeOffset: number; startPad: number } {
+function editOffset(track: Mp4Track, movieTimescale: number): number {
   const edits = track.editList ?? [];
   let emptyDuration = 0;
   let startTime = 0;
@@ -133,11 +135,9 @@ function editOffsets(track: Mp4Track, movieTimescale: number): { timeOffset: num
     } else if (i === editStart && edit.mediaTime >= 0) startTime = edit.mediaTime;
     else throw new NeedsFfprobe(`track ${track.index}: several edits`);
   });
-  const isAac = isAacTrack(track);
-  const startPad = isAac && startTime > 0 ? startTime : 0;
-  if ((!emptyDuration && !startTime) || movieTimescale <= 0) return { timeOffset: 0, startPad };
+  if ((!emptyDuration && !startTime) || movieTimescale <= 0) return 0;
   const empty = emptyDuration ? Number(avRescale(emptyDuration, track.media!.timescale, movieTimescale)) : 0;
-  return { timeOffset: startTime - empty, startPad };
+  return startTime - empty;
 }
 
 function isAacTrack(track: Mp4Track): boolean {
@@ -212,8 +212,13 @@ class Replay {
   /** The last 32-bit word of the file, which FFmpeg takes as an mfra size (mfro). */
   private async trailingMfraSize(): Promise<number> {
     if (this.mfraSize === undefined) {
-      const tail = await this.source.read(this.file.fileSize - 4, 4);
-      this.mfraSize = tail.byteLength === 4 ? new DataView(tail.buffer, tail.byteOffset, 4).getUint32(0) : 0;
+      // A forward-only stream may no longer hold its tail.
+      const tail = await this.source.read(this.file.fileSize - 4, 4).catch((error: unknown) => {
+        if (error instanceof SourceError) return new Uint8Array();
+        throw error;
+      });
+      if (tail.byteLength !== 4) throw new NeedsFfprobe('the last bytes of the file cannot be read again');
+      this.mfraSize = new DataView(tail.buffer, tail.byteOffset, 4).getUint32(0);
     }
     return this.mfraSize;
   }

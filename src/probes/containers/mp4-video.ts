@@ -13,6 +13,7 @@ import { jpegFrameSize } from './codecs/jpeg.js';
 import { h263Picture, mpeg4VolPicture, type CodedPicture } from './codecs/mpeg4.js';
 import { vp8FrameSize, vp9FrameSize } from './codecs/vpx.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
+import { fragmentedTimeline, type StreamTiming } from './mp4-fragments.js';
 import {
   firstSample,
   readEsds,
@@ -20,6 +21,7 @@ import {
   sampleDataEnd,
   type Mp4File,
   type Mp4Movie,
+  type Mp4TimeToSample,
   type Mp4Track,
   type VisualSampleEntry,
 } from './mp4.js';
@@ -28,34 +30,65 @@ import { avD2q, avReduce, avRescale, type Rational } from './rational.js';
 /** Describes the first video stream, or throws (truncated, no_video_stream, NeedsFfprobe, corrupt_file). */
 export async function mp4VideoFacts(file: Mp4File, source: ByteSource): Promise<VideoFacts> {
   const movie = requireCompleteMovie(file, source.name);
-  if (file.hasFragments || movie.hasMovieExtends) throw new NeedsFfprobe('fragmented MP4');
   if (movie.compressed) throw new NeedsFfprobe('compressed movie box');
-  if (!movie.header) throw new NeedsFfprobe('no movie header');
+  if (!movie.header && movie.trackExtends.length === 0) throw new NeedsFfprobe('no movie header');
   // FFmpeg refuses the whole file for bad tables in any track, so every track must pass.
   movie.tracks.forEach(checkTables);
   const track = firstVideoTrack(movie);
   if (!track) throw new ProbeError('no_video_stream', `${source.name} has no video track`);
   requireSampleTables(track);
   const entry = onlyVisualEntry(track);
-  const timescale = mediaTimescale(track, movie);
-  const picture = await codedPicture(track, entry, source);
-  const matrix = track.header && composeMatrices(track.header.matrix, movie.header.matrix);
+  // A trex makes FFmpeg drop the mvhd duration (mov_read_trex); moofs need one to be read at all.
+  const fragmented = file.hasFragments || movie.trackExtends.length > 0;
+  const timeline = fragmented ? await fragmentedTimeline(file, movie, source) : undefined;
+  const timing = timeline?.streams[track.index];
+  const picture = await codedPicture(track, entry, source, timing?.firstSample ?? firstSample(track));
+  const matrix = track.header && composeMatrices(track.header.matrix, movie.header?.matrix ?? NO_MOVIE_MATRIX);
   const streamRatio = streamAspectRatio(track, entry, matrix);
   const rotation = matrix && displayRotation(matrix);
+  const geometry = {
+    width: picture.width,
+    height: picture.height,
+    sampleAspectRatio: streamRatio ?? picture.sampleAspectRatio,
+    rotation,
+  };
+  if (timeline && timing) {
+    return {
+      mime: mp4Mime(file),
+      containerDuration: timeline.formatDuration,
+      stream: { ...geometry, ...fragmentedStreamTiming(timing) },
+      reader: 'mp4',
+    };
+  }
+  const timescale = mediaTimescale(track, movie);
   return {
     mime: mp4Mime(file),
     containerDuration: movieDuration(movie),
     stream: {
-      width: picture.width,
-      height: picture.height,
+      ...geometry,
       avgFrameRate: averageFrameRate(track, timescale),
       frameCount: track.timeToSample.reduce((sum, entry) => sum + entry.count, 0),
       duration: streamDuration(track, movie, timescale),
-      sampleAspectRatio: streamRatio ?? picture.sampleAspectRatio,
-      rotation,
-      variableFrameRate: hasVariableFrameDurations(track),
+      variableFrameRate: hasVariableFrameDurations(track.timeToSample),
     },
     reader: 'mp4',
+  };
+}
+
+/** Without an mvhd FFmpeg's movie display matrix stays all zeros, and so does every track's. */
+const NO_MOVIE_MATRIX = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+/**
+ * A fragmented file's frame rate, frame count and duration. A video track with samples must have
+ * its rate from the demuxer; one with no samples anywhere (an init segment) states no rate.
+ */
+function fragmentedStreamTiming(timing: StreamTiming): Pick<VideoFacts['stream'], 'avgFrameRate' | 'frameCount' | 'duration' | 'variableFrameRate'> {
+  if (!timing.avgFrameRate && timing.totalSamples > 0) throw new NeedsFfprobe('no frame rate from the fragments read with the header');
+  return {
+    avgFrameRate: timing.avgFrameRate,
+    frameCount: timing.frameCount || undefined,
+    duration: timing.duration > 0 ? timing.duration / timing.timescale : undefined,
+    variableFrameRate: hasVariableFrameDurations(timing.durations),
   };
 }
 
@@ -140,11 +173,26 @@ function requireSampleTables(track: Mp4Track): void {
   }
 }
 
+/**
+ * The track's visual sample entry. Several entries are taken only when they describe the same
+ * picture (a clear and an encrypted copy, say): FFmpeg keeps the first entry's configuration and
+ * the last entry's size, which then agree.
+ */
 function onlyVisualEntry(track: Mp4Track): VisualSampleEntry {
-  if (track.sampleEntries.length !== 1) throw new NeedsFfprobe(`${track.sampleEntries.length} sample descriptions`);
-  const entry = readVisualSampleEntry(track.sampleEntries[0]!);
-  if (!entry) throw new NeedsFfprobe('short visual sample entry');
-  return entry;
+  if (track.sampleEntries.length === 0) throw new NeedsFfprobe('no sample description');
+  const entries = track.sampleEntries.map(readVisualSampleEntry);
+  if (entries.some((entry) => !entry)) throw new NeedsFfprobe('short visual sample entry');
+  const [first, ...others] = entries as VisualSampleEntry[];
+  if (others.some((other) => entryPicture(other) !== entryPicture(first!))) {
+    throw new NeedsFfprobe(`${entries.length} differing sample descriptions`);
+  }
+  return first!;
+}
+
+/** What decides the picture in an entry: format, size and configuration boxes (protection aside). */
+function entryPicture(entry: VisualSampleEntry): string {
+  const boxes = [...entry.boxes].filter(([type]) => type !== 'sinf').map(([type, payload]) => `${type}:${Buffer.from(payload).toString('hex')}`);
+  return [entry.originalFormat ?? entry.format, entry.width, entry.height, entry.depth, ...boxes.sort()].join('|');
 }
 
 /** mdhd timescale; without an mdhd FFmpeg falls back to the movie's (fix_timescale). */
@@ -198,10 +246,10 @@ const JPEG_FORMATS = new Set(['jpeg', 'mjpa', 'AVDJ', 'dmb1']);
  * container-cropping rule); any disagreement, or headers that do not parse, goes to ffprobe,
  * because then the decoder's view of the stream decides.
  */
-async function codedPicture(track: Mp4Track, entry: VisualSampleEntry, source: ByteSource): Promise<CodedPicture> {
+async function codedPicture(track: Mp4Track, entry: VisualSampleEntry, source: ByteSource, sample: SamplePlace | undefined): Promise<CodedPicture> {
   const format = entry.originalFormat ?? entry.format;
   const container = { width: entry.width, height: entry.height };
-  const declared = await declaredPicture(format, entry, track, source, container);
+  const declared = await declaredPicture(format, entry, () => readSample(sample, source), container);
   if (!declared || declared.width !== container.width || declared.height !== container.height || !container.width || !container.height) {
     throw new NeedsFfprobe(`'${format}' picture size not confirmed by its headers`);
   }
@@ -212,8 +260,7 @@ async function codedPicture(track: Mp4Track, entry: VisualSampleEntry, source: B
 async function declaredPicture(
   format: string,
   entry: VisualSampleEntry,
-  track: Mp4Track,
-  source: ByteSource,
+  readFirstSample: () => Promise<Uint8Array>,
   container: { width: number; height: number },
 ): Promise<CodedPicture | undefined> {
   if (H264_FORMATS.has(format)) {
@@ -222,25 +269,26 @@ async function declaredPicture(
   }
   if (HEVC_FORMATS.has(format)) return onlySps(hevcConfigSpsList(entry.boxes.get('hvcC') ?? new Uint8Array()).map(parseHevcSps));
   if (format === 'av01') {
-    const header = av1ConfigSequenceHeader(entry.boxes.get('av1C') ?? new Uint8Array()) ?? findAv1SequenceHeader(await readFirstSample(track, source));
+    const header = av1ConfigSequenceHeader(entry.boxes.get('av1C') ?? new Uint8Array()) ?? findAv1SequenceHeader(await readFirstSample());
     return header && { width: header.maxWidth, height: header.maxHeight };
   }
   if (format === 'mp4v') {
     const esds = entry.boxes.get('esds');
     const info = esds && readEsds(esds)?.decoderSpecificInfo;
-    return (info && mpeg4VolPicture(info)) ?? mpeg4VolPicture(await readFirstSample(track, source));
+    return (info && mpeg4VolPicture(info)) ?? mpeg4VolPicture(await readFirstSample());
   }
-  if (format === 'vp09') return vp9FrameSize(await readFirstSample(track, source));
-  if (format === 'vp08') return vp8FrameSize(await readFirstSample(track, source));
-  if (H263_FORMATS.has(format)) return h263Picture(await readFirstSample(track, source));
-  if (JPEG_FORMATS.has(format)) return jpegFrameSize(await readFirstSample(track, source));
+  if (format === 'vp09') return vp9FrameSize(await readFirstSample());
+  if (format === 'vp08') return vp8FrameSize(await readFirstSample());
+  if (H263_FORMATS.has(format)) return h263Picture(await readFirstSample());
+  if (JPEG_FORMATS.has(format)) return jpegFrameSize(await readFirstSample());
   return undefined;
 }
 
 const FIRST_SAMPLE_PEEK = 64 * 1024;
 
-async function readFirstSample(track: Mp4Track, source: ByteSource): Promise<Uint8Array> {
-  const sample = firstSample(track);
+type SamplePlace = { offset: number; size: number };
+
+async function readSample(sample: SamplePlace | undefined, source: ByteSource): Promise<Uint8Array> {
   if (!sample) return new Uint8Array();
   return source.read(sample.offset, Math.min(sample.size, FIRST_SAMPLE_PEEK));
 }
@@ -318,8 +366,7 @@ function composeMatrices(track: number[], movie: number[]): number[] {
  * MediaInfo's FrameRate_Mode for MP4: VFR when the sample durations differ, not counting a lone
  * first or last sample whose duration differs (edit rounding, a shortened final frame).
  */
-function hasVariableFrameDurations(track: Mp4Track): boolean {
-  const entries = track.timeToSample;
+function hasVariableFrameDurations(entries: Mp4TimeToSample[]): boolean {
   const counted = entries.filter((entry, i) => {
     const lone = entry.count === 1 && entries.length > 1;
     return !(lone && (i === 0 || i === entries.length - 1));

@@ -55,6 +55,8 @@ export interface Mp4Movie {
   chapterTrackIds: number[];
   /** The moov was compressed (cmov) and is not parsed. */
   compressed: boolean;
+  /** An iTunSMPB tag (AAC encoder delay and padding) somewhere in the moov. */
+  hasGaplessInfo: boolean;
 }
 
 /** trex: the defaults a track's fragments inherit. */
@@ -280,7 +282,8 @@ export function childBoxes(bytes: Uint8Array, start: number, end: number): Child
 }
 
 function parseMovie(bytes: Uint8Array, headerSize: number): Mp4Movie {
-  const movie: Mp4Movie = { tracks: [], hasMovieExtends: false, trackExtends: [], chapterTrackIds: [], compressed: false };
+  const hasGaplessInfo = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes('iTunSMPB');
+  const movie: Mp4Movie = { tracks: [], hasMovieExtends: false, trackExtends: [], chapterTrackIds: [], compressed: false, hasGaplessInfo };
   for (const box of childBoxes(bytes, headerSize, bytes.byteLength)) {
     const payload = bytes.subarray(box.payloadStart, box.end);
     switch (box.type) {
