@@ -28,6 +28,10 @@ const FIXTURES: Record<string, string[]> = {
   'h264-aac.flv': [...VIDEO('322x242', '30000/1001', 2), ...TONE(2.5), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac'],
   'sorenson.flv': [...VIDEO('320x240', '25', 2), '-c:v', 'flv'],
   'no-duration.flv': [...VIDEO('176x144', '15', 2), '-c:v', 'flv', '-flvflags', 'no_duration_filesize'],
+  'mpeg4-mp3.avi': [...VIDEO('320x240', '25', 2), ...TONE(2.5), '-c:v', 'mpeg4', '-c:a', 'libmp3lame'],
+  'mjpeg-ntsc.avi': [...VIDEO('322x242', '30000/1001', 2), '-c:v', 'mjpeg', '-pix_fmt', 'yuvj420p'],
+  'h264-pcm.avi': [...VIDEO('320x240', '25', 2), ...TONE(3), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'pcm_s16le'],
+  'sar.avi': [...VIDEO('320x240', '25', 1), '-vf', 'setsar=4/3', '-c:v', 'mpeg4'],
   'sar.flv': [...VIDEO('320x240', '25', 1), '-vf', 'setsar=4/3', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'],
 };
 
@@ -127,6 +131,42 @@ describe('FLV in-process', () => {
     const bytes = readFileSync(path('h264-aac.flv'));
     writeFileSync(path('cut-inside.flv'), bytes.subarray(0, bytes.byteLength - 100));
     await expect(probeFile('cut-inside.flv')).rejects.toMatchObject({ code: 'truncated' });
+  });
+});
+
+describe('AVI in-process', () => {
+  it('reads MPEG-4 Part 2 with MP3: dwRate/dwScale, and the format as long as the (VBR, dwLength-timed) audio', async () => {
+    const result = await probeFile('mpeg4-mp3.avi');
+    expect(result.details).toMatchObject({ reader: 'avi' });
+    expect(result.metadata).toMatchObject({ fps: 25, width: 320, height: 240, mime_type: 'video/x-msvideo' });
+    expect(result.metadata.duration).toBeCloseTo(2.53, 1); // the 2.5 s tone in whole MP3 frames
+    expect(result.warnings.map((w) => w.code)).toEqual(['unsupported_by_encord']);
+  });
+
+  it('reads MJPEG at 30000/1001 with an odd size', async () => {
+    const result = await probeFile('mjpeg-ntsc.avi');
+    expect(result.details).toMatchObject({ reader: 'avi' });
+    expect(result.metadata).toMatchObject({ width: 322, height: 242 });
+    expect(result.metadata.fps).toBeCloseTo(30000 / 1001, 9);
+    expect(result.metadata.duration).toBeCloseTo(60 * (1001 / 30000), 6);
+  });
+
+  it('reads H.264 with PCM: a PCM stream (dwSampleSize 2) gives ffmpeg no duration, the video does', async () => {
+    const result = await probeFile('h264-pcm.avi');
+    expect(result.details).toMatchObject({ reader: 'avi' });
+    expect(result.metadata).toMatchObject({ fps: 25, duration: 2, width: 320, height: 240 });
+  });
+
+  it('warns about the decoder sample aspect ratio', async () => {
+    const result = await probeFile('sar.avi');
+    expect(result.details).toMatchObject({ reader: 'avi' });
+    expect(result.warnings.map((w) => w.code)).toContain('non_square_pixels');
+  });
+
+  it('a file cut short of its RIFF size is truncated', async () => {
+    const bytes = readFileSync(path('mpeg4-mp3.avi'));
+    writeFileSync(path('cut.avi'), bytes.subarray(0, bytes.byteLength - 100));
+    await expect(probeFile('cut.avi')).rejects.toMatchObject({ code: 'truncated' });
   });
 });
 

@@ -17,6 +17,7 @@ import { mp4Mime, mp4VideoFacts } from './containers/mp4-video.js';
 import { mpegTsVideoFacts, transportPacketSize } from './containers/mpegts-video.js';
 import { isOgg, oggVideoFacts } from './containers/ogg-video.js';
 import { flvVideoFacts, isFlv } from './containers/flv.js';
+import { aviVideoFacts, isAvi } from './containers/avi.js';
 import type { Probe, ProbeContext, ProbeWarning } from './types.js';
 import type { CustomerProvidedVideoMetadata } from '../schema/metadata.js';
 
@@ -61,6 +62,7 @@ async function readFacts(source: ByteSource, head: Uint8Array, context: ProbeCon
     }
     if (isOgg(head)) return { facts: await oggVideoFacts(source) };
     if (isFlv(head)) return { facts: await flvVideoFacts(source, head) };
+    if (isAvi(head)) return { facts: await aviVideoFacts(source) };
     if (transportPacketSize(head)) return { facts: await mpegTsVideoFacts(source, head, 'video/mp2t') };
     if (isAsf(head)) return { facts: await asfVideoFacts(source) };
   } catch (error) {

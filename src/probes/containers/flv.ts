@@ -14,6 +14,7 @@ import { avcConfigProblem } from './codecs/decoder-config.js';
 import { sorensonPicture, vp6KeyFramePicture, type FramePicture } from './codecs/flash-video.js';
 import { avcConfigSpsList, h264DisplaySize, parseH264Sps } from './codecs/h264.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
+import { timestampsVary } from './frame-rate-mode.js';
 import { checkAfterFfprobe, checkBeforeFfprobe } from './integrity.js';
 import { avD2q, type Rational } from './rational.js';
 
@@ -330,16 +331,5 @@ function variableFrameRate(packets: Packet[]): boolean {
     if (read > PROBED_PACKETS) break;
     if (packet.videoPts !== undefined) times.push(packet.videoPts);
   }
-  return timesVary(times.slice(0, VFR_PACKETS));
-}
-
-function timesVary(timestamps: number[]): boolean {
-  const times = [...timestamps].sort((a, b) => a - b);
-  let gaps: number[] = [];
-  for (let i = 1; i < times.length; i++) if (times[i]! !== times[i - 1]!) gaps.push(times[i]! - times[i - 1]!);
-  gaps.sort((a, b) => a - b);
-  if (gaps.length >= 40) gaps = gaps.slice(0, gaps.length - Math.floor(gaps.length / 10));
-  else if (gaps.length >= 7) gaps = gaps.slice(0, gaps.length - 4);
-  if (gaps.length <= 2) return false;
-  return !(gaps[0]! * 0.9 < gaps[gaps.length - 1]! && gaps[0]! * 1.1 > gaps[gaps.length - 1]!);
+  return timestampsVary(times.slice(0, VFR_PACKETS));
 }
