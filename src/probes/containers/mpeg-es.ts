@@ -20,8 +20,10 @@ export interface VideoParameters {
   sampleAspectRatio?: Rational;
   /** The codec's frame rate (AVCodecContext.framerate as the parser sets it). */
   frameRate: Rational;
-  /** pkt->duration FFmpeg computes for each frame, in 90 kHz ticks (rounded down). */
-  frameTicks: number;
+  /** pkt->duration FFmpeg computes for every packet, in 90 kHz ticks (rounded down). */
+  packetTicks: number;
+  /** Fields each packet adds to codec_info_duration_fields (repeat_pict + 1). */
+  packetFields: number;
 }
 
 export interface VideoPictures extends VideoParameters {
@@ -46,7 +48,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /**
  * Reads the video PES payloads (whole PES packets, in decode order): exactly one picture each,
- * one unchanging sequence header / SPS, frame pictures only.
+ * one unchanging sequence header / SPS, every picture timed alike.
  */
 export function inspectVideo(codec: VideoCodec, payloads: Uint8Array[]): VideoPictures {
   return codec === 'h264' ? inspectH264(payloads) : inspectMpegVideo(payloads);
@@ -54,38 +56,87 @@ export function inspectVideo(codec: VideoCodec, payloads: Uint8Array[]): VideoPi
 
 const NAL_SLICE = 1;
 const NAL_IDR = 5;
+const NAL_SEI = 6;
 const NAL_SPS = 7;
+const SEI_PIC_TIMING = 1;
+
+interface H264Picture {
+  b: boolean;
+  /** h264_parser.c repeat_pict: from the picture timing SEI's pic_struct, else 1 for a frame, 0 for a field. */
+  repeat: number;
+}
 
 function inspectH264(payloads: Uint8Array[]): VideoPictures {
   let spsBytes: Uint8Array | undefined;
   let sps: H264SpsTiming | undefined;
-  const bPictures: boolean[] = [];
-  payloads.forEach((payload, index) => {
-    let pictures = 0;
+  const pictures = payloads.map((payload, index) => {
+    const found: H264Picture[] = [];
+    let picStruct: number | undefined;
     const codes = [...startCodes(payload)];
     codes.forEach((at, n) => {
       const type = payload[at]! & 0x1f;
       const end = n + 1 < codes.length ? codes[n + 1]! - 3 : payload.byteLength;
+      const nal = trimTrailingZeros(payload.subarray(at, end));
       if (type === NAL_SPS) {
-        const nal = payload.subarray(at, end);
-        const trimmed = trimTrailingZeros(nal);
-        if (spsBytes && !sameBytes(spsBytes, trimmed)) throw new NeedsFfprobe('MPEG stream: the H.264 SPS changes');
-        spsBytes ??= trimmed;
-        sps ??= parseSps(trimmed);
+        if (spsBytes && !sameBytes(spsBytes, nal)) throw new NeedsFfprobe('MPEG stream: the H.264 SPS changes');
+        spsBytes ??= nal;
+        sps ??= parseSps(nal);
+      } else if (type === NAL_SEI && sps && found.length === 0) {
+        picStruct = readPicStruct(nal, sps) ?? picStruct;
       } else if (type === NAL_SLICE || type === NAL_IDR) {
         if (!sps) throw new NeedsFfprobe('MPEG stream: H.264 pictures before the first SPS');
-        const slice = readSliceStart(payload.subarray(at + 1, Math.min(end, at + 33)), sps);
-        if (slice.firstMb === 0) {
-          pictures++;
-          bPictures[index] = slice.type % 5 === 1;
-        }
-        if (slice.field) throw new NeedsFfprobe('MPEG stream: H.264 field pictures');
+        const slice = readSliceStart(nal.subarray(1, 33), sps);
+        if (slice.firstMb === 0) found.push({ b: slice.type % 5 === 1, repeat: repeatPict(sps, slice.field, picStruct) });
       }
     });
-    if (pictures !== 1) throw new NeedsFfprobe(`MPEG stream: H.264 PES ${index} holds ${pictures} pictures`);
+    if (found.length !== 1) throw new NeedsFfprobe(`MPEG stream: H.264 PES ${index} holds ${found.length} pictures`);
+    return found[0]!;
   });
   if (!sps) throw new NeedsFfprobe('MPEG stream: no H.264 SPS');
-  return { ...h264Parameters(sps), bPictures };
+  const repeat = pictures[0]?.repeat ?? 1;
+  if (pictures.some((picture) => picture.repeat !== repeat)) throw new NeedsFfprobe('MPEG stream: H.264 pictures last different numbers of fields');
+  return { ...h264Parameters(sps, repeat), bPictures: pictures.map((picture) => picture.b) };
+}
+
+/** pic_struct -> repeat_pict (h264_parser.c); undefined for reserved values. */
+const REPEAT_BY_PIC_STRUCT = [1, 0, 0, 1, 1, 2, 2, 3, 5];
+
+function repeatPict(sps: H264SpsTiming, field: boolean, picStruct: number | undefined): number {
+  if (!sps.picStructPresent) return field ? 0 : 1;
+  if (picStruct === undefined) throw new NeedsFfprobe('MPEG stream: H.264 picture without its timing SEI');
+  const repeat = REPEAT_BY_PIC_STRUCT[picStruct];
+  if (repeat === undefined) throw new NeedsFfprobe(`MPEG stream: H.264 pic_struct ${picStruct}`);
+  return repeat;
+}
+
+/** The pic_struct of a picture timing message in an SEI NAL unit, if it has one. */
+function readPicStruct(nal: Uint8Array, sps: H264SpsTiming): number | undefined {
+  if (!sps.picStructPresent) return undefined;
+  const rbsp = unescapeRbsp(nal.subarray(1));
+  let at = 0;
+  const readVarying = () => {
+    let value = 0;
+    while (rbsp[at] === 0xff) value += rbsp[at++]!;
+    if (at >= rbsp.byteLength) throw new NeedsFfprobe('MPEG stream: H.264 SEI cut');
+    return value + rbsp[at++]!;
+  };
+  while (at < rbsp.byteLength && !(rbsp[at] === 0x80 && at === rbsp.byteLength - 1)) {
+    const type = readVarying();
+    const size = readVarying();
+    if (at + size > rbsp.byteLength) throw new NeedsFfprobe('MPEG stream: H.264 SEI message overruns its NAL unit');
+    if (type === SEI_PIC_TIMING) {
+      const bits = new BitReader(rbsp.subarray(at, at + size));
+      try {
+        if (sps.hrdDelayBits) bits.skip(sps.hrdDelayBits.cpbRemoval + sps.hrdDelayBits.dpbOutput);
+        return bits.u(4);
+      } catch (error) {
+        if (error instanceof OutOfData) throw new NeedsFfprobe('MPEG stream: H.264 picture timing SEI cut');
+        throw error;
+      }
+    }
+    at += size;
+  }
+  return undefined;
 }
 
 function trimTrailingZeros(nal: Uint8Array): Uint8Array {
@@ -121,19 +172,19 @@ function readSliceStart(escaped: Uint8Array, sps: H264SpsTiming): { firstMb: num
 }
 
 /**
- * h264_parser.c: framerate = time_scale / (num_units_in_tick * ticks_per_frame 2), and a frame
- * picture repeats once (repeat_pict 1): den / (num * 2) * 2 seconds per frame.
+ * h264_parser.c: framerate = time_scale / (num_units_in_tick * ticks_per_frame 2); a packet lasts
+ * den / (num * 2) * (repeat_pict + 1) seconds and counts repeat_pict + 1 fields.
  */
-function h264Parameters(sps: H264SpsTiming): VideoParameters {
+function h264Parameters(sps: H264SpsTiming, repeat: number): VideoParameters {
   if (!sps.timing || !sps.timing.numUnitsInTick || !sps.timing.timeScale) {
     throw new NeedsFfprobe('MPEG stream: H.264 without VUI timing (FFmpeg guesses the rate from timestamps)');
   }
-  if (sps.picStructPresent) throw new NeedsFfprobe('MPEG stream: H.264 picture timing SEI may repeat fields');
   const { numUnitsInTick, timeScale } = sps.timing;
   const frameRate = avReduce(timeScale, numUnitsInTick * 2, 1 << 30);
   if (frameRate.num * numUnitsInTick * 2 !== frameRate.den * timeScale) throw new NeedsFfprobe('MPEG stream: H.264 timing beyond FFmpeg\'s precision');
   const { width, height } = h264DisplaySize(sps, { width: 0, height: 0 });
-  return { codec: 'h264', width, height, sampleAspectRatio: sps.sampleAspectRatio, frameRate, frameTicks: frameTicksOf(frameRate) };
+  const packetTicks = Math.floor((frameRate.den * (repeat + 1) * 90000) / (frameRate.num * 2));
+  return { codec: 'h264', width, height, sampleAspectRatio: sps.sampleAspectRatio, frameRate, packetTicks, packetFields: repeat + 1 };
 }
 
 /** av_rescale_rnd(1, den * 90000, num, AV_ROUND_DOWN): one frame of `rate` in 90 kHz ticks. */
@@ -254,7 +305,7 @@ function mpegVideoParameters({ header, extension, display }: MpegVideoState): Vi
   const height = header.height | ((extension?.heightExtension ?? 0) << 12);
   if (!width || !height) throw new NeedsFfprobe('MPEG stream: sequence header without a picture size');
   const sampleAspectRatio = extension ? mpeg2AspectRatio(header.aspect, width, height, display) : mpeg1AspectRatio(header.aspect);
-  return { codec: extension ? 'mpeg2video' : 'mpeg1video', width, height, sampleAspectRatio, frameRate, frameTicks: frameTicksOf(frameRate) };
+  return { codec: extension ? 'mpeg2video' : 'mpeg1video', width, height, sampleAspectRatio, frameRate, packetTicks: frameTicksOf(frameRate), packetFields: 2 };
 }
 
 /** ff_mpeg1_aspect: pixel height/width for aspect codes 1..14 (0 and 15 are forbidden). */

@@ -65,7 +65,7 @@ export function mpegVideoFacts(file: MpegFile): VideoFacts {
     stream: {
       width: pictures.width,
       height: pictures.height,
-      avgFrameRate: averageFrameRate(pictures.frameTicks),
+      avgFrameRate: averageFrameRate(pictures.packetTicks, pictures.packetFields),
       duration: videoTiming.duration / MPEG_CLOCK,
       sampleAspectRatio: pictures.sampleAspectRatio,
       variableFrameRate: false,
@@ -136,7 +136,7 @@ function realFrameRate(pictures: VideoPictures, dts: number[], wholeFile: boolea
     estimator.add(time);
     const frames = i + 1;
     if (frames < Math.min(MIN_RATE_FRAMES, dts.length)) return;
-    const rate = estimator.rate(Math.max(frames - 2, 0) * pictures.frameTicks);
+    const rate = estimator.rate(Math.max(frames - 2, 0) * pictures.packetTicks);
     answers.add(rate ? `${rate.num}/${rate.den}` : 'none');
   });
   const [only, ...others] = [...answers];

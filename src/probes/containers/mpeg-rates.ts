@@ -23,12 +23,13 @@ function stdFrameRate(i: number): number {
 }
 
 /**
- * avg_frame_rate when every analysed frame lasted `frameTicks` (90 kHz) and counted two fields:
- * fields * 90000 / (duration * 2), reduced to terms of 60000, then the nearest standard rate
- * within 1% (the codec's own rate, which some demuxers also weigh, gives the same frame length).
+ * avg_frame_rate when every analysed packet lasted `packetTicks` (90 kHz) and counted
+ * `packetFields` fields: fields * 90000 / (duration * 2), reduced to terms of 60000, then the
+ * nearest standard rate within 1% (the codec's own rate, which some demuxers also weigh, gives
+ * the same frame length).
  */
-export function averageFrameRate(frameTicks: number): Rational {
-  const measured = avReduce(MPEG_CLOCK, frameTicks, 60000);
+export function averageFrameRate(packetTicks: number, packetFields = 2): Rational {
+  const measured = avReduce(packetFields * MPEG_CLOCK, packetTicks * 2, 60000);
   let bestError = 0.01;
   let best = 0;
   for (let j = 0; j < STD_RATE_COUNT; j++) {

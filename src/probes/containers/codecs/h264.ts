@@ -59,6 +59,8 @@ export interface H264SpsTiming extends H264Sps {
   timing?: { numUnitsInTick: number; timeScale: number };
   /** VUI pic_struct_present_flag: picture timing SEI may repeat fields. */
   picStructPresent: boolean;
+  /** Bit lengths of the picture timing SEI's delays, when an HRD is present (CpbDpbDelaysPresentFlag). */
+  hrdDelayBits?: { cpbRemoval: number; dpbOutput: number };
 }
 
 /** Parses one SPS NAL unit through its VUI timing and HRD information. */
@@ -68,7 +70,7 @@ export function parseH264SpsTiming(nal: Uint8Array): H264SpsTiming {
   return { ...sps, ...fields, ...vui };
 }
 
-function readVuiTiming(bits: BitReader): Pick<H264SpsTiming, 'timing' | 'picStructPresent'> {
+function readVuiTiming(bits: BitReader): Pick<H264SpsTiming, 'timing' | 'picStructPresent' | 'hrdDelayBits'> {
   if (bits.flag()) bits.skip(1);
   if (bits.flag()) {
     bits.skip(4);
@@ -83,15 +85,15 @@ function readVuiTiming(bits: BitReader): Pick<H264SpsTiming, 'timing' | 'picStru
     timing = { numUnitsInTick: bits.u(32), timeScale: bits.u(32) };
     bits.skip(1);
   }
-  const nalHrd = bits.flag();
-  if (nalHrd) skipHrd(bits);
-  const vclHrd = bits.flag();
-  if (vclHrd) skipHrd(bits);
-  if (nalHrd || vclHrd) bits.skip(1);
-  return { timing, picStructPresent: bits.flag() };
+  let hrdDelayBits: H264SpsTiming['hrdDelayBits'];
+  // As in FFmpeg, a VCL HRD's lengths replace the NAL HRD's.
+  if (bits.flag()) hrdDelayBits = readHrd(bits);
+  if (bits.flag()) hrdDelayBits = readHrd(bits);
+  if (hrdDelayBits) bits.skip(1);
+  return { timing, picStructPresent: bits.flag(), hrdDelayBits };
 }
 
-function skipHrd(bits: BitReader): void {
+function readHrd(bits: BitReader): NonNullable<H264SpsTiming['hrdDelayBits']> {
   const count = bits.ue() + 1;
   if (count > 32) throw new RangeError(`${count} HRD CPB specifications`);
   bits.skip(8);
@@ -100,7 +102,11 @@ function skipHrd(bits: BitReader): void {
     bits.ue();
     bits.skip(1);
   }
-  bits.skip(20);
+  bits.skip(5);
+  const cpbRemoval = bits.u(5) + 1;
+  const dpbOutput = bits.u(5) + 1;
+  bits.skip(5);
+  return { cpbRemoval, dpbOutput };
 }
 
 interface SpsRead {
