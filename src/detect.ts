@@ -63,12 +63,24 @@ async function detectByContent(prefix: Uint8Array, extension: string): Promise<F
   if (type && !WEAK_SIGNATURES.has(type.ext)) return fromFileType(type.mime, type.ext, prefix);
   // poppler opens a PDF whose header comes after some junk, within the first KiB.
   if (hasPdfHeader(prefix)) return { modality: 'pdf', mime: 'application/pdf', format: 'pdf' };
+  const own = OWN_SIGNATURES.find(({ magic }) => magic.every((byte, i) => prefix[i] === byte));
+  if (own) return own.found;
   if (looksLikeText(prefix)) return fromText(prefix, extension);
   if (type) return { modality: 'audio', mime: type.mime, format: type.ext, fileTypeExt: type.ext };
   if (isTiff(prefix)) return { modality: 'image', mime: 'image/tiff', format: 'tiff' };
   if (isNifti(prefix)) return NIFTI;
   return undefined;
 }
+
+const bytesOf = (text: string) => [...text].map((c) => c.charCodeAt(0));
+
+/** Media signatures file-type does not know, whose files the probes (or ffprobe) read. */
+const OWN_SIGNATURES: { magic: number[]; found: Found }[] = [
+  { magic: bytesOf('tBaK'), found: { modality: 'audio', mime: 'audio/x-tak', format: 'tak' } },
+  { magic: bytesOf('ajkg'), found: { modality: 'audio', mime: 'audio/x-shorten', format: 'shn' } },
+  // Windows Recorded TV: the header GUID 0x20 0x00 0xd8 0xb7 ...
+  { magic: [0xb7, 0xd8, 0x00, 0x20, 0x37, 0x49, 0xda, 0x11, 0xa6, 0x4e, 0x00, 0x07, 0xe9, 0x5e, 0xad, 0x8d], found: { modality: 'video', mime: 'video/x-ms-wtv', format: 'wtv' } },
+];
 
 function fromFileType(mime: string, ext: string, prefix: Uint8Array): Found {
   const found = { mime, format: ext, fileTypeExt: ext };

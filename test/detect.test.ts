@@ -54,6 +54,14 @@ describe('detect', () => {
     expect(await detectBytes(svg, 'logo.svg')).toMatchObject({ modality: 'image', mime: 'image/svg+xml' });
   });
 
+  it('knows TAK, Shorten and WTV by signature, where the zeros of silence would pass for text', async () => {
+    const silent = (magic: number[]) => Buffer.concat([Buffer.from(magic), Buffer.alloc(2000)]);
+    expect(await detectBytes(silent([...Buffer.from('tBaK')]), 'a.tak')).toMatchObject({ modality: 'audio', mime: 'audio/x-tak' });
+    expect(await detectBytes(silent([...Buffer.from('ajkg'), 2]), 'a.shn')).toMatchObject({ modality: 'audio', mime: 'audio/x-shorten' });
+    const wtvGuid = [0xb7, 0xd8, 0x00, 0x20, 0x37, 0x49, 0xda, 0x11, 0xa6, 0x4e, 0x00, 0x07, 0xe9, 0x5e, 0xad, 0x8d];
+    expect(await detectBytes(silent(wtvGuid), 'show.wtv')).toMatchObject({ modality: 'video', mime: 'video/x-ms-wtv', warnings: [] });
+  });
+
   it('finds DICOM without a preamble and NIfTI by header', async () => {
     expect(await detectBytes(dicomWithoutPreamble(), 'slice')).toMatchObject({ modality: 'dicom' });
     expect(await detectBytes(niftiHeader(), 'brain.nii')).toMatchObject({ modality: 'nifti' });
