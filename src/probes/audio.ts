@@ -23,7 +23,9 @@ import { readTak } from './audio/tak.js';
 import { isTta, readTta } from './audio/tta.js';
 import { isWav, readWav } from './audio/wav.js';
 import { readAsfAudio } from './audio/wma.js';
+import { readRealMediaAudio } from './audio/realaudio.js';
 import { isAsf } from './containers/asf.js';
+import { isRealMedia } from './containers/realmedia.js';
 import { readWavpack } from './audio/wavpack.js';
 import type { Probe, ProbeContext, ProbeWarning } from './types.js';
 
@@ -94,7 +96,7 @@ const UNDECODABLE: [string, number, string][] = [
 
 const READER_NAMES = new Map<AudioReader, string>([
   [readWav, 'wav'], [readAiff, 'aiff'], [readFlac, 'flac'], [readOgg, 'ogg'], [readMp4, 'mp4'], [readDsf, 'dsf'], [readDff, 'dff'], [readAmr, 'amr'], [readTta, 'tta'], [readMpegTs, 'mpegts'],
-  [readAsfAudio, 'asf'], [readMatroska, 'matroska'], [readMpeg, 'mpeg'], [readAdts, 'adts'], [readAc3, 'ac3'], [readApe, 'ape'], [readWavpack, 'wavpack'],
+  [readAsfAudio, 'asf'], [readRealMediaAudio, 'rm'], [readMatroska, 'matroska'], [readMpeg, 'mpeg'], [readAdts, 'adts'], [readAc3, 'ac3'], [readApe, 'ape'], [readWavpack, 'wavpack'],
   [readMusepack, 'musepack'], [readTak, 'tak'], [readShorten, 'shorten'],
   [decodeWithFfprobe, 'ffprobe'],
 ]);
@@ -113,6 +115,7 @@ async function readerFor(input: AudioInput): Promise<AudioReader> {
   if (isMpegTs(head)) return readMpegTs;
   if (startsWith(head, EBML_MAGIC)) return readMatroska;
   if (isAsf(head)) return readAsfAudio;
+  if (isRealMedia(head)) return readRealMediaAudio;
   const taggable = readerAfterTags(head);
   if (taggable) return taggable;
   if (startsWith(head, 'MThd') || (startsWith(head, 'RIFF') && startsWith(head, 'RMID', 8))) {

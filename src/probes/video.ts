@@ -9,6 +9,7 @@ import { ProbeError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
 import type { VideoFacts } from './containers/facts.js';
 import { asfVideoFacts, isAsf } from './containers/asf.js';
+import { isRealMedia, realMediaVideoFacts } from './containers/realmedia.js';
 import { ffprobeVideoFacts } from './containers/ffprobe-video.js';
 import { parseMatroska, readDocType, type MatroskaTrack } from './containers/matroska.js';
 import { firstMatroskaVideoTrack, matroskaVideoFacts } from './containers/matroska-video.js';
@@ -65,6 +66,7 @@ async function readFacts(source: ByteSource, head: Uint8Array, context: ProbeCon
     if (isAvi(head)) return { facts: await aviVideoFacts(source) };
     if (transportPacketSize(head)) return { facts: await mpegTsVideoFacts(source, head, 'video/mp2t') };
     if (isAsf(head)) return { facts: await asfVideoFacts(source) };
+    if (isRealMedia(head)) return { facts: await realMediaVideoFacts(source) };
   } catch (error) {
     // Typed verdicts (truncated, no_video_stream, I/O) stand; a reader that is unsure or meets
     // something it does not model hands the file to ffprobe rather than guess.

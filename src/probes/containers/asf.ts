@@ -10,6 +10,7 @@
 import { ProbeError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
+import { FrameRateGuess } from './rfps.js';
 
 const GUID = {
   header: '3026b2758e66cf11a6d900aa0062ce6c',
@@ -694,13 +695,13 @@ const PLAIN_AUDIO_TAGS = new Set([0x160, 0x161, 0x162, 0x163, 0x0a, 0x01, 0x02, 
 /** ffprobe -read_intervals %+#164 in the ffprobe path: the first packets whose timestamps judge VFR. */
 const VFR_WINDOW_PACKETS = 164;
 const VFR_PACKETS = 41;
-/** avformat_find_stream_info stops at 5,000,000 bytes or 5 s of video; streams must start well before. */
-const PROBE_BYTES_MARGIN = 4_000_000;
-const PROBE_VIDEO_SPAN_MS = 4000;
-
-interface StreamStart {
-  timestamp: number;
-}
+/** avformat_find_stream_info's limits: probesize, max_analyze_duration (ms), packets before giving up on a stream's first dts. */
+const PROBE_SIZE = 5_000_000;
+const ANALYZE_MS = 5000;
+const MAX_TS_PROBE = 50;
+const AUDIO_SPAN_MARGIN_MS = 1000;
+/** fps_analyze_framecount, doubled for a millisecond time base. */
+const FPS_ANALYZE_STEPS = 40;
 
 /**
  * The video probe's facts for an ASF file, as the ffprobe path derives them: avg_frame_rate 0/0,
@@ -715,8 +716,8 @@ export async function asfVideoFacts(source: ByteSource): Promise<VideoFacts> {
   const durationMs = Number(file.playTime / 10000n) - file.preroll;
   if (!(durationMs > 0)) throw new NeedsFfprobe(`ASF play time ${file.playTime} within the preroll ${file.preroll}`);
   const walk = await walkForVideo(source, file, video);
-  const starts = [...walk.starts.values()].map(({ timestamp }) => timestamp - file.preroll);
-  if (walk.starts.size !== file.streams.length) throw new NeedsFfprobe('ASF stream without media objects');
+  const starts = [...walk.starts.values()].map((timestamp) => timestamp - file.preroll);
+  if (walk.starts.size !== file.streams.length) throw new NeedsFfprobe('ASF stream not seen while FFmpeg probes');
   const containerMs = durationMs + Math.max(...starts) - Math.min(...starts);
   return {
     mime: 'video/x-ms-asf',
@@ -724,6 +725,7 @@ export async function asfVideoFacts(source: ByteSource): Promise<VideoFacts> {
     stream: {
       width: video.width!,
       height: video.height!,
+      avgFrameRate: walk.probe.rates.get(video)!.averageFrameRate(),
       frameCount: walk.videoObjects,
       duration: durationMs / 1000,
       sampleAspectRatio: video.aspect ?? file.aspect,
@@ -747,27 +749,23 @@ function checkModelled(file: AsfFile, video: AsfStream): void {
 
 interface VideoWalk {
   videoObjects: number;
-  starts: Map<AsfStream, StreamStart>;
+  /** First object time of each stream, among the packets avformat_find_stream_info reads. */
+  starts: Map<AsfStream, number>;
   vfrTimestamps: number[];
+  probe: StreamInfoProbe;
 }
 
 async function walkForVideo(source: ByteSource, file: AsfFile, video: AsfStream): Promise<VideoWalk> {
-  const walk: VideoWalk = { videoObjects: 0, starts: new Map(), vfrTimestamps: [] };
+  const probe = new StreamInfoProbe(file.streams, video);
+  const walk: VideoWalk = { videoObjects: 0, starts: probe.starts, vfrTimestamps: [], probe };
   let emitted = 0;
-  let emittedBytes = 0;
   let lastVideo = -Infinity;
+  let earliest = Infinity;
   await walkAsfObjects(source, file, new Set(), ({ stream, timestamp, size }) => {
     if (timestamp < file.preroll) throw new NeedsFfprobe('ASF object timed before the preroll (negative timestamp)');
-    if (!walk.starts.has(stream)) {
-      const first = walk.starts.get(video)?.timestamp;
-      const span = first === undefined ? 0 : lastVideo - first;
-      if (emittedBytes > PROBE_BYTES_MARGIN || (walk.videoObjects > 30 && span >= PROBE_VIDEO_SPAN_MS)) {
-        throw new NeedsFfprobe('ASF stream starting after FFmpeg may have stopped probing');
-      }
-      walk.starts.set(stream, { timestamp });
-    }
-    const earliest = Math.min(...[...walk.starts.values()].map((start) => start.timestamp));
+    earliest = Math.min(earliest, timestamp);
     if (timestamp < earliest - 60000) throw new NeedsFfprobe('ASF timestamps far before the first: FFmpeg wraps them');
+    probe.read(stream, timestamp - file.preroll, size);
     if (stream === video) {
       if (timestamp < lastVideo) throw new NeedsFfprobe('ASF video timestamps go back');
       lastVideo = timestamp;
@@ -775,9 +773,72 @@ async function walkForVideo(source: ByteSource, file: AsfFile, video: AsfStream)
       if (emitted < VFR_WINDOW_PACKETS && walk.vfrTimestamps.length < VFR_PACKETS) walk.vfrTimestamps.push(timestamp);
     }
     emitted++;
-    emittedBytes += size;
   });
   return walk;
+}
+
+/**
+ * The packets avformat_find_stream_info reads before it stops (every stream seen and 40 video
+ * dts steps, or 5 MB, or 5 s of one stream's dts), and what it learns from them: each stream's
+ * first time (its start_time) and the video frame rate guess.
+ */
+class StreamInfoProbe {
+  readonly starts = new Map<AsfStream, number>();
+  readonly rates = new Map<AsfStream, FrameRateGuess>();
+  private readonly frames = new Map<AsfStream, number>();
+  private readonly spans = new Map<AsfStream, { first?: number; last?: number; firstIndex: number; lastIndex: number }>();
+  private readSize = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly streams: AsfStream[],
+    video: AsfStream,
+  ) {
+    this.rates.set(video, new FrameRateGuess({ num: 1, den: 1000 }));
+  }
+
+  read(stream: AsfStream, dts: number, size: number): void {
+    if (this.stopped || (this.stopped = this.allFound() || this.readSize >= PROBE_SIZE)) return;
+    this.readSize += size;
+    const frames = this.frames.get(stream) ?? 0;
+    if (!this.starts.has(stream)) this.starts.set(stream, dts);
+    if (frames > 1 && this.analysedSpan(stream, dts, frames) >= ANALYZE_MS) {
+      this.stopped = true;
+      return;
+    }
+    // Other streams' packets carry durations whose sum also ends the probing at 5 s: not modelled.
+    if (!this.rates.has(stream) && dts - this.starts.get(stream)! >= ANALYZE_MS - AUDIO_SPAN_MARGIN_MS) {
+      throw new NeedsFfprobe('ASF probing may end on the audio duration');
+    }
+    this.rates.get(stream)?.add(dts);
+    this.frames.set(stream, frames + 1);
+  }
+
+  private allFound(): boolean {
+    return this.streams.every((stream) => {
+      const guess = this.rates.get(stream);
+      if (guess && guess.steps < FPS_ANALYZE_STEPS) return false;
+      return this.starts.has(stream) || (this.frames.get(stream) ?? 0) >= MAX_TS_PROBE;
+    });
+  }
+
+  /** fps_first_dts / fps_last_dts bookkeeping; the span (ms) once more than 30 packets were read. */
+  private analysedSpan(stream: AsfStream, dts: number, frames: number): number {
+    const span = this.spans.get(stream) ?? { firstIndex: 0, lastIndex: 0 };
+    this.spans.set(stream, span);
+    if (span.last !== undefined && span.last >= dts) span.first = span.last = undefined;
+    if (span.last !== undefined && span.first !== undefined && span.lastIndex > span.firstIndex
+      && Math.floor((dts - span.last) / 1000) > Math.floor((span.last - span.first) / (span.lastIndex - span.firstIndex))) {
+      span.first = span.last = undefined;
+    }
+    if (span.first === undefined) {
+      span.first = dts;
+      span.firstIndex = frames;
+    }
+    span.last = dts;
+    span.lastIndex = frames;
+    return frames > 30 ? span.last - span.first : 0;
+  }
 }
 
 /**
