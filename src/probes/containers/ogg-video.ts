@@ -78,7 +78,7 @@ async function readHead(reader: BlockReader): Promise<Stream[]> {
     if (offset > HEAD_LIMIT) throw new NeedsFfprobe(`Ogg streams not all started within ${HEAD_LIMIT} bytes`);
     // The size is not asked yet (on a stream that drains it): a page cut by the end fails its CRC check.
     const read = await readPageAt(reader, offset, Infinity);
-    if ('end' in read) throw new NeedsFfprobe(`Ogg: ${read.end} at byte ${offset} before every stream started`);
+    if ('end' in read) throw new NeedsFfprobe(`Ogg pages end (${read.end}) at byte ${offset} before every stream started and three Theora frames were seen`);
     const { page } = read;
     const bytes = await checkedPage(reader, page);
     if (!bytes) throw new NeedsFfprobe(`Ogg page at byte ${offset} fails its CRC check`);
