@@ -6,6 +6,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegPath } from '../scripts/fixtures-video.mjs';
 import { probeAudio } from '../src/probes/audio.js';
+import { DecoderNeeded } from '../src/probes/audio/facts.js';
+import { readOgg } from '../src/probes/audio/ogg.js';
 import { NeedsFfprobe } from '../src/probes/containers/facts.js';
 import { flvVideoFacts } from '../src/probes/containers/flv.js';
 import { oggVideoFacts } from '../src/probes/containers/ogg-video.js';
@@ -24,6 +26,7 @@ const TONE = (seconds: number) => ['-f', 'lavfi', '-i', `sine=frequency=440:samp
 /** name -> ffmpeg arguments (inputs and codecs), for the fixtures written into a temporary directory. */
 const FIXTURES: Record<string, string[]> = {
   'theora-vorbis.ogv': [...VIDEO('320x240', '25', 2), ...TONE(2.2), '-c:v', 'libtheora', '-q:v', '5', '-c:a', 'libvorbis'],
+  'vorbis.oga': [...TONE(2), '-c:a', 'libvorbis'],
   'theora-ntsc.ogv': [...VIDEO('322x242', '30000/1001', 2), '-c:v', 'libtheora', '-q:v', '5'],
   'h264-aac.flv': [...VIDEO('322x242', '30000/1001', 2), ...TONE(2.5), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac'],
   'sorenson.flv': [...VIDEO('320x240', '25', 2), '-c:v', 'flv'],
@@ -78,12 +81,41 @@ describe('Ogg Theora in-process', () => {
     expect(result.metadata).toEqual((await probeFile('theora-vorbis.ogv')).metadata);
   });
 
+  it('the audio probe skips junk between pages as ffmpeg resyncs, when no page of the stream is lost', async () => {
+    const bytes = readFileSync(path('vorbis.oga'));
+    const [first, second] = oggPageEnds(bytes);
+    writeFileSync(path('junk.oga'), Buffer.concat([bytes.subarray(0, first), Buffer.from('junk'.repeat(50)), bytes.subarray(first)]));
+    const clean = await probeFile('vorbis.oga', probeAudio, audioContext);
+    const junk = await probeFile('junk.oga', probeAudio, audioContext);
+    expect(junk.details).toMatchObject({ reader: 'ogg' });
+    expect(junk.metadata.duration).toBe(clean.metadata.duration);
+    // Junk where a page was: the decoder would play less than the granules say.
+    writeFileSync(path('lost.oga'), Buffer.concat([bytes.subarray(0, first), Buffer.from('junk'.repeat(50)), bytes.subarray(second)]));
+    const source = new FileSource(path('lost.oga'), 'lost.oga');
+    const head = await source.read(0, 65536);
+    await expect(readOgg({ source, head, size: () => source.size(), options: {}, detection: audioContext.detection })).rejects.toBeInstanceOf(DecoderNeeded);
+    await source.close();
+  });
+
   it('a file cut inside its header pages is truncated for the audio probe', async () => {
     const bytes = readFileSync(path('theora-vorbis.ogv'));
     writeFileSync(path('cut.oga'), bytes.subarray(0, 40));
     await expect(probeFile('cut.oga', probeAudio, audioContext)).rejects.toMatchObject({ code: 'truncated' });
   });
 });
+
+/** The byte offsets where an Ogg file's pages end. */
+function oggPageEnds(bytes: Uint8Array): number[] {
+  const ends: number[] = [];
+  for (let offset = 0; offset + 27 <= bytes.byteLength; ) {
+    const segments = bytes[offset + 26]!;
+    let size = 27 + segments;
+    for (let i = 0; i < segments; i++) size += bytes[offset + 27 + i]!;
+    offset += size;
+    ends.push(offset);
+  }
+  return ends;
+}
 
 /** The file up to the end of its `keep`-th tag (with its PreviousTagSize): a cut on a tag boundary. */
 function flvTagPrefix(bytes: Uint8Array, keep: number): Uint8Array {
