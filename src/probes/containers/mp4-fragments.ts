@@ -36,10 +36,14 @@ export interface StreamTiming {
   durations: Mp4TimeToSample[];
   /** The first sample's place in the file. */
   firstSample?: { offset: number; size: number };
+  /** Some run starts at or before the previous run's last dts: FFmpeg discards those frames after decoding. */
+  overlapping: boolean;
 }
 
 export interface FragmentedTimeline {
   streams: StreamTiming[];
+  /** A complete sidx ended the header early: later fragments are read only as packets are. */
+  indexedLazily: boolean;
   /** format.duration in seconds; undefined when ffprobe prints none. */
   formatDuration?: number;
 }
@@ -62,6 +66,7 @@ interface StreamState extends StreamTiming {
   firstDecode?: { dts: number; compositionOffset: number };
   /** The first sample was met only in a fragment read after the header. */
   firstSampleLate: boolean;
+  lastDts?: number;
 }
 
 export async function fragmentedTimeline(file: Mp4File, movie: Mp4Movie, source: ByteSource): Promise<FragmentedTimeline> {
@@ -79,7 +84,7 @@ export async function fragmentedTimeline(file: Mp4File, movie: Mp4Movie, source:
       stream.avgFrameRate = avReduce(BigInt(stream.timescale) * BigInt(stream.framesForFps), stream.durationForFps);
     }
   }
-  return { streams, formatDuration: formatDuration(streams) };
+  return { streams, indexedLazily: replay.headerEndedEarly, formatDuration: formatDuration(streams) };
 }
 
 /** The stream as the moov leaves it: mdhd duration, stts samples, and the edit list's offset (mov_build_index). */
@@ -113,6 +118,7 @@ function initialState(track: Mp4Track, movieTimescale: number): StreamState {
     durationForFps: sampleDuration > 0 ? sampleDuration : 0,
     hasSegmentIndex: false,
     dtsShift: 0,
+    overlapping: false,
     firstDecode: samples > 0 ? { dts: 0, compositionOffset: track.compositionOffsets?.first ?? 0 } : undefined,
     firstSampleLate: false,
   };
@@ -151,6 +157,8 @@ class Replay {
   private foundMdat = false;
   private complete = false;
   private headerDone = false;
+  /** Set once the header stopped before the last box. */
+  headerEndedEarly = false;
   /** sidx times by fragment offset and track index (MOVFragmentStreamInfo.sidx_pts). */
   private readonly segmentTimes = new Map<number, Map<number, number>>();
   private mfraSize?: number;
@@ -169,6 +177,7 @@ class Replay {
       else if (box.type === 'sidx') await this.segmentIndex(box.segmentIndex, box.start + box.size);
       else if (box.type === 'moof') this.movieFragment(box.fragment!);
       if (!this.headerDone && PARSED_TOP_LEVEL.has(box.type) && this.foundMoov && this.foundMdat && this.complete) this.headerDone = true;
+      else if (this.headerDone) this.headerEndedEarly = true;
     }
   }
 
@@ -264,6 +273,7 @@ class Replay {
   private trackRun(stream: StreamState, run: Mp4TrackRun, firstDts: number, firstOffset: number, defaults: { duration: number; size: number }): { dts: number; offset: number } {
     // Samples at or before the previous run's last dts only get discarded after decoding
     // (AVINDEX_DISCARD_FRAME): they still count for the rate and the duration takes the maximum.
+    if (stream.lastDts !== undefined && stream.lastDts >= firstDts) stream.overlapping = true;
     let dts = firstDts;
     let offset = firstOffset;
     let runDuration = 0;
@@ -282,6 +292,7 @@ class Replay {
       }
       stream.totalSamples++;
       appendDuration(stream.durations, duration);
+      stream.lastDts = dts;
       dts += duration;
       offset += size;
       runDuration += duration;
