@@ -5,8 +5,9 @@
  * (update_stream_timings, every stream starting at 0). The picture size is the
  * BITMAPINFOHEADER's once the first frame's codec header agrees with it (the decoder's size is
  * what ffprobe reports); vprp gives the sample aspect ratio. A RIFF or movi list reaching past the
- * end of the file is truncated. OpenDML files (AVIX), other stream types and codecs, empty frames
- * and counts the index does not back go to ffprobe.
+ * end of the file is truncated. Files in several RIFF chunks (OpenDML AVIX), other stream types and
+ * codecs, frame-rate modes that depend on ffmpeg's packet window and frame counts idx1 does not
+ * back go to ffprobe.
  */
 import { ProbeError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
@@ -48,8 +49,9 @@ export async function aviVideoFacts(source: ByteSource): Promise<VideoFacts> {
   const riffEnd = 8 + u32le(await reader.bytes(4, 4), 0);
   const { streams, movi } = await readHeader(reader);
   const size = await source.size();
-  if (riffEnd > size) throw new ProbeError('truncated', `${source.name}: the RIFF chunk claims ${riffEnd} bytes, the file holds ${size}`);
-  if (movi.end > size) throw new ProbeError('truncated', `${source.name}: the movi list claims to end at byte ${movi.end}, the file holds ${size}`);
+  // A missing pad byte after the last chunk loses nothing.
+  if (riffEnd > size + 1) throw new ProbeError('truncated', `${source.name}: the RIFF chunk claims ${riffEnd} bytes, the file holds ${size}`);
+  if (movi.dataEnd > size) throw new ProbeError('truncated', `${source.name}: the movi list claims to end at byte ${movi.dataEnd}, the file holds ${size}`);
   if (riffEnd < size && startsWith(await reader.bytes(riffEnd, 12), 'AVIX', 8)) throw new NeedsFfprobe('OpenDML AVI (AVIX)');
   const videoIndex = streams.findIndex((stream) => stream.type === 'vids');
   if (videoIndex < 0) throw new ProbeError('no_video_stream', `${source.name} has no video stream`);
@@ -81,7 +83,7 @@ function timeBaseOf(stream: AviStream): Rational {
 }
 
 /** The hdrl list's streams and where the movi list lies. */
-async function readHeader(reader: BlockReader): Promise<{ streams: AviStream[]; movi: { start: number; end: number } }> {
+async function readHeader(reader: BlockReader): Promise<{ streams: AviStream[]; movi: { start: number; dataEnd: number; end: number } }> {
   let streams: AviStream[] | undefined;
   for (let offset = 12; ; ) {
     const header = await reader.bytes(offset, 12);
@@ -92,7 +94,7 @@ async function readHeader(reader: BlockReader): Promise<{ streams: AviStream[]; 
     if (id === 'LIST' && listType === 'movi') {
       if (!streams) throw new ProbeError('corrupt_file', 'AVI movi list before the hdrl list');
       if (size === 0) throw new NeedsFfprobe('AVI movi list of size 0');
-      return { streams, movi: { start: offset + 12, end: offset + 8 + size + (size & 1) } };
+      return { streams, movi: { start: offset + 12, dataEnd: offset + 8 + size, end: offset + 8 + size + (size & 1) } };
     }
     if (id === 'LIST' && listType === 'hdrl') {
       if (streams || size > HEADER_LIMIT) throw new NeedsFfprobe('AVI hdrl list repeated or over 1 MiB');
@@ -117,8 +119,8 @@ function* chunks(bytes: Uint8Array): Generator<[string, Uint8Array]> {
 function parseHeaderList(hdrl: Uint8Array): AviStream[] {
   const streams: AviStream[] = [];
   for (const [id, body] of chunks(hdrl)) {
+    // An OpenDML 'odml' list (dmlh) and 'indx' super indexes change no value ffprobe reports.
     if (id === 'LIST' && startsWith(body, 'strl')) streams.push(parseStreamList(body.subarray(4)));
-    else if (id === 'LIST' && startsWith(body, 'odml')) throw new NeedsFfprobe('OpenDML header list');
   }
   return streams;
 }
@@ -129,7 +131,6 @@ function parseStreamList(strl: Uint8Array): AviStream {
     if (id === 'strh') stream = parseStreamHeader(body);
     else if (id === 'strf' && stream?.type === 'vids') stream.bitmap = parseBitmapHeader(body);
     else if (id === 'vprp' && stream) stream.sampleAspectRatio = videoPropertiesAspect(body);
-    else if (id === 'indx') throw new NeedsFfprobe('AVI OpenDML index');
   }
   if (!stream) throw new NeedsFfprobe('AVI stream list without strh');
   if (stream.type === 'vids' && !stream.bitmap) throw new NeedsFfprobe('AVI video stream without strf');
