@@ -169,8 +169,32 @@ const MAX_FRAGMENT_BYTES = 4 * 1024 * 1024;
 /** Largest sidx read whole. */
 const MAX_SEGMENT_INDEX_BYTES = 1024 * 1024;
 
+/** Bytes read at a box header beyond what is needed: a fragment's moof and the next header mostly fit. */
+const LOOKAHEAD = 8 * 1024;
+
+/**
+ * Forward reads through a small lookahead buffer, so walking many small boxes (a fragmented
+ * file's moof, mdat header, moof, ...) costs one read per fragment rather than several.
+ */
+class Lookahead {
+  private start = 0;
+  private buffer: Uint8Array = new Uint8Array();
+
+  constructor(private readonly source: ByteSource) {}
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const end = offset + length;
+    if (offset >= this.start && end <= this.start + this.buffer.byteLength) return this.buffer.subarray(offset - this.start, end - this.start);
+    if (length > LOOKAHEAD) return this.source.read(offset, length);
+    this.start = offset;
+    this.buffer = await this.source.read(offset, LOOKAHEAD);
+    return this.buffer.subarray(0, length);
+  }
+}
+
 /** Reads the top-level boxes and parses the moov. Throws ProbeError when the bytes are not ISO BMFF. */
 export async function parseMp4(source: ByteSource): Promise<Mp4File> {
+  const ahead = new Lookahead(source);
   const boxes: Mp4TopBox[] = [];
   let brands: Mp4Brands | undefined;
   let movieBox: Mp4TopBox | undefined;
@@ -182,7 +206,7 @@ export async function parseMp4(source: ByteSource): Promise<Mp4File> {
   let fileSize: number | undefined;
 
   for (let offset = 0; ; ) {
-    const head = await source.read(offset, HEADER_PEEK);
+    const head = await ahead.read(offset, HEADER_PEEK);
     if (head.byteLength < 8) break;
     const reader = new ByteReader(head);
     let size = reader.u32();
@@ -202,16 +226,16 @@ export async function parseMp4(source: ByteSource): Promise<Mp4File> {
     if (size < headerSize || !Number.isSafeInteger(offset + size)) break;
     const box: Mp4TopBox = { type, start: offset, size, headerSize };
     boxes.push(box);
-    if (type === 'ftyp' && !brands) brands = await readBrands(source, box);
+    if (type === 'ftyp' && !brands) brands = await readBrands(ahead, box);
     else if ((type === 'moov' || (type === 'hoov' && startsWithMovieHeader(head))) && !movieBox) {
       movieBox = box;
-      movieBytes = await source.read(offset, size);
+      movieBytes = await ahead.read(offset, size);
     } else if (type === 'free' && startsWithMovieHeader(head)) freeMovie ??= box;
     else if (type === 'moof') {
       hasFragments = true;
-      if (++fragmentCount <= MAX_FRAGMENTS && size <= MAX_FRAGMENT_BYTES) box.fragment = await readMovieFragment(source, box);
+      if (++fragmentCount <= MAX_FRAGMENTS && size <= MAX_FRAGMENT_BYTES) box.fragment = await readMovieFragment(ahead, box);
       fragmentsUnread ||= !box.fragment;
-    } else if (type === 'sidx' && size <= MAX_SEGMENT_INDEX_BYTES) box.segmentIndex = await readSegmentIndex(source, box);
+    } else if (type === 'sidx' && size <= MAX_SEGMENT_INDEX_BYTES) box.segmentIndex = await readSegmentIndex(ahead, box);
     offset += size;
   }
   if (boxes.length === 0) throw new ProbeError('unsupported_format', `${source.name} holds no ISO BMFF boxes`);
@@ -236,7 +260,7 @@ function startsWithMovieHeader(head: Uint8Array): boolean {
   return child === 'mvhd' || child === 'cmov';
 }
 
-async function readBrands(source: ByteSource, box: Mp4TopBox): Promise<Mp4Brands | undefined> {
+async function readBrands(source: Lookahead, box: Mp4TopBox): Promise<Mp4Brands | undefined> {
   const bytes = await source.read(box.start + box.headerSize, Math.min(box.size - box.headerSize, 1024));
   if (bytes.byteLength < 8) return undefined;
   const reader = new ByteReader(bytes);
@@ -583,7 +607,7 @@ function readTrackExtends(bytes: Uint8Array, mvex: ChildBox): Mp4TrackExtends[] 
     });
 }
 
-async function readMovieFragment(source: ByteSource, box: Mp4TopBox): Promise<Mp4MovieFragment | undefined> {
+async function readMovieFragment(source: Lookahead, box: Mp4TopBox): Promise<Mp4MovieFragment | undefined> {
   const bytes = await source.read(box.start, box.size);
   if (bytes.byteLength < box.size) return undefined;
   const fragment: Mp4MovieFragment = { offset: box.start + box.headerSize - 8, trafs: [], anomalies: [] };
@@ -665,7 +689,7 @@ function readTrackRun(reader: ByteReader, anomalies: string[]): Mp4TrackRun {
   return run;
 }
 
-async function readSegmentIndex(source: ByteSource, box: Mp4TopBox): Promise<Mp4SegmentIndex | undefined> {
+async function readSegmentIndex(source: Lookahead, box: Mp4TopBox): Promise<Mp4SegmentIndex | undefined> {
   const bytes = await source.read(box.start + box.headerSize, box.size - box.headerSize);
   try {
     const reader = new ByteReader(bytes);
