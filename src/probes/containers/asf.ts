@@ -77,7 +77,6 @@ export interface AsfStream {
 }
 
 export interface AsfFile {
-  fileSize: number;
   /** File Properties. */
   declaredFileSize: number;
   playTime: bigint;
@@ -107,36 +106,37 @@ export interface AsfObject {
   data?: Uint8Array;
 }
 
-/** Reads the header objects up to the Data object and checks the data is all there. */
+/**
+ * Reads the header objects up to the Data object. The file size is only asked for after the
+ * packets are walked (checkAsfSize), so that a forward-only stream is read once, in order.
+ */
 export async function parseAsf(source: ByteSource): Promise<AsfFile> {
-  const fileSize = await source.size();
   const first = await source.read(0, HEADER_OBJECT_FIELDS);
   if (first.byteLength < HEADER_OBJECT_FIELDS || hex(first, 0, 16) !== GUID.header) {
     throw new ProbeError('corrupt_file', `${source.name}: not an ASF header`);
   }
   const headerSize = u64(first, 16);
-  const wanted = Math.min(headerSize + DATA_OBJECT_FIELDS, fileSize);
+  const wanted = headerSize + DATA_OBJECT_FIELDS;
   if (wanted > MAX_HEADER_BYTES) throw new NeedsFfprobe(`ASF header of ${headerSize} bytes`);
   const bytes = await source.read(0, wanted);
-  const file = readHeaderObjects(new Le(bytes, HEADER_OBJECT_FIELDS), fileSize, source.name);
-  checkComplete(file, source.name);
-  return file;
+  return readHeaderObjects(new Le(bytes, HEADER_OBJECT_FIELDS), bytes.byteLength < wanted, source.name);
 }
 
-function readHeaderObjects(reader: Le, fileSize: number, name: string): AsfFile {
+/** `ended`: the file ends before the header object and the Data object header do. */
+function readHeaderObjects(reader: Le, ended: boolean, name: string): AsfFile {
   const state: HeaderState = { streams: [], payloadExtensions: new Map(), aspects: new Map() };
   for (;;) {
     if (reader.remaining < OBJECT_HEADER) {
       // FFmpeg walks objects until the Data object; running off the file is its "End of file".
-      if (reader.bytes.byteLength >= fileSize) throw new ProbeError('corrupt_file', `${name}: the ASF header ends before the Data object`);
+      if (ended) throw new ProbeError('corrupt_file', `${name}: the ASF header ends before the Data object`);
       throw new NeedsFfprobe('ASF objects run past the header object before the Data object');
     }
     const start = reader.position;
     const guid = reader.guid();
     const size = reader.u64();
-    if (guid === GUID.data) return finishHeader(state, reader, start, size, fileSize, name);
+    if (guid === GUID.data) return finishHeader(state, reader, start, size, name);
     if (size < OBJECT_HEADER) throw new ProbeError('corrupt_file', `${name}: ASF object of ${size} bytes`);
-    if (start + size > fileSize) throw new ProbeError('truncated', `${name}: an ASF header object runs to byte ${start + size}, the file holds ${fileSize}`);
+    if (ended && start + size > reader.bytes.byteLength) throw new ProbeError('truncated', `${name}: an ASF header object runs to byte ${start + size}, past the end of the file`);
     const unmodelled = UNMODELLED_OBJECTS.get(guid);
     if (unmodelled) throw new NeedsFfprobe(`ASF ${unmodelled}`);
     if (guid === GUID.headerExtension) {
@@ -319,7 +319,7 @@ function setAspect(state: HeaderState, key: number, name: string, value: number)
   state.aspects.set(key, aspect);
 }
 
-function finishHeader(state: HeaderState, reader: Le, start: number, size: number, fileSize: number, name: string): AsfFile {
+function finishHeader(state: HeaderState, reader: Le, start: number, size: number, name: string): AsfFile {
   const { file } = state;
   if (!file) throw new NeedsFfprobe('ASF without File Properties');
   if (reader.remaining < DATA_OBJECT_FIELDS - OBJECT_HEADER) throw new ProbeError('truncated', `${name}: the file ends in the ASF Data object header`);
@@ -336,7 +336,6 @@ function finishHeader(state: HeaderState, reader: Le, start: number, size: numbe
     stream.aspect = validAspect(state.aspects.get(stream.number));
   }
   return {
-    fileSize,
     declaredFileSize: file.declaredFileSize,
     playTime: file.playTime,
     preroll: file.preroll,
@@ -358,26 +357,30 @@ function validAspect(aspect: { num?: number; den?: number } | undefined): { num:
 
 /**
  * SPEC truncation: the File Properties size, the Data object and its packet count must fit the
- * file. A file that is larger than it declares is not modelled (FFmpeg then estimates durations).
+ * file. A file that is larger than it declares by 5% or more is not modelled (FFmpeg then
+ * estimates durations from the bit rate). Call after the walk: it asks for the file size.
  */
-function checkComplete(file: AsfFile, name: string): void {
-  if (file.dataEnd > file.fileSize) {
-    throw new ProbeError('truncated', `${name}: the ASF Data object runs to byte ${file.dataEnd}, the file holds ${file.fileSize}`);
+async function checkAsfSize(source: ByteSource, file: AsfFile): Promise<void> {
+  const fileSize = await source.size();
+  const name = source.name;
+  if (file.dataEnd > fileSize) {
+    throw new ProbeError('truncated', `${name}: the ASF Data object runs to byte ${file.dataEnd}, the file holds ${fileSize}`);
   }
-  if (file.declaredFileSize > file.fileSize) {
-    throw new ProbeError('truncated', `${name}: ASF File Properties declare ${file.declaredFileSize} bytes, the file holds ${file.fileSize}`);
+  if (file.declaredFileSize > fileSize) {
+    throw new ProbeError('truncated', `${name}: ASF File Properties declare ${file.declaredFileSize} bytes, the file holds ${fileSize}`);
   }
+  if (!statesDurations(file.declaredFileSize, fileSize)) throw new NeedsFfprobe(`ASF declares ${file.declaredFileSize} bytes, the file holds ${fileSize}: FFmpeg estimates durations`);
+}
+
+/** Packet counts and the Data object size must agree before the packets are walked. */
+function checkPacketCount(file: AsfFile): void {
   const packetBytes = file.declaredPackets * file.packetSize;
-  if (file.packetsStart + packetBytes > file.fileSize) {
-    throw new ProbeError('truncated', `${name}: ${file.declaredPackets} ASF packets of ${file.packetSize} bytes do not fit the file`);
-  }
   if (file.declaredPackets !== file.propertiesPackets) throw new NeedsFfprobe('ASF packet counts disagree');
   if (file.packetsStart + packetBytes !== file.dataEnd) throw new NeedsFfprobe('ASF Data object size and packet count disagree');
-  if (!statesDurations(file)) throw new NeedsFfprobe(`ASF declares ${file.declaredFileSize} bytes, the file holds ${file.fileSize}: FFmpeg estimates durations`);
 }
 
 /** FFmpeg takes the stream durations from File Properties only when the sizes agree within 5%. */
-function statesDurations({ declaredFileSize, fileSize }: AsfFile): boolean {
+function statesDurations(declaredFileSize: number, fileSize: number): boolean {
   return declaredFileSize > 0 && Math.abs(fileSize - declaredFileSize) < Math.floor(Math.min(fileSize, declaredFileSize) / 20);
 }
 
@@ -395,6 +398,7 @@ interface Pending {
  * `keep` names the streams whose object bytes the caller needs.
  */
 export async function walkAsfObjects(source: ByteSource, file: AsfFile, keep: ReadonlySet<number>, onObject: (object: AsfObject) => void): Promise<void> {
+  checkPacketCount(file);
   const byNumber = new Map(file.streams.map((stream) => [stream.number, stream]));
   const pending = new Map<number, Pending>();
   const context: PacketContext = { file, byNumber, pending, keep, onObject, ecc: undefined };
@@ -410,6 +414,7 @@ export async function walkAsfObjects(source: ByteSource, file: AsfFile, keep: Re
     offset += length;
   }
   if ([...pending.values()].length > 0) throw new NeedsFfprobe('ASF media object left incomplete at the end of the data');
+  await checkAsfSize(source, file);
 }
 
 interface PacketContext {

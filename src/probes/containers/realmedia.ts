@@ -48,7 +48,6 @@ export interface RealMediaStream {
 }
 
 export interface RealMediaFile {
-  fileSize: number;
   /** PROP duration in ms. */
   duration: number;
   streams: RealMediaStream[];
@@ -65,9 +64,11 @@ export interface RealMediaPacket {
   payload?: Uint8Array;
 }
 
-/** rm_read_header: chunks in file order until DATA; the data and index must fill the file exactly. */
+/**
+ * rm_read_header: chunks in file order until DATA. Everything is read forward, in order, and the
+ * end of the file is found by reading (a forward-only stream is never asked for its size first).
+ */
 export async function parseRealMedia(source: ByteSource): Promise<RealMediaFile> {
-  const fileSize = await source.size();
   const reader = new BlockReader(source);
   const first = await reader.bytes(0, 8);
   if (first.byteLength < 8 || ascii(first, 0, 4) !== '.RMF') throw new ProbeError('corrupt_file', `${source.name}: not a RealMedia file`);
@@ -80,11 +81,11 @@ export async function parseRealMedia(source: ByteSource): Promise<RealMediaFile>
     if (chunkHead.byteLength < 10) throw new ProbeError('truncated', `${source.name}: the RealMedia header ends before the DATA chunk`);
     const tag = ascii(chunkHead, 0, 4);
     const size = u32(chunkHead, 4);
-    if (tag === 'DATA') return finishHeader(source, reader, { fileSize, prop, streams, offset, size });
-    if (size < 10) throw new NeedsFfprobe(`RealMedia ${tag} chunk of ${size} bytes`);
-    if (offset + size > fileSize) throw new ProbeError('truncated', `${source.name}: the RealMedia ${tag} chunk runs past the end of the file`);
-    if (size > HEADER_CHUNK_LIMIT) throw new NeedsFfprobe(`RealMedia ${tag} chunk of ${size} bytes`);
-    const body = new Be(await reader.bytes(offset + 10, size - 10));
+    if (tag === 'DATA') return finishHeader(source, reader, { prop, streams, offset, size });
+    if (size < 10 || size > HEADER_CHUNK_LIMIT) throw new NeedsFfprobe(`RealMedia ${tag} chunk of ${size} bytes`);
+    const bytes = await reader.bytes(offset + 10, size - 10);
+    if (bytes.byteLength < size - 10) throw new ProbeError('truncated', `${source.name}: the RealMedia ${tag} chunk runs past the end of the file`);
+    const body = new Be(bytes);
     if (tag === 'PROP') prop = readProp(body);
     else if (tag === 'MDPR') streams.push(readMdpr(body));
     offset += size;
@@ -146,7 +147,6 @@ function readRealAudioHeader(data: Be): RealAudioHeader {
 }
 
 interface HeaderParts {
-  fileSize: number;
   prop?: { duration: number; dataOffset: number };
   streams: RealMediaStream[];
   offset: number;
@@ -154,7 +154,7 @@ interface HeaderParts {
 }
 
 async function finishHeader(source: ByteSource, reader: BlockReader, parts: HeaderParts): Promise<RealMediaFile> {
-  const { fileSize, prop, streams, offset, size } = parts;
+  const { prop, streams, offset, size } = parts;
   if (!prop) throw new NeedsFfprobe('RealMedia without PROP');
   if (prop.dataOffset !== 0 && prop.dataOffset !== offset) throw new NeedsFfprobe('RealMedia PROP data offset points elsewhere');
   if (new Set(streams.map((stream) => stream.id)).size !== streams.length) throw new NeedsFfprobe('RealMedia stream numbers repeat');
@@ -163,19 +163,20 @@ async function finishHeader(source: ByteSource, reader: BlockReader, parts: Head
   const dataEnd = offset + size;
   if (size < DATA_HEADER) throw new NeedsFfprobe(`RealMedia DATA chunk of ${size} bytes`);
   // The packet walk checks what follows the data (FFmpeg's own muxer states the chunk 10 bytes too long).
-  return { fileSize, duration: prop.duration, streams, packetsStart: offset + DATA_HEADER, dataEnd, declaredPackets: u32(head, 10) };
+  return { duration: prop.duration, streams, packetsStart: offset + DATA_HEADER, dataEnd, declaredPackets: u32(head, 10) };
 }
 
 /** After the data, rm_sync skips INDX chunks; anything else it would scan for packet headers. */
-async function checkIndexTail(source: ByteSource, reader: BlockReader, start: number, fileSize: number): Promise<void> {
-  for (let offset = start; offset < fileSize; ) {
+async function checkIndexTail(source: ByteSource, reader: BlockReader, start: number): Promise<void> {
+  for (let offset = start; ; ) {
     const head = await reader.bytes(offset, INDEX_HEADER);
+    if (head.byteLength === 0) return;
     if (head.byteLength < INDEX_HEADER || ascii(head, 0, 4) !== 'INDX') throw new NeedsFfprobe('RealMedia bytes after the data that are not an index');
     const entries = u32(head, 10);
     const size = u32(head, 4);
     const expected = INDEX_HEADER + entries * INDEX_ENTRY;
     if (size !== expected && size !== INDEX_HEADER) throw new NeedsFfprobe('RealMedia index chunk of an odd size');
-    if (offset + expected > fileSize) throw new ProbeError('truncated', `${source.name}: the RealMedia index runs past the end of the file`);
+    if ((await reader.bytes(offset + expected - 1, 1)).byteLength === 0) throw new ProbeError('truncated', `${source.name}: the RealMedia index runs past the end of the file`);
     offset += expected;
   }
 }
@@ -200,31 +201,34 @@ export async function walkRealMediaPackets(source: ByteSource, file: RealMediaFi
     const length = (head[2]! << 8) | head[3]!;
     if (version !== 0) throw new NeedsFfprobe(`RealMedia packet of version ${version}`);
     if (length <= PACKET_HEADER) throw new NeedsFfprobe(`RealMedia packet of ${length} bytes`);
-    if (offset + length > file.fileSize) throw new ProbeError('truncated', `${source.name}: a RealMedia packet runs past the end of the file`);
     const stream = byId.get((head[4]! << 8) | head[5]!);
     if (!stream) throw new NeedsFfprobe('RealMedia packet of an undeclared stream');
-    const payload = keep.has(stream.id) ? await reader.bytes(offset + PACKET_HEADER, length - PACKET_HEADER) : undefined;
-    onPacket({ stream, timestamp: u32(head, 6), flags: head[11]!, payload });
+    // The payload when kept, else its last byte: either way the whole packet must be in the file.
+    const kept = keep.has(stream.id);
+    const [from, wanted] = kept ? [offset + PACKET_HEADER, length - PACKET_HEADER] : [offset + length - 1, 1];
+    const bytes = await reader.bytes(from, wanted);
+    if (bytes.byteLength < wanted) throw new ProbeError('truncated', `${source.name}: a RealMedia packet runs past the end of the file`);
+    onPacket({ stream, timestamp: u32(head, 6), flags: head[11]!, payload: kept ? bytes : undefined });
     offset += length;
   }
   if (offset > file.dataEnd) throw new NeedsFfprobe('RealMedia packets run past the DATA chunk');
-  await checkTail(source, reader, offset, file.fileSize);
+  await checkTail(source, reader, offset);
 }
 
 /** After the packets rm_sync must find nothing: zero padding (FFmpeg's muxer writes some), then index chunks. */
-async function checkTail(source: ByteSource, reader: BlockReader, start: number, fileSize: number): Promise<void> {
+async function checkTail(source: ByteSource, reader: BlockReader, start: number): Promise<void> {
   let offset = start;
-  while (offset < fileSize) {
-    const bytes = await reader.bytes(offset, Math.min(16, fileSize - offset));
+  for (;;) {
+    const bytes = await reader.bytes(offset, 16);
     const zeros = bytes.findIndex((byte) => byte !== 0);
-    if (zeros === -1) {
+    if (zeros === -1 && bytes.byteLength > 0) {
       offset += bytes.byteLength;
       continue;
     }
-    offset += zeros;
+    if (zeros > 0) offset += zeros;
     break;
   }
-  await checkIndexTail(source, reader, offset, fileSize);
+  await checkIndexTail(source, reader, offset);
 }
 
 /** RealVideo codecs whose decoders FFmpeg runs no parser for; pts are the packet times. */
