@@ -19,6 +19,8 @@ const context: ProbeContext = {
 };
 
 const VIDEO = (size: string, rate: string) => ['-f', 'lavfi', '-i', `testsrc=size=${size}:rate=${rate}`];
+/** testsrc2 moves: its frames do not compress to a few hundred bytes. */
+const VIDEO2 = (size: string, rate: string) => ['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${rate}`];
 const TONE = ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'];
 const X264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'];
 
@@ -31,12 +33,18 @@ const FIXTURES: Record<string, { args: string[]; fps: number; seconds: number; w
   'mpeg1-ntsc.ts': { args: [...VIDEO('320x240', '30000/1001'), '-t', '2', '-c:v', 'mpeg1video'], fps: 30000 / 1001, seconds: 2, width: 320, height: 240 },
 };
 
+/** Program streams: bitrates high enough that every frame opens in a PES of its own. */
+const PROGRAM_STREAMS: typeof FIXTURES = {
+  'mpeg2-25.vob': { args: [...VIDEO2('720x576', '25'), ...TONE, '-t', '1', '-c:v', 'mpeg2video', '-b:v', '8M', '-c:a', 'mp2', '-f', 'vob'], fps: 25, seconds: 1, width: 720, height: 576 },
+  'mpeg1-ntsc.mpg': { args: [...VIDEO2('352x288', '30000/1001'), '-t', '1', '-c:v', 'mpeg1video', '-b:v', '4M', '-f', 'mpeg'], fps: 30000 / 1001, seconds: 1, width: 352, height: 288 },
+};
+
 let dir: string;
 const paths: Record<string, string> = {};
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mpeg-ts-test-'));
-  for (const [name, { args }] of Object.entries(FIXTURES)) {
+  for (const [name, { args }] of Object.entries({ ...FIXTURES, ...PROGRAM_STREAMS })) {
     paths[name] = join(dir, name);
     await run(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...args, paths[name]!], { maxBuffer: 1 << 20 });
   }
@@ -55,7 +63,7 @@ async function probe(path: string) {
   }
 }
 
-describe('MPEG-TS video in-process', () => {
+describe('MPEG-TS and MPEG-PS video in-process', () => {
   for (const [name, expected] of Object.entries(FIXTURES)) {
     it(`reads ${name} without ffprobe`, async () => {
       const result = await probe(paths[name]!);
@@ -68,6 +76,23 @@ describe('MPEG-TS video in-process', () => {
       expect(Math.abs(result.metadata.duration - expected.seconds)).toBeLessThan(0.1);
     });
   }
+
+  for (const [name, expected] of Object.entries(PROGRAM_STREAMS)) {
+    it(`reads the program stream ${name} without ffprobe`, async () => {
+      const result = await probe(paths[name]!);
+      expect(result.details?.reader).toBe('mpeg');
+      expect(result.metadata.fps).toBeCloseTo(expected.fps, 9);
+      expect(result.metadata).toMatchObject({ width: expected.width, height: expected.height, mime_type: 'video/mpeg' });
+      expect(Math.abs(result.metadata.duration - expected.seconds)).toBeLessThan(0.1);
+    });
+  }
+
+  it('calls a program stream whose last PES runs past the end truncated', async () => {
+    const whole = readFileSync(paths['mpeg2-25.vob']!);
+    const cut = join(dir, 'cut.vob');
+    writeFileSync(cut, whole.subarray(0, whole.byteLength - 3000));
+    await expect(probe(cut)).rejects.toMatchObject({ code: 'truncated' });
+  });
 
   it('never answers in-process for a copy cut at a packet boundary inside a frame', async () => {
     const whole = readFileSync(paths['h264-25.ts']!);
@@ -121,9 +146,10 @@ describe('FFmpeg frame rate estimates', () => {
 
 const corpus = '/work/shared/corpus/video';
 
-describe.skipIf(!existsSync(corpus))('corpus transport streams', () => {
+describe.skipIf(!existsSync(corpus))('corpus MPEG streams', () => {
   it('fixture-raw.mts as ffprobe 5.1 reports it (avg_frame_rate 30000/1001, format.duration 1.034367)', async () => {
     const result = await probe(join(corpus, 'filetype__fixture-raw.mts'));
+    expect(result.details?.reader).toBe('mpegts');
     expect(result.metadata).toMatchObject({ width: 1920, height: 1080, mime_type: 'video/mp2t' });
     expect(result.metadata.fps).toBeCloseTo(30000 / 1001, 9);
     expect(result.metadata.duration).toBeCloseTo(1.034367, 5);
@@ -134,6 +160,13 @@ describe.skipIf(!existsSync(corpus))('corpus transport streams', () => {
     expect(result.metadata).toMatchObject({ width: 640, height: 352 });
     expect(result.metadata.duration).toBeCloseTo(2.648833, 5);
     expect(result.warnings.map((warning) => warning.code)).toContain('non_square_pixels');
+  });
+
+  it('fixture.ps.mpg, one MPEG-1 frame, as ffprobe 5.1 reports it (1 frame over 0.040000 s, format.duration 0.04)', async () => {
+    const result = await probe(join(corpus, 'filetype__fixture.ps.mpg'));
+    expect(result.details?.reader).toBe('mpeg');
+    expect(result.metadata).toMatchObject({ fps: 25, width: 640, height: 356, mime_type: 'video/mpeg' });
+    expect(result.metadata.duration).toBeCloseTo(0.04, 6);
   });
 
   it('the 1344-byte head of an AVCHD stream is truncated', async () => {

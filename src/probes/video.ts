@@ -15,6 +15,7 @@ import { parseMatroska, readDocType, type MatroskaTrack } from './containers/mat
 import { firstMatroskaVideoTrack, matroskaVideoFacts } from './containers/matroska-video.js';
 import { parseMp4 } from './containers/mp4.js';
 import { mp4Mime, mp4VideoFacts } from './containers/mp4-video.js';
+import { isProgramStream, mpegPsVideoFacts } from './containers/mpeg-ps-video.js';
 import { mpegTsVideoFacts, transportPacketSize } from './containers/mpegts-video.js';
 import { isOgg, oggVideoFacts } from './containers/ogg-video.js';
 import { flvVideoFacts, isFlv } from './containers/flv.js';
@@ -65,6 +66,7 @@ async function readFacts(source: ByteSource, head: Uint8Array, context: ProbeCon
     if (isFlv(head)) return { facts: await flvVideoFacts(source, head) };
     if (isAvi(head)) return { facts: await aviVideoFacts(source) };
     if (transportPacketSize(head)) return { facts: await mpegTsVideoFacts(source, head, 'video/mp2t') };
+    if (isProgramStream(head)) return { facts: await mpegPsVideoFacts(source, 'video/mpeg') };
     if (isAsf(head)) return { facts: await asfVideoFacts(source) };
     if (isRealMedia(head)) return { facts: await realMediaVideoFacts(source) };
   } catch (error) {

@@ -29,6 +29,8 @@ export interface VideoParameters {
 export interface VideoPictures extends VideoParameters {
   /** Per PES: its picture is a B picture (FFmpeg drops a non-B picture's DTS equal to its PTS). */
   bPictures: boolean[];
+  /** The parser announces reordering (MPEG-2 without low_delay sets has_b_frames). */
+  announcesReorder: boolean;
 }
 
 /** Start codes (00 00 01 xx) in a buffer: offsets of the byte after the prefix. */
@@ -95,7 +97,7 @@ function inspectH264(payloads: Uint8Array[]): VideoPictures {
   if (!sps) throw new NeedsFfprobe('MPEG stream: no H.264 SPS');
   const repeat = pictures[0]?.repeat ?? 1;
   if (pictures.some((picture) => picture.repeat !== repeat)) throw new NeedsFfprobe('MPEG stream: H.264 pictures last different numbers of fields');
-  return { ...h264Parameters(sps, repeat), bPictures: pictures.map((picture) => picture.b) };
+  return { ...h264Parameters(sps, repeat), bPictures: pictures.map((picture) => picture.b), announcesReorder: false };
 }
 
 /** pic_struct -> repeat_pict (h264_parser.c); undefined for reserved values. */
@@ -214,6 +216,7 @@ interface SequenceHeader {
 interface SequenceExtension {
   widthExtension: number;
   heightExtension: number;
+  lowDelay: boolean;
   rateN: number;
   rateD: number;
 }
@@ -242,7 +245,7 @@ function inspectMpegVideo(payloads: Uint8Array[]): VideoPictures {
     }
     if (pictures !== 1) throw new NeedsFfprobe(`MPEG stream: video PES ${index} holds ${pictures} pictures`);
   });
-  return { ...mpegVideoParameters(state), bPictures };
+  return { ...mpegVideoParameters(state), bPictures, announcesReorder: state.extension !== undefined && !state.extension.lowDelay };
 }
 
 function readSequenceHeader(bytes: Uint8Array, state: MpegVideoState): void {
@@ -271,8 +274,8 @@ function readExtension(bytes: Uint8Array, state: MpegVideoState): void {
     bits.skip(8 + 1 + 2);
     const widthExtension = bits.u(2);
     const heightExtension = bits.u(2);
-    bits.skip(12 + 1 + 8 + 1);
-    const extension = { widthExtension, heightExtension, rateN: bits.u(2), rateD: bits.u(5) };
+    bits.skip(12 + 1 + 8);
+    const extension = { widthExtension, heightExtension, lowDelay: bits.flag(), rateN: bits.u(2), rateD: bits.u(5) };
     if (state.extension && JSON.stringify(state.extension) !== JSON.stringify(extension)) throw new NeedsFfprobe('MPEG stream: the sequence extension changes');
     state.extension = extension;
   } else if (id === SEQUENCE_DISPLAY_EXTENSION) {

@@ -42,11 +42,14 @@ const WRAP_GUARD = 2 ** 33 - 2 ** 30;
 const VFR_FRAMES = 41;
 /** Fewest video packets the first 164 packets ffprobe lists hold once a file has that many frames. */
 const VFR_MIN_FRAMES = 8;
+/** Less than find_stream_info's 5 s analysis, with room for audio running ahead of video. */
+const ANALYSED_SECONDS = 4;
 
 interface Timed {
   start: number;
   /** st->duration in 90 kHz ticks. */
   duration: number;
+  endsOnFirstTailPacket: boolean;
 }
 
 export function mpegVideoFacts(file: MpegFile): VideoFacts {
@@ -56,16 +59,21 @@ export function mpegVideoFacts(file: MpegFile): VideoFacts {
   const pictures = inspectVideo(video.codec, video.head.map((pes) => pes.payload));
   const dts = decodeTimestamps(video.head, pictures);
   checkConstantFrameRate(video.head);
-  const realRate = realFrameRate(pictures, dts, file.wholeFile);
+  // Under three frames nothing is timed: avg_frame_rate stays 0/0 and the probe counts the frames.
+  const fewFrames = dts.length < 3;
+  if (fewFrames && !(file.wholeFile && pictures.packetFields === 2)) throw new NeedsFfprobe('MPEG stream: fewer than three video frames to time');
+  const realRate = fewFrames ? pictures.frameRate : realFrameRate(pictures, dts, file.wholeFile);
   const videoTiming = timing(video, Math.floor((MPEG_CLOCK * realRate.den) / realRate.num));
-  const audioTimings = file.streams.filter((stream) => stream.type === 'audio').map((stream) => audioTiming(stream));
+  const timings = [videoTiming, ...file.streams.filter((stream) => stream.type === 'audio').map((stream) => audioTiming(stream))];
+  const containerDuration = formatDuration(timings);
+  checkNoStalePacket(file, timings, containerDuration);
   return {
     mime: file.mime,
-    containerDuration: formatDuration([videoTiming, ...audioTimings]),
+    containerDuration,
     stream: {
       width: pictures.width,
       height: pictures.height,
-      avgFrameRate: averageFrameRate(pictures.packetTicks, pictures.packetFields),
+      ...(fewFrames ? { frameCount: dts.length } : { avgFrameRate: averageFrameRate(pictures.packetTicks, pictures.packetFields) }),
       duration: videoTiming.duration / MPEG_CLOCK,
       sampleAspectRatio: pictures.sampleAspectRatio,
       variableFrameRate: false,
@@ -84,8 +92,7 @@ function isVideo(stream: MpegStream): stream is MpegStream & { type: 'video' } {
  * and guessed).
  */
 function decodeTimestamps(head: PesPacket[], pictures: VideoPictures): number[] {
-  if (head.length < 3) throw new NeedsFfprobe('MPEG stream: fewer than three video frames to time');
-  const reordered = head.some((pes) => pes.dts !== undefined && pes.dts !== pes.pts);
+  const reordered = pictures.announcesReorder || head.some((pes) => pes.dts !== undefined && pes.dts !== pes.pts);
   return head.map((pes, i) => {
     if (pes.pts === undefined) throw new NeedsFfprobe('MPEG stream: video PES without PTS');
     const dts = pes.dts ?? pes.pts;
@@ -155,21 +162,29 @@ function audioTiming(stream: MpegStream): Timed {
 /**
  * start_time: the first packet's PTS. duration: estimate_timings_from_pts over the tail packets
  * (each PTS plus one packet's duration, less the start), which keeps the largest value as long
- * as consecutive packets stay within 60 s of each other. The first tail packet may be a stale
- * one left from the head, so the largest must come later.
+ * as consecutive packets stay within 60 s of each other.
  */
 function timing(stream: MpegStream, packetTicks: number): Timed {
   const start = stream.head[0]?.pts;
   if (start === undefined) throw new NeedsFfprobe('MPEG stream: first packet without PTS');
   if (start >= WRAP_GUARD) throw new NeedsFfprobe('MPEG stream: timestamps near the 33-bit wrap');
   const ends = stream.tailPts.map((pts) => pts + packetTicks - start);
-  if (ends.length < 2) throw new NeedsFfprobe('MPEG stream: fewer than two timed packets in the tail');
+  if (ends.length === 0) throw new NeedsFfprobe('MPEG stream: no timed packet in the tail');
   if (ends.some((end, i) => end <= 0 || (i > 0 && Math.abs(end - ends[i - 1]!) >= SIXTY_SECONDS))) {
     throw new NeedsFfprobe('MPEG stream: tail timestamps jump or run backwards');
   }
   const duration = Math.max(...ends);
-  if (ends.indexOf(duration) === 0) throw new NeedsFfprobe('MPEG stream: the tail ends on its first packet');
-  return { start, duration };
+  return { start, duration, endsOnFirstTailPacket: ends.indexOf(duration) === 0 };
+}
+
+/**
+ * When find_stream_info stopped before the end of the file, the demuxer may still hold a PES
+ * from the head that the tail read hands over first (with its old PTS): the tail's largest end
+ * must then come later. A whole file that lasts under the analysis time was read to its end.
+ */
+function checkNoStalePacket(file: MpegFile, streams: Timed[], formatSeconds: number): void {
+  if (file.wholeFile && formatSeconds < ANALYSED_SECONDS) return;
+  if (streams.some((stream) => stream.endsOnFirstTailPacket)) throw new NeedsFfprobe('MPEG stream: the tail ends on its first packet');
 }
 
 /** update_stream_timings: the longest stream, or the span from the earliest start to the latest end, in microseconds. */
