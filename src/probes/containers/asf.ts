@@ -116,11 +116,21 @@ export async function parseAsf(source: ByteSource): Promise<AsfFile> {
     throw new ProbeError('corrupt_file', `${source.name}: not an ASF header`);
   }
   const headerSize = u64(first, 16);
-  const wanted = headerSize + DATA_OBJECT_FIELDS;
-  if (wanted > MAX_HEADER_BYTES) throw new NeedsFfprobe(`ASF header of ${headerSize} bytes`);
-  const bytes = await source.read(0, wanted);
-  return readHeaderObjects(new Le(bytes, HEADER_OBJECT_FIELDS), bytes.byteLength < wanted, source.name);
+  // FFmpeg reads objects until the Data object whatever the header object's size says: read on
+  // (up to a limit) while the objects run past the bytes read.
+  for (let wanted = headerSize + DATA_OBJECT_FIELDS; wanted <= MAX_HEADER_BYTES; wanted *= 4) {
+    const bytes = await source.read(0, wanted);
+    try {
+      return readHeaderObjects(new Le(bytes, HEADER_OBJECT_FIELDS), bytes.byteLength < wanted, source.name);
+    } catch (error) {
+      if (!(error instanceof ObjectsRunOn)) throw error;
+    }
+  }
+  throw new NeedsFfprobe(`ASF header objects past ${MAX_HEADER_BYTES} bytes`);
 }
+
+/** The objects before the Data object run past the bytes read (not past the file). */
+class ObjectsRunOn extends Error {}
 
 /** `ended`: the file ends before the header object and the Data object header do. */
 function readHeaderObjects(reader: Le, ended: boolean, name: string): AsfFile {
@@ -129,14 +139,17 @@ function readHeaderObjects(reader: Le, ended: boolean, name: string): AsfFile {
     if (reader.remaining < OBJECT_HEADER) {
       // FFmpeg walks objects until the Data object; running off the file is its "End of file".
       if (ended) throw new ProbeError('corrupt_file', `${name}: the ASF header ends before the Data object`);
-      throw new NeedsFfprobe('ASF objects run past the header object before the Data object');
+      throw new ObjectsRunOn();
     }
     const start = reader.position;
     const guid = reader.guid();
     const size = reader.u64();
     if (guid === GUID.data) return finishHeader(state, reader, start, size, name);
     if (size < OBJECT_HEADER) throw new ProbeError('corrupt_file', `${name}: ASF object of ${size} bytes`);
-    if (ended && start + size > reader.bytes.byteLength) throw new ProbeError('truncated', `${name}: an ASF header object runs to byte ${start + size}, past the end of the file`);
+    if (start + size > reader.bytes.byteLength) {
+      if (ended) throw new ProbeError('truncated', `${name}: an ASF header object runs to byte ${start + size}, past the end of the file`);
+      throw new ObjectsRunOn();
+    }
     const unmodelled = UNMODELLED_OBJECTS.get(guid);
     if (unmodelled) throw new NeedsFfprobe(`ASF ${unmodelled}`);
     if (guid === GUID.headerExtension) {
