@@ -220,10 +220,14 @@ async function checkFrameCount(reader: BlockReader, movi: { start: number; end: 
   const index = await reader.bytes(movi.end + 8, indexSize);
   const videoPrefix = String(videoIndex).padStart(2, '0');
   let frames = 0;
+  let dataEnd = 0;
   for (let at = 0; at + 16 <= index.byteLength; at += 16) {
     const id = ascii(index, at);
     if (id.startsWith(videoPrefix) && (id.endsWith('dc') || id.endsWith('db'))) frames++;
+    dataEnd = Math.max(dataEnd, u32le(index, at + 8) + 8 + u32le(index, at + 12));
   }
+  // Entry offsets count from the 'movi' fourcc or from the start of the file.
+  if (dataEnd > size && dataEnd + movi.start - 4 > size) throw new ProbeError('truncated', `AVI index entries reach byte ${dataEnd}, past the end of the file`);
   if (frames !== video.length) throw new NeedsFfprobe(`AVI dwLength ${video.length} but ${frames} indexed frames`);
 }
 
