@@ -155,6 +155,16 @@ describe('probeVideo on Matroska/WebM (in-process)', () => {
     const whole = readFileSync(fixtures['h264.mkv']!);
     await expect(probe(new BufferSource(whole.subarray(0, whole.byteLength - 5000), 'cut.mkv'))).rejects.toMatchObject({ code: 'truncated' });
   });
+
+  it('calls a file cut inside any element or block header truncated, never described by its header', async () => {
+    const whole = readFileSync(fixtures['h264.mkv']!);
+    const verdicts = new Set<string>();
+    for (let cut = 64; cut < 4096; cut++) {
+      const verdict = await probe(new BufferSource(whole.subarray(0, cut), 'cut.mkv')).then(() => 'a value', (error: { code: string }) => error.code);
+      verdicts.add(verdict);
+    }
+    expect([...verdicts]).toEqual(['truncated']);
+  });
 });
 
 describe('probeVideo on formats no reader plays', () => {

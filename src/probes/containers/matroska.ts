@@ -172,12 +172,25 @@ export async function parseMatroska(source: ByteSource, options: MatroskaReadOpt
     blocks: new Map(),
     pastEnd: [],
   };
-  await readSegment(new WindowedReader(source), file, options);
+  try {
+    await readSegment(new WindowedReader(source), file, options);
+  } catch (error) {
+    // A file cut inside an element header reads as a malformed element: the Segment's own
+    // size says whether the bytes simply end early.
+    if (error instanceof EbmlError) await refuseCutSegment(source, file.segment, error);
+    throw error;
+  }
   file.fileSize = await source.size();
   if (file.segment.size !== undefined && file.segment.dataStart + file.segment.size > file.fileSize) {
     file.pastEnd.push(`Segment declares ${file.segment.size} bytes, the file holds ${file.fileSize - file.segment.dataStart}`);
   }
   return file;
+}
+
+async function refuseCutSegment(source: ByteSource, segment: MatroskaFile['segment'], cause: EbmlError): Promise<void> {
+  const fileSize = await source.size();
+  if (segment.size === undefined || segment.dataStart + segment.size <= fileSize) return;
+  throw new ProbeError('truncated', `${source.name}: the Segment declares ${segment.size} bytes, the file holds ${fileSize - segment.dataStart} (${cause.message})`, { cause });
 }
 
 /** The DocType of an EBML header at the start of `head`, when it can be read. */
