@@ -79,7 +79,7 @@ export async function readMp4(input: AudioInput): Promise<AudioFacts> {
     return { mime, ...track.format, duration: samples / track.format.sampleRate };
   }
   checkSampleData(track, size);
-  const perPacket = typeof track.frame === 'object' && 'packets' in track.frame ? await packetSamples(input, track, track.frame.packets, mime) : undefined;
+  const perPacket = typeof track.frame === 'object' && 'packets' in track.frame ? await packetSamples(input, chunkRuns(track), track.frame.packets, mime) : undefined;
   const samples = await decodedSamples(input, moov, root, track, mime, perPacket);
   return { mime, ...track.format, duration: samples / track.format.sampleRate };
 }
@@ -251,16 +251,22 @@ function checkSampleData(track: Track, size: number): void {
 
 /**
  * A fragmented file (samples in moof/trun, none in the moov): with advanced_editlist on, FFmpeg
- * 5.1 applies no edit to fragment samples, so every packet decodes, less libfaac's first frame.
- * Fixed-frame codecs only; iTunSMPB priming, overlapping fragments and whatever the fragment
- * replay does not model go to the decoder.
+ * 5.1 applies no edit to fragment samples, so every packet decodes, less libfaac's first frame
+ * or Opus's pre-skip (which ffmpeg applies by itself there). iTunSMPB priming, an edit list beside
+ * packet-coded codecs, overlapping fragments and whatever the fragment replay does not model go
+ * to the decoder.
  */
 async function fragmentedDecodedSamples(input: AudioInput, moov: Uint8Array, root: Box, track: Track, trackIndex: number, mime: string): Promise<number> {
   if (track.sampleCount > 0) throw new DecoderNeeded(mime, 'fragmented MP4 with samples in the moov too');
-  if (typeof track.frame !== 'object' || !('fixed' in track.frame)) throw new DecoderNeeded(mime, 'fragmented MP4 of a codec with packet-dependent lengths');
+  if (track.frame === 'stts') throw new DecoderNeeded(mime, 'fragmented MP4 of a codec whose packets decode to their durations');
   if (track.isAac && iTunesPriming(moov, root) > 0) throw new DecoderNeeded(mime, 'fragmented MP4 with iTunSMPB priming');
   const stream = await fragmentStream(input, trackIndex, mime);
   if (stream.overlapping) throw new DecoderNeeded(mime, 'MP4 fragments that overlap in time');
+  if ('packets' in track.frame) {
+    if (track.edit) throw new DecoderNeeded(mime, 'fragmented MP4 with an edit list beside packet-coded audio');
+    const perPacket = await packetSamples(input, stream.runs, track.frame.packets, mime);
+    return Math.max(0, perPacket.reduce((sum, samples) => sum + samples, 0) - track.frame.packets.declaredSkip);
+  }
   const output = stream.totalSamples * track.frame.fixed;
   const first = track.isAac && stream.firstSample && (await input.source.read(stream.firstSample.offset, stream.firstSample.size));
   return Math.max(0, output - (first && hasLibfaacMarker(first) ? 1024 : 0));
@@ -320,26 +326,41 @@ const MAX_CHUNK_READ = 4 * 1024 * 1024;
 /** Packets read at most; longer tracks go to the decoder. */
 const MAX_PACKETS = 200_000;
 
-/** Each packet's decoded length, from its first bytes (read a chunk at a time where chunks are small). */
-async function packetSamples(input: AudioInput, track: Track, frames: PacketFrames, mime: string): Promise<number[]> {
-  if (track.sampleCount > MAX_PACKETS) throw new DecoderNeeded(mime, `MP4 track of ${track.sampleCount} packets`);
-  const out: number[] = [];
+/** Samples stored back to back: where the first starts and each one's size. */
+interface SampleRun {
+  offset: number;
+  sizes: number[];
+}
+
+/** The moov's chunks as runs of samples (stsc over stco). */
+function chunkRuns(track: Track): SampleRun[] {
+  const runs: SampleRun[] = [];
   let sample = 0;
   for (let run = 0; run < track.stsc.length && sample < track.sampleCount; run++) {
     const [firstChunk, perChunk] = track.stsc[run]!;
     const lastChunk = run + 1 < track.stsc.length ? track.stsc[run + 1]![0] - 1 : track.chunkOffsets.length;
     for (let chunk = firstChunk; chunk <= lastChunk && sample < track.sampleCount; chunk++) {
       const sizes = Array.from({ length: Math.min(perChunk, track.sampleCount - sample) }, (_, i) => track.sizes(sample + i));
-      const span = sizes.reduce((sum, size) => sum + size, 0);
-      const offset = track.chunkOffsets[chunk - 1]!;
-      const whole = span <= MAX_CHUNK_READ ? await input.source.read(offset, span) : undefined;
-      let at = 0;
-      for (const size of sizes) {
-        const head = whole ? whole.subarray(at, at + Math.min(size, frames.headBytes)) : await input.source.read(offset + at, Math.min(size, frames.headBytes));
-        out.push(frames.samples(head, size));
-        at += size;
-      }
+      runs.push({ offset: track.chunkOffsets[chunk - 1]!, sizes });
       sample += sizes.length;
+    }
+  }
+  return runs;
+}
+
+/** Each packet's decoded length, from its first bytes (read a run at a time where runs are small). */
+async function packetSamples(input: AudioInput, runs: SampleRun[], frames: PacketFrames, mime: string): Promise<number[]> {
+  const count = runs.reduce((sum, run) => sum + run.sizes.length, 0);
+  if (count > MAX_PACKETS) throw new DecoderNeeded(mime, `MP4 track of ${count} packets`);
+  const out: number[] = [];
+  for (const { offset, sizes } of runs) {
+    const span = sizes.reduce((sum, size) => sum + size, 0);
+    const whole = span <= MAX_CHUNK_READ ? await input.source.read(offset, span) : undefined;
+    let at = 0;
+    for (const size of sizes) {
+      const head = whole ? whole.subarray(at, at + Math.min(size, frames.headBytes)) : await input.source.read(offset + at, Math.min(size, frames.headBytes));
+      out.push(frames.samples(head, size));
+      at += size;
     }
   }
   return out;

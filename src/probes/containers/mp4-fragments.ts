@@ -38,6 +38,8 @@ export interface StreamTiming {
   firstSample?: { offset: number; size: number };
   /** Some run starts at or before the previous run's last dts: FFmpeg discards those frames after decoding. */
   overlapping: boolean;
+  /** The fragments' runs in file order: where each starts and its sample sizes. */
+  runs: { offset: number; sizes: number[] }[];
 }
 
 export interface FragmentedTimeline {
@@ -119,6 +121,7 @@ function initialState(track: Mp4Track, movieTimescale: number): StreamState {
     hasSegmentIndex: false,
     dtsShift: 0,
     overlapping: false,
+    runs: [],
     firstDecode: samples > 0 ? { dts: 0, compositionOffset: track.compositionOffsets?.first ?? 0 } : undefined,
     firstSampleLate: false,
   };
@@ -277,6 +280,7 @@ class Replay {
     let dts = firstDts;
     let offset = firstOffset;
     let runDuration = 0;
+    const sizes: number[] = [];
     for (let i = 0; i < run.sampleCount; i++) {
       const duration = run.durations?.[i] ?? defaults.duration;
       const size = run.sizes?.[i] ?? defaults.size;
@@ -293,10 +297,12 @@ class Replay {
       stream.totalSamples++;
       appendDuration(stream.durations, duration);
       stream.lastDts = dts;
+      sizes.push(size);
       dts += duration;
       offset += size;
       runDuration += duration;
     }
+    stream.runs.push({ offset: firstOffset, sizes });
     if (offset > this.file.fileSize) {
       throw new ProbeError('truncated', `track ${stream.track.index}: a fragment places samples up to byte ${offset}, the file has ${this.file.fileSize} bytes`);
     }
