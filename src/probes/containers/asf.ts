@@ -734,7 +734,8 @@ export async function asfVideoFacts(source: ByteSource): Promise<VideoFacts> {
   const durationMs = Number(file.playTime / 10000n) - file.preroll;
   if (!(durationMs > 0)) throw new NeedsFfprobe(`ASF play time ${file.playTime} within the preroll ${file.preroll}`);
   const walk = await walkForVideo(source, file, video);
-  const starts = [...walk.starts.values()].map((timestamp) => timestamp - file.preroll);
+  // Each stream's start_time (its first dts, preroll already taken off); the format spans them all.
+  const starts = [...walk.starts.values()];
   if (walk.starts.size !== file.streams.length) throw new NeedsFfprobe('ASF stream not seen while FFmpeg probes');
   const containerMs = durationMs + Math.max(...starts) - Math.min(...starts);
   return {
