@@ -167,6 +167,11 @@ describe('probeAudio on generated fixtures', () => {
     expect(metadata.duration).toBeCloseTo(1000 / 44100, 12);
   });
 
+  it('refuses a stream whose channel count changes (two MP3 files joined end to end)', async () => {
+    const joined = Buffer.concat([readFileSync(paths['mp3-cbr']!), readFileSync(paths['mp3-mono-22k']!)]);
+    await expect(probe(new BufferSource(joined, 'joined.mp3'))).rejects.toMatchObject({ code: 'corrupt_file', message: expect.stringMatching(/channel count changes/) });
+  });
+
   it('ignores a chunk after the data that claims more bytes than the file holds', async () => {
     const wav = Buffer.concat([readFileSync(paths['pcm-s16']!), Buffer.from('LIST'), Buffer.from([0xff, 0xff, 0xff, 0x7f])]);
     const { metadata } = await probe(new BufferSource(wav));

@@ -10,12 +10,13 @@ import { containerMime } from './mime.js';
  * length), with every trim (encoder delay, edit lists, Opus pre-skip) the decoder applies.
  */
 
-/** Decoded frame fields requested from ffprobe (`-show_entries frame=nb_samples`). */
+/** Decoded frame fields requested from ffprobe (`-show_entries frame=nb_samples,channels`). */
 interface DecodedFrame {
   nb_samples?: number;
+  channels?: number;
 }
 
-const DECODE_ARGS = ['-select_streams', 'a:0', '-show_frames', '-show_entries', 'frame=nb_samples', '-print_format', 'json=compact=1'];
+const DECODE_ARGS = ['-select_streams', 'a:0', '-show_frames', '-show_entries', 'frame=nb_samples,channels', '-print_format', 'json=compact=1'];
 
 /** Containers whose ffprobe duration comes from a header or index, not from a bitrate estimate. */
 const HEADER_DURATION_FORMATS = /^(matroska|asf|mov|ape|wv|tak|tta|mpc|dsf|iff|rm|mxf|caf|ogg|flac|wav|w64|aiff)/;
@@ -53,11 +54,21 @@ function streamRate(stream: FfprobeStream, codec: string): number {
 function decodedSeconds(result: FfprobeResult, stream: FfprobeStream): number {
   const frames = (result as FfprobeResult & { frames?: DecodedFrame[] }).frames;
   if (!frames) throw new ProbeError('corrupt_file', 'ffprobe returned no decoded frames to measure the audio by');
+  refuseChangingLayout(frames);
   const samples = frames.reduce((sum, frame) => sum + (frame.nb_samples ?? 0), 0);
   if (samples === 0) {
     throw new ProbeError(headerDuration(result) ? 'truncated' : 'corrupt_file', 'the decoder produced no audio from the file');
   }
   return samples / Number(stream.sample_rate);
+}
+
+/**
+ * With -show_frames, ffprobe prints the stream's fields as the decoder left them after the last
+ * frame: a stream that changes its channel count (files joined end to end) has no one answer.
+ */
+function refuseChangingLayout(frames: DecodedFrame[]): void {
+  const counts = new Set(frames.filter((frame) => frame.nb_samples).map((frame) => frame.channels));
+  if (counts.size > 1) throw new ProbeError('corrupt_file', `the channel count changes within the stream (${[...counts].join(', ')})`);
 }
 
 function headerDuration(result: FfprobeResult): number | undefined {
