@@ -121,7 +121,8 @@ function toMetadata(facts: VideoFacts, fileSize: number, name: string): Customer
 
 /** avg_frame_rate; when the container states none, frames over the stream duration (SPEC.md). */
 function framesPerSecond({ stream }: VideoFacts, name: string): number {
-  if (stream.avgFrameRate) return stream.avgFrameRate.num / stream.avgFrameRate.den;
+  // A zero rate (0/1, as ffprobe prints for an absurd Matroska DefaultDuration) states nothing.
+  if (stream.avgFrameRate && stream.avgFrameRate.num > 0) return stream.avgFrameRate.num / stream.avgFrameRate.den;
   if (stream.frameCount && stream.duration) return stream.frameCount / stream.duration;
   throw new ProbeError('unknown_frame_rate', `${name}: the container states no frame rate and no frame count over a duration`);
 }
