@@ -5,6 +5,7 @@
  * mpeg-facts.ts. Lost, damaged or scrambled packets, timestamp discontinuities, changing tables,
  * streams of kinds not modelled, and a file whose last packets may be cut go to ffprobe.
  */
+import { SourceError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
 import type { AudioCodec, VideoCodec } from './mpeg-es.js';
@@ -248,7 +249,7 @@ export async function mpegTsVideoFacts(source: ByteSource, head: Uint8Array, mim
   const { bytes: headBytes, program, collector } = await readHead(source, size, layout);
   const wholeFile = headBytes.byteLength === size;
   const tailStart = Math.max(0, size - TAIL_BYTES);
-  const tail = wholeFile ? headBytes.subarray(tailStart) : await source.read(tailStart, size - tailStart);
+  const tail = wholeFile ? headBytes.subarray(tailStart) : await readTailBytes(source, tailStart, size);
   const tailPts = readTail(tail, tailStart, layout, program);
   const streams: MpegStream[] = [...program.streams].map(([pid, kind]) => ({
     ...kind,
@@ -256,6 +257,16 @@ export async function mpegTsVideoFacts(source: ByteSource, head: Uint8Array, mim
     tailPts: tailPts.get(pid)!,
   }));
   return mpegVideoFacts({ mime, reader: 'mpegts' as VideoFacts['reader'], streams, wholeFile });
+}
+
+/** A forward-only stream keeps only its first bytes once drained for its size: then ffprobe reads it. */
+async function readTailBytes(source: ByteSource, start: number, size: number): Promise<Uint8Array> {
+  try {
+    return await source.read(start, size - start);
+  } catch (error) {
+    if (error instanceof SourceError) throw new NeedsFfprobe(`MPEG-TS tail unreadable: ${error.message}`);
+    throw error;
+  }
 }
 
 /** Head reads grow until the video stream has enough whole frames, the limit, or the end. */
