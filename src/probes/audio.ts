@@ -12,7 +12,7 @@ import { readDsf } from './audio/dsf.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput, type AudioReader } from './audio/facts.js';
 import { readFlac } from './audio/flac.js';
 import { readMatroska } from './audio/matroska.js';
-import { isMpegAudioAt, readMpeg } from './audio/mpeg.js';
+import { isMpegAudioAfterJunk, isMpegAudioAt, readMpeg } from './audio/mpeg.js';
 import { isMpegTs, readMpegTs } from './audio/mpegts.js';
 import { readMusepack } from './audio/musepack.js';
 import { isMp4, readMp4 } from './audio/mp4.js';
@@ -92,6 +92,7 @@ const UNDECODABLE: [string, number, string][] = [
   ['a MOD tracker module', 1080, 'M.K.'],
   ['an OptimFROG file', 0, 'OFR '],
   ['a bare APEv2 tag', 0, 'APETAGEX'],
+  ['an ADIF AAC stream (ffmpeg has no ADIF demuxer)', 0, 'ADIF'],
 ];
 
 const READER_NAMES = new Map<AudioReader, string>([
@@ -126,6 +127,7 @@ async function readerFor(input: AudioInput): Promise<AudioReader> {
   if (isId3v2(head)) return readerAfterId3v2(input);
   if (isMpegAudioAt(head, 0)) return readMpeg;
   if (isAc3At(head, 0)) return readAc3;
+  if (isMpegAudioAfterJunk(head)) return readMpeg;
   return decodeWithFfprobe;
 }
 

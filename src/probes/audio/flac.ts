@@ -61,19 +61,40 @@ export async function readFlac(input: AudioInput): Promise<AudioFacts> {
     return flacFacts(MIME, info, 0);
   }
   const first = parseFrameHeader(await input.source.read(audioStart, 16), 0, info);
-  if (!first) throw new DecoderNeeded(MIME, 'no FLAC frame right after the metadata', declared);
-  const { samples, lastHeader } = await samplesUpToLastFrame(input, info, first, audioStart, audioEnd);
-  if (samples === undefined) {
-    if (lastHeader !== undefined && lastHeader < info.totalSamples) {
-      throw new ProbeError('truncated', `FLAC STREAMINFO declares ${info.totalSamples} samples, the file ends inside a frame before sample ${lastHeader}`);
-    }
-    throw new DecoderNeeded(MIME, 'the last FLAC frame could not be located', declared);
+  if (!first) {
+    // Junk before the frames is the parser's business, but frames that end short of STREAMINFO are truncation either way.
+    const found = await firstFrameAfterJunk(input, info, audioStart, audioEnd);
+    if (found) await checkReachesDeclared(input, info, found, audioStart, audioEnd);
+    throw new DecoderNeeded(MIME, 'no FLAC frame right after the metadata', declared);
   }
+  const samples = await checkReachesDeclared(input, info, first, audioStart, audioEnd);
+  if (samples === undefined) throw new DecoderNeeded(MIME, 'the last FLAC frame could not be located', declared);
   if (info.totalSamples === 0 || samples === info.totalSamples) return flacFacts(MIME, info, samples);
-  if (samples < info.totalSamples) {
-    throw new ProbeError('truncated', `FLAC STREAMINFO declares ${info.totalSamples} samples, the frames in the file end at sample ${samples}`);
-  }
   throw new DecoderNeeded(MIME, `FLAC frames run to sample ${samples}, past the ${info.totalSamples} STREAMINFO declares`, declared);
+}
+
+/** The first frame header within the first 64 KiB of the audio. */
+async function firstFrameAfterJunk(input: AudioInput, info: StreamInfo, audioStart: number, audioEnd: number): Promise<FrameHeader | undefined> {
+  const bytes = await input.source.read(audioStart, Math.min(audioEnd - audioStart, 1 << 16));
+  for (let i = 0; i + 16 <= bytes.byteLength; i++) {
+    const header = bytes[i] === 0xff ? parseFrameHeader(bytes, i, info) : undefined;
+    if (header) return header;
+  }
+  return undefined;
+}
+
+/**
+ * The frames in the file must reach the sample count STREAMINFO declares: the last frame found
+ * tells where they end (a frame cut by the end of the file ends no later than its header says).
+ * Returns the sample count up to the end of the last whole frame, if there is one.
+ */
+async function checkReachesDeclared(input: AudioInput, info: StreamInfo, first: FrameHeader, audioStart: number, audioEnd: number): Promise<number | undefined> {
+  const { samples, lastHeader } = await samplesUpToLastFrame(input, info, first, audioStart, audioEnd);
+  const end = samples ?? lastHeader;
+  if (end !== undefined && end < info.totalSamples) {
+    throw new ProbeError('truncated', `FLAC STREAMINFO declares ${info.totalSamples} samples, the frames in the file end at sample ${end}`);
+  }
+  return samples;
 }
 
 async function readMetadata(input: AudioInput, start: number): Promise<{ info: StreamInfo; audioStart: number }> {

@@ -1,11 +1,13 @@
 import { ProbeError } from '../../errors.js';
 import { childElements, EbmlError, readDocType, readFloat, readHeaderElement, readUint, type EbmlElement } from '../containers/matroska.js';
 import { isIntact, parseSyncFrame, sameLayout, type SyncFrame } from './ac3.js';
-import { ascii, BlockReader, startsWith, u16be, u16le } from './bytes.js';
+import { BufferSource } from '../../sources/buffer.js';
+import { ascii, BlockReader, startsWith, u16be, u16le, u32be } from './bytes.js';
 import { crc16 } from './crc.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
 import { parseFrameHeader, parseStreamInfo, STREAMINFO_SIZE } from './flac.js';
 import { containerMime } from './mime.js';
+import { parseMpegHeader, parseMpegStream, type MpegHeader } from './mpeg.js';
 import { opusPacketSamples } from './ogg.js';
 
 /**
@@ -13,9 +15,9 @@ import { opusPacketSamples } from './ogg.js';
  * first audio track is walked and its frames counted by their own headers, less what the decoder
  * drops (the Opus pre-skip at the start, DiscardPadding at the end of a block). Only codecs whose
  * packets are proven to decode are measured: Opus (framing the decoder accepts; its decoders
- * conceal damage inside frames), AC-3/E-AC-3 and FLAC (CRC-checked frames), PCM. Other codecs
- * (a damaged AAC or Vorbis packet is dropped by the decoder, MP3 and ALAC trim by rules of their
- * own), compressed tracks, and structure the walk cannot follow exactly as ffmpeg does (elements
+ * conceal damage inside frames), AC-3/E-AC-3 and FLAC (CRC-checked frames), PCM, MP3 (cut into
+ * frames by ffmpeg's parser as a raw MP3 is). Other codecs (a damaged AAC or Vorbis packet is
+ * dropped by the decoder, ALAC trims by rules of its own), compressed tracks, and structure the walk cannot follow exactly as ffmpeg does (elements
  * past their parent, unknown IDs, blocks before the tracks) are left to ffprobe.
  */
 
@@ -74,6 +76,8 @@ interface PacketCodec {
   facts: Omit<AudioFacts, 'mime' | 'duration'>;
   /** Samples the decoder outputs for one packet (frame of a block). */
   samples(packet: Uint8Array): number;
+  /** Samples known only once every packet is seen (MP3: ffmpeg's parser runs over the whole stream). */
+  afterLastPacket?(): Promise<number>;
   /** Samples dropped at the start (Opus pre-skip). */
   startSkip: number;
   /** Whether the decoder honours DiscardPadding (ffmpeg passes it on as skip side data for Opus). */
@@ -132,6 +136,7 @@ async function measure(input: AudioInput, mime: string): Promise<AudioFacts> {
     if (element.size === undefined) throw new DecoderNeeded(mime, `Matroska element 0x${element.id.toString(16)} of unknown size`);
     offset = element.dataStart + element.size;
   }
+  if (codec?.afterLastPacket) total += await codec.afterLastPacket();
   if (!codec || total === 0) throw new DecoderNeeded(mime, 'no Matroska audio blocks');
   checkTrackAgrees(track!, codec, mime);
   const samples = total - codec.startSkip - discarded;
@@ -290,7 +295,8 @@ function codecFor(track: AudioTrack, mime: string): PacketCodec {
   if (id === 'A_AC3' || id === 'A_EAC3') return ac3Codec(track, mime);
   if (id === 'A_FLAC') return flacCodec(track, mime);
   if (id.startsWith('A_PCM/')) return pcmCodec(track, mime);
-  // Others (AAC, Vorbis, MP3, ALAC, ...) have no checksum that proves a packet decodes, or decoders that trim by rules of their own.
+  if (id === 'A_MPEG/L3') return mp3Codec(mime);
+  // Others (AAC, Vorbis, ALAC, ...) have no checksum that proves a packet decodes, or decoders that trim by rules of their own.
   throw new DecoderNeeded(mime, `Matroska codec ${id}`);
 }
 
@@ -410,6 +416,43 @@ function flacCodec(track: AudioTrack, mime: string): PacketCodec {
         throw new DecoderNeeded(mime, 'a Matroska FLAC packet that is not one intact frame');
       }
       return header.blockSize;
+    },
+    startSkip: 0,
+    discards: false,
+    codecDelayKnown: false,
+  };
+}
+
+/** More MP3 than this in one track is left to the decoder (the packets are kept to run the parser over them). */
+const MAX_MP3_BYTES = 64 << 20;
+
+/**
+ * MP3: ffmpeg runs the mpegaudio parser over the packets' bytes (need_parsing FULL), so frames
+ * are cut from the stream as in a raw MP3, whatever the block boundaries; no Info frame or LAME
+ * tag is trimmed (the decoder plays an Info frame as a silent frame).
+ */
+function mp3Codec(mime: string): PacketCodec {
+  const packets: Uint8Array[] = [];
+  let bytes = 0;
+  let first: MpegHeader | undefined;
+  return {
+    get facts() {
+      return lossy('mp3', first?.sampleRate ?? 0, first?.channels ?? 0);
+    },
+    samples(packet) {
+      bytes += packet.byteLength;
+      if (bytes > MAX_MP3_BYTES) throw new DecoderNeeded(mime, 'Matroska MP3 track too large to parse in memory');
+      packets.push(packet);
+      return 0;
+    },
+    async afterLastPacket() {
+      const stream = new Uint8Array(bytes);
+      packets.reduce((offset, packet) => (stream.set(packet, offset), offset + packet.byteLength), 0);
+      first = stream.byteLength >= 4 ? parseMpegHeader(u32be(stream, 0)) : undefined;
+      if (!first || first.layer !== 3 || first.frameSize === 0) throw new DecoderNeeded(mime, 'Matroska MP3 track that does not start with a frame');
+      const reader = new BlockReader(new BufferSource(stream));
+      const { frames } = await parseMpegStream(reader, 0, stream.byteLength, first, mime);
+      return frames * first.samplesPerFrame;
     },
     startSkip: 0,
     discards: false,

@@ -1,15 +1,14 @@
 import { ProbeError } from '../../errors.js';
 import { ascii, BlockReader, u16be, u24be, u32be } from './bytes.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
-import { countFrames, type FrameSyntax } from './frames.js';
 import { skipLeadingId3v2 } from './tags.js';
 
 /**
  * MPEG-1/2/2.5 audio layers I-III (mp1, mp2, mp3), measured as ffmpeg's mp3 demuxer, parser and
- * decoder play them: every frame in the file is walked and counted; a Xing/Info or VBRI frame at
- * the start is not audio; a LAME tag's encoder delay and padding are trimmed. Anything the
- * parser would handle by resyncing (junk between frames, a change of stream parameters) is left
- * to the decoder itself.
+ * decoder play them: the bytes are cut into packets as the mpegaudio parser cuts them and each
+ * packet is kept or dropped as the decoder would; a Xing/Info or VBRI frame at the start is not
+ * audio; a LAME tag's encoder delay and padding are trimmed. What only decoding could tell (a
+ * change of stream parameters, trimming around packets the decoder drops) is left to ffmpeg.
  */
 
 const MIME = 'audio/mpeg';
@@ -69,6 +68,48 @@ export function isMpegAudioAt(bytes: Uint8Array, offset: number): boolean {
   return offset + 4 <= bytes.byteLength && parseMpegHeader(u32be(bytes, offset)) !== undefined;
 }
 
+/** ffmpeg's probe reads up to this much; files no longer than the head are probed whole. */
+const WHOLE_FILE_PROBE = 64 * 1024;
+
+/**
+ * Whether ffmpeg opens a file that starts with junk as MP3: its probe, given the whole file,
+ * scores it 25 by mp3_read_probe's rule (at least four chained frames covering more than half
+ * the bytes), which no other format beats on such data. Only decided for files the head holds
+ * whole (shorter than 64 KiB), where ffmpeg's last probe sees exactly these bytes.
+ */
+export function isMpegAudioAfterJunk(head: Uint8Array): boolean {
+  if (head.byteLength >= WHOLE_FILE_PROBE) return false;
+  const end = head.byteLength - 4;
+  let start = 0;
+  while (start < end && head[start] === 0) start++;
+  let maxFrames = 0;
+  let maxBytes = 0;
+  for (let b = start; b < end; ) {
+    let next = b;
+    let frames = 0;
+    let bytes = 0;
+    for (; next < end; frames++) {
+      const header = parseMpegHeader(u32be(head, next));
+      if (!header || header.frameSize === 0 || syncEmulations(head, next, header, end) > 2) break;
+      bytes += header.frameSize;
+      next += header.frameSize;
+    }
+    maxFrames = Math.max(maxFrames, frames);
+    maxBytes = Math.max(maxBytes, bytes);
+    b = next + 1;
+  }
+  return maxFrames >= 4 && head.byteLength < 2 * maxBytes;
+}
+
+/** mp3_read_probe: how many places inside the frame look like the start of a frame of the same stream. */
+function syncEmulations(buf: Uint8Array, offset: number, header: MpegHeader, end: number): number {
+  let count = 0;
+  for (let i = offset + 4; i < offset + Math.min(header.frameSize, end - offset); i++) {
+    if (((u32be(buf, i) ^ header.raw) & MP3_MASK) === 0) count++;
+  }
+  return count;
+}
+
 /** What a Xing/Info or VBRI frame at the start declares. */
 interface InfoTag {
   kind: 'xing' | 'vbri';
@@ -91,13 +132,12 @@ export async function readMpeg(input: AudioInput): Promise<AudioFacts> {
   }
   const declared = tag?.frames ? (tag.frames * tagFrame!.samplesPerFrame) / tagFrame!.sampleRate : undefined;
   // Tags at the end (ID3v1, APEv2) are junk after the last frame to ffmpeg's parser, which
-  // decodes a frame that runs into them; so frames are walked to the end of the file.
-  const { start, frames } = await DecoderNeeded.declaring(declared, async () => {
-    const start = await firstFrame(reader, audioStart);
-    return { start, frames: await countFrames(reader, start.offset, size, mpegFrames(start.header)) };
+  // decodes a frame that runs into them; so the parser is followed to the end of the file.
+  const { header, stream } = await DecoderNeeded.declaring(declared, async () => {
+    const start = await firstFrame(reader, audioStart, size);
+    return { header: start.header, stream: await parseMpegStream(reader, start.offset, size, start.header, MIME) };
   });
-  const { header } = start;
-  const samples = decodedSamples(frames, header.samplesPerFrame, checkedTag(tag, frames, size - leading.end));
+  const samples = decodedSamples(stream, header.samplesPerFrame, checkedTag(tag, stream.parsed, size - leading.end));
   return {
     mime: MIME,
     codec: `mp${header.layer}`,
@@ -143,40 +183,120 @@ function parseXing(frame: Uint8Array, offset: number): InfoTag | undefined {
   return { kind: 'xing', frames, bytes, delay: { start: pads >> 12, end: pads & 0xfff } };
 }
 
+/** mp3dec.c's MP3_MASK: what two frames must share to start a stream (sync, version, layer, rate, emphasis, ...). */
+const MP3_MASK = 0xfffe0ccf;
+/** How far mp3dec.c looks for the first frame. */
+const JUNK_SEARCH = 64 * 1024;
+
 /**
- * The first frame ffmpeg plays: at `offset`, or after junk, the first frame whose successor is
- * a frame of the same stream (mp3dec.c's search, up to 64 KiB). Without one, the bytes may be
- * another format ffmpeg recognises.
+ * The first frame ffmpeg plays, found as mp3_read_header finds it: at `offset`, or after junk,
+ * the first frame whose successor is a frame of the same stream. ffmpeg gives up (cannot open
+ * the file) when a frame's successor, or the next header it tries, lies past the end of the file.
  */
-async function firstFrame(reader: BlockReader, offset: number): Promise<{ offset: number; header: MpegHeader }> {
-  const window = await reader.bytes(offset, 64 * 1024 + 4);
-  if (window.byteLength === 0) throw new ProbeError('no_audio_stream', 'tags and no MPEG audio frames');
-  for (let i = 0; i + 4 <= window.byteLength; i++) {
+async function firstFrame(reader: BlockReader, offset: number, size: number): Promise<{ offset: number; header: MpegHeader }> {
+  if (offset >= size) throw new ProbeError('no_audio_stream', 'tags and no MPEG audio frames');
+  const window = await reader.bytes(offset, JUNK_SEARCH + 4);
+  for (let i = 0; i < JUNK_SEARCH; i++) {
+    if (offset + i + 4 > size) throw new ProbeError('corrupt_file', `no run of MPEG audio frames before the end of the file (byte ${offset})`);
     const header = parseMpegHeader(u32be(window, i));
     if (!header || header.frameSize === 0) continue;
-    const frame = await reader.bytes(offset + i, header.frameSize + 4);
-    if (frame.byteLength < header.frameSize) {
-      throw new ProbeError('truncated', `the MPEG frame at byte ${offset + i} declares ${header.frameSize} bytes, the file holds ${frame.byteLength}`);
+    const next = offset + i + header.frameSize;
+    if (next + 4 > size) {
+      if (next > size) throw new ProbeError('truncated', `the MPEG frame at byte ${offset + i} declares ${header.frameSize} bytes, the file holds ${size - offset - i}`);
+      throw new ProbeError('corrupt_file', `the MPEG frame at byte ${offset + i} is the last in the file: ffmpeg finds no stream`);
     }
-    const following = frame.byteLength >= header.frameSize + 4 ? parseMpegHeader(u32be(frame, header.frameSize)) : undefined;
-    if (following && ((following.raw ^ header.raw) & 0xfffe0ccf) === 0) return { offset: offset + i, header };
-    if (i === 0 && frame.byteLength === header.frameSize) throw new DecoderNeeded(MIME, 'a single MPEG frame');
+    const following = parseMpegHeader(u32be(await reader.bytes(next, 4), 0));
+    if (following && following.frameSize > 0 && ((following.raw ^ header.raw) & MP3_MASK) === 0) return { offset: offset + i, header };
   }
   throw new DecoderNeeded(MIME, `no run of MPEG audio frames after byte ${offset}`);
 }
 
-/** Frames of the stream `first` starts: ffmpeg's parser requires sync, version, layer and rate to stay. */
-function mpegFrames(first: MpegHeader): FrameSyntax {
-  return {
-    name: 'MPEG',
-    mime: MIME,
-    headerBytes: 4,
-    cutLastFrame: 'decoded',
-    frameSize(bytes, offset) {
-      const header = parseMpegHeader(u32be(bytes, offset));
-      return header && header.frameSize > 0 && ((header.raw ^ first.raw) & SAME_HEADER_MASK) === 0 ? header.frameSize : undefined;
-    },
+/** The frames ffmpeg's parser cuts from a stream of MPEG audio, and which of them the decoder drops. */
+export interface MpegStream {
+  /** Frames the parser cuts (packets ending in a frame), decoded or not. */
+  parsed: number;
+  /** Frames the decoder outputs, each header.samplesPerFrame samples. */
+  frames: number;
+  /** Indices (among the parsed frames) of those that follow junk or that the decoder drops. */
+  irregular: number[];
+}
+
+/**
+ * ffmpeg's mpegaudio parser over [start, end) and its decoder's verdict on each packet. The
+ * parser cuts a packet at the end of each frame it finds (scanning byte by byte for a valid
+ * header, then taking the frame's length whatever it holds); a packet is the junk before a
+ * frame plus the frame. The decoder skips leading zero bytes and drops a packet that then does
+ * not start with a header, and a layer III frame whose side information it rejects. A frame cut
+ * by the end is still decoded. Frames that change the stream's version, layer or sample rate
+ * are left to the decoder.
+ */
+export async function parseMpegStream(reader: BlockReader, start: number, end: number, first: MpegHeader, mime: string): Promise<MpegStream> {
+  const stream: MpegStream = { parsed: 0, frames: 0, irregular: [] };
+  for (let packet = start; packet + 4 <= end; stream.parsed++) {
+    const found = await nextHeader(reader, packet, end);
+    if (!found) break;
+    const junk = found.offset - packet;
+    const frame = await reader.bytes(found.offset, Math.min(SIDE_INFO_BYTES, end - found.offset));
+    const decodes = (junk === 0 || (await allZero(reader, packet, junk))) && layer3SideInfoValid(frame, found.header);
+    if (junk > 0 || !decodes) stream.irregular.push(stream.parsed);
+    if (decodes) {
+      if (((found.header.raw ^ first.raw) & SAME_HEADER_MASK) !== 0) throw new DecoderNeeded(mime, `MPEG stream parameters change at byte ${found.offset}`);
+      stream.frames++;
+    }
+    packet = found.offset + found.header.frameSize;
+  }
+  return stream;
+}
+
+/** The first offset in [from, end - 4] where a valid header (not free format) starts. */
+async function nextHeader(reader: BlockReader, from: number, end: number): Promise<{ offset: number; header: MpegHeader } | undefined> {
+  const chunk = 1 << 16;
+  for (let start = from; start + 4 <= end; start += chunk) {
+    const bytes = await reader.bytes(start, Math.min(chunk + 3, end - start));
+    for (let i = 0; i + 4 <= bytes.byteLength; i++) {
+      if (bytes[i] !== 0xff) continue;
+      const header = parseMpegHeader(u32be(bytes, i));
+      if (header && header.frameSize > 0) return { offset: start + i, header };
+    }
+  }
+  return undefined;
+}
+
+async function allZero(reader: BlockReader, offset: number, length: number): Promise<boolean> {
+  return (await reader.bytes(offset, length)).every((byte) => byte === 0);
+}
+
+/** Header, CRC and the longest layer III side information (MPEG-1 stereo). */
+const SIDE_INFO_BYTES = 4 + 2 + 32;
+
+/**
+ * mp_decode_layer3's side-information checks, which fail the frame: big_values over 288, or a
+ * block split with block type 0. Bits past the frame's end read as zeros (the decoder's padding).
+ */
+export function layer3SideInfoValid(frame: Uint8Array, header: MpegHeader): boolean {
+  if (header.layer !== 3) return true;
+  let bit = (((header.raw >> 16) & 1) === 0 ? 6 : 4) * 8;
+  const read = (n: number) => {
+    let value = 0;
+    for (let i = 0; i < n; i++, bit++) value = value * 2 + (((frame[bit >> 3] ?? 0) >> (7 - (bit & 7))) & 1);
+    return value;
   };
+  const channels = header.channels;
+  const granules = header.lsf ? 1 : 2;
+  bit += header.lsf ? 8 + channels : 9 + (channels === 1 ? 5 : 3) + 4 * channels;
+  for (let granule = 0; granule < granules; granule++) {
+    for (let channel = 0; channel < channels; channel++) {
+      read(12); // part2_3_length
+      if (read(9) > 288) return false; // big_values
+      read(8 + (header.lsf ? 9 : 4)); // global_gain, scalefac_compress
+      if (read(1) === 1) {
+        if (read(2) === 0) return false; // a block split needs a block type
+        bit += 20; // switch point, table selects, subblock gains
+      } else bit += 22; // table selects, region counts
+      bit += header.lsf ? 2 : 3; // preflag (MPEG-1), scalefac_scale, count1table_select
+    }
+  }
+  return true;
 }
 
 /**
@@ -195,16 +315,22 @@ function checkedTag(tag: InfoTag | undefined, frames: number, streamBytes: numbe
 const tagName = (tag: InfoTag) => (tag.kind === 'vbri' ? 'VBRI' : 'Xing/Info');
 
 /**
- * Samples the decoder outputs: all frames, less the encoder delay (+529, the decoder's own
- * delay) at the start and, within the tag's frame count, the padding at the end (mp3dec.c's
- * start_skip_samples and first/last_discard_sample).
+ * Samples the decoder outputs: the decoded frames, less the encoder delay (+529, the decoder's
+ * own delay) at the start and, within the tag's frame count, the padding at the end (mp3dec.c's
+ * start_skip_samples and first/last_discard_sample). ffmpeg places the padding by the parsed
+ * packets' positions and drops it with the packet it falls on; so packets that follow junk or
+ * that the decoder drops are measured only where that cannot move or lose the trimming: after
+ * a first frame that decodes, and before the padding.
  */
-function decodedSamples(frames: number, samplesPerFrame: number, tag: InfoTag | undefined): number {
-  const total = frames * samplesPerFrame;
-  if (!tag?.delay) return total;
-  const startSkip = Math.min(total, tag.delay.start + 529);
-  if (!tag.frames) return total - startSkip;
-  const discardFrom = Math.max(startSkip, tag.frames * samplesPerFrame - tag.delay.end + 529);
-  const discardTo = Math.min(total, tag.frames * samplesPerFrame);
-  return total - startSkip - Math.max(0, discardTo - discardFrom);
+function decodedSamples(stream: MpegStream, samplesPerFrame: number, tag: InfoTag | undefined): number {
+  const output = stream.frames * samplesPerFrame;
+  if (!tag?.delay) return output;
+  const startSkip = Math.min(output, tag.delay.start + 529);
+  const positions = stream.parsed * samplesPerFrame;
+  const tagEnd = tag.frames * samplesPerFrame;
+  const discardFrom = tag.frames ? Math.max(startSkip, tagEnd - tag.delay.end + 529) : Infinity;
+  const apart = (k: number) => k > 0 && ((k + 1) * samplesPerFrame < discardFrom || k * samplesPerFrame >= tagEnd);
+  if (!stream.irregular.every(apart)) throw new DecoderNeeded(MIME, 'MPEG frames resume after junk where the LAME tag trims');
+  if (!tag.frames) return output - startSkip;
+  return output - startSkip - Math.max(0, Math.min(positions, tagEnd) - discardFrom);
 }
