@@ -43,6 +43,7 @@ export const FIXTURES = {
   'vp9.webm': [...VIDEO('320x240', 25), '-t', '1', '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8'],
   'h264.mkv': [...VIDEO('320x240', 25), '-t', '1', ...X264],
   'mpeg4.avi': [...VIDEO('320x240', 25), '-t', '1', '-c:v', 'mpeg4'],
+  'mpeg2.wtv': [...VIDEO('320x240', 25), '-t', '1', '-c:v', 'mpeg2video'],
   'tone.mp4': [...TONE, '-t', '1', '-c:a', 'aac'],
   'large.mp4': [...VIDEO('640x480', 25), '-t', '8', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0'],
 };

@@ -128,6 +128,12 @@ describe('probeVideo on MP4/QuickTime (in-process)', () => {
     await expect(probe(new BufferSource(cut, 'cut.mp4'))).rejects.toMatchObject({ code: 'truncated', message: expect.stringMatching(/samples up to byte/) });
   });
 
+  it('reads a fragmented MP4 (empty moov, a moof per key frame) in-process', async () => {
+    const result = await probeFile('fragmented.mp4');
+    expect(result.metadata).toMatchObject({ fps: 25, duration: 2, width: 320, height: 240, mime_type: 'video/mp4' });
+    expect(result.details).toEqual({ reader: 'mp4' });
+  });
+
   it('throws no_video_stream for audio-only MP4', async () => {
     await expect(probeFile('tone.mp4')).rejects.toMatchObject({ code: 'no_video_stream' });
   });
@@ -176,18 +182,21 @@ describe('probeVideo on formats no reader plays', () => {
 });
 
 describe('probeVideo through ffprobe', () => {
-  it('describes AVI with ffprobe and warns that Encord does not play it', async () => {
-    const result = await probeFile('mpeg4.avi');
-    expect(result.metadata).toMatchObject({ fps: 25, duration: 1, width: 320, height: 240, mime_type: 'video/x-msvideo' });
+  it('describes Windows Recorded TV with ffprobe and warns that Encord does not play it', async () => {
+    const source = new FileSource(fixtures['mpeg2.wtv']!);
+    const result = await probeVideo(source, { options: {}, detection: await detect(source) }).finally(() => source.close());
+    expect(result.metadata).toMatchObject({ fps: 25, duration: 1, width: 320, height: 240, mime_type: 'video/x-ms-wtv' });
     expect(result.warnings.map((w) => w.code)).toEqual(['unsupported_by_encord']);
     expect(result.details).toMatchObject({ reader: 'ffprobe', ffprobeVersion: expect.stringMatching(/^ffprobe version /) });
   });
 
-  it('hands fragmented MP4 to ffprobe', async () => {
-    const result = await probeFile('fragmented.mp4');
-    expect(result.metadata).toMatchObject({ fps: 25, duration: 2, width: 320, height: 240, mime_type: 'video/mp4' });
-    expect(result.details).toMatchObject({ reader: 'ffprobe', fallbackReason: 'fragmented MP4' });
+  it('reads AVI in-process and warns that Encord does not play it', async () => {
+    const result = await probeFile('mpeg4.avi');
+    expect(result.metadata).toMatchObject({ fps: 25, duration: 1, width: 320, height: 240, mime_type: 'video/x-msvideo' });
+    expect(result.warnings.map((w) => w.code)).toEqual(['unsupported_by_encord']);
+    expect(result.details).toEqual({ reader: 'avi' });
   });
+
 });
 
 describe('probeVideo on every byte source', () => {
