@@ -45,7 +45,10 @@ async function measure(input: AudioInput): Promise<AudioFacts> {
   if (codec !== 'wmav1' && codec !== 'wmav2') throw new DecoderNeeded(MIME, `ASF audio codec ${codec ?? `tag 0x${stream.wave.formatTag.toString(16)}`}`);
   const decoder = new WmaSuperframes(stream.wave, codec === 'wmav1' ? 1 : 2);
   await walkAsfObjects(input.source, file, new Set([stream.number]), (object) => {
-    if (object.stream === stream) decoder.decodePacket(object.data!);
+    if (object.stream !== stream) return;
+    // A lost object breaks the bit reservoir: what the decoder then drops needs the decoder.
+    if (object.afterGap) throw new DecoderNeeded(MIME, 'WMA media objects missing (numbers skip)');
+    decoder.decodePacket(object.data!);
   });
   const { sampleRate, channels } = stream.wave;
   return { mime: MIME, codec, sampleRate, channels, bitDepth: 32, duration: decoder.playedSamples() / sampleRate };

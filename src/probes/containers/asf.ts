@@ -104,6 +104,8 @@ export interface AsfObject {
   size: number;
   /** The object's bytes, only for streams the caller asked to keep. */
   data?: Uint8Array;
+  /** Its media object number does not follow the previous one's: objects were lost before it. */
+  afterGap: boolean;
 }
 
 /**
@@ -414,7 +416,7 @@ export async function walkAsfObjects(source: ByteSource, file: AsfFile, keep: Re
   checkPacketCount(file);
   const byNumber = new Map(file.streams.map((stream) => [stream.number, stream]));
   const pending = new Map<number, Pending>();
-  const context: PacketContext = { file, byNumber, pending, keep, onObject, ecc: undefined };
+  const context: PacketContext = { file, byNumber, pending, keep, onObject, ecc: undefined, sequences: new Map() };
   const chunkPackets = Math.max(1, Math.floor((1 << 20) / file.packetSize));
   for (let offset = file.packetsStart; offset < file.dataEnd; ) {
     const length = Math.min(chunkPackets * file.packetSize, file.dataEnd - offset);
@@ -438,6 +440,8 @@ interface PacketContext {
   onObject: (object: AsfObject) => void;
   /** Whether packets carry the standard 82 00 00 error correction data (fixed by the first packet). */
   ecc: boolean | undefined;
+  /** The last media object number seen per stream. */
+  sequences: Map<number, number>;
 }
 
 /** A compressed payload (replicated data size 1): several whole objects, one time delta apart. */
@@ -485,6 +489,8 @@ function readPacket(packet: Le, context: PacketContext): void {
     group.bytesLeft -= size;
     left -= size;
     const fragment = { sequence: group.sequence, offset: 0, objectSize: size, timestamp: group.time, fragment: packet.slice(size) };
+    // The objects of a compressed payload number on from the payload's media object number.
+    group.sequence++;
     group.time += group.delta;
     addFragment(group.stream, fragment, context);
   }
@@ -611,7 +617,10 @@ function addFragment(stream: AsfStream, { sequence, offset, objectSize, timestam
   object.received += fragment.byteLength;
   if (object.received === object.size) {
     context.pending.delete(stream.number);
-    context.onObject({ stream, timestamp: object.timestamp, size: object.size, data: object.data });
+    const previous = context.sequences.get(stream.number);
+    context.sequences.set(stream.number, object.sequence);
+    const afterGap = previous !== undefined && ((object.sequence - previous) & 0xff) !== 1;
+    context.onObject({ stream, timestamp: object.timestamp, size: object.size, data: object.data, afterGap });
   }
 }
 
