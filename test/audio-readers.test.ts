@@ -1,0 +1,143 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ffmpegPath } from '../scripts/fixtures-audio.mjs';
+import { probeAudio } from '../src/probes/audio.js';
+import { parseMpegHeader } from '../src/probes/audio/mpeg.js';
+import type { ProbeContext } from '../src/probes/types.js';
+import { FileSource } from '../src/sources/file.js';
+
+/**
+ * The in-process readers on the cases that used to go to ffprobe: 24-bit PCM in 4-byte slots,
+ * odd WAV block aligns, IMA ADPCM and MP3 in WAV, MP3 frames after junk. Expected sample counts
+ * are what ffprobe 5.1 (Debian) decodes from the same bytes (`-show_frames`, nb_samples summed).
+ */
+
+const context: ProbeContext = { options: {}, detection: { modality: 'audio', mime: '', format: '', warnings: [] } };
+
+async function probe(path: string) {
+  const source = new FileSource(path);
+  try {
+    return await probeAudio(source, context);
+  } finally {
+    await source.close();
+  }
+}
+
+/** Probes and returns the SPEC fields with the duration as decoded samples, and the reader. */
+async function measured(path: string) {
+  const { metadata, details } = await probe(path);
+  const { codec, sample_rate, num_channels, bit_depth, duration } = metadata;
+  return { reader: details?.reader, codec, sample_rate, num_channels, bit_depth, samples: Math.round(duration! * sample_rate!) };
+}
+
+let dir: string;
+const at = (name: string) => join(dir, name);
+
+/** A sine tone of `samples` samples written by the pinned ffmpeg with the given output options. */
+function tone(name: string, rate: number, samples: number, channels: number, options: string[]): void {
+  const input = ['-f', 'lavfi', '-i', `sine=f=440:r=${rate}:d=2`, '-af', `atrim=end_sample=${samples}`, '-ac', String(channels)];
+  execFileSync(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...input, ...options, at(name)]);
+}
+
+/** Rewrites little-endian 16-bit fields of a file into a new one. */
+function patched(from: string, to: string, fields: [offset: number, value: number][]): void {
+  const bytes = readFileSync(at(from));
+  for (const [offset, value] of fields) bytes.writeUInt16LE(value, offset);
+  writeFileSync(at(to), bytes);
+}
+
+/** Byte offset of the MPEG frame `count` frames after `offset`. */
+function afterFrames(bytes: Buffer, offset: number, count: number): number {
+  for (let i = 0; i < count; i++) offset += parseMpegHeader(bytes.readUInt32BE(offset))!.frameSize;
+  return offset;
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'audio-readers-'));
+  // This ffmpeg writes 24- and 32-bit PCM as WAVE_FORMAT_EXTENSIBLE: fmt at 20, wValidBitsPerSample at 38.
+  tone('s32.wav', 48000, 12000, 2, ['-c:a', 'pcm_s32le']);
+  patched('s32.wav', 's24-in-32.wav', [[38, 24]]);
+  tone('s24.wav', 44100, 22050, 2, ['-c:a', 'pcm_s24le']);
+  patched('s24.wav', 's24-block-align-0.wav', [[32, 0]]);
+  tone('ima.wav', 44100, 10000, 2, ['-c:a', 'adpcm_ima_wav']);
+  tone('ima-mono.wav', 22050, 10000, 1, ['-c:a', 'adpcm_ima_wav']);
+  tone('mp3.wav', 44100, 22050, 2, ['-c:a', 'libmp3lame', '-b:a', '128k', '-f', 'wav']);
+  tone('cbr.mp3', 44100, 44100, 2, ['-c:a', 'libmp3lame', '-b:a', '128k', '-write_xing', '0']);
+  const mp3 = readFileSync(at('cbr.mp3'));
+  const id3v2End = 10 + ((mp3[6]! << 21) | (mp3[7]! << 14) | (mp3[8]! << 7) | mp3[9]!);
+  const tenth = afterFrames(mp3, id3v2End, 10);
+  writeFileSync(at('junk.mp3'), Buffer.concat([mp3.subarray(0, tenth), Buffer.alloc(100, 0x55), mp3.subarray(tenth)]));
+  writeFileSync(at('zeros.mp3'), Buffer.concat([mp3.subarray(0, tenth), Buffer.alloc(100, 0), mp3.subarray(tenth)]));
+}, 60_000);
+
+describe('WAV', () => {
+  it('reads 24-bit samples in 4-byte slots as ffmpeg does: pcm_f24le, 4-byte samples, 32 bits', async () => {
+    expect(await measured(at('s24-in-32.wav'))).toEqual({ reader: 'wav', codec: 'pcm', sample_rate: 48000, num_channels: 2, bit_depth: 32, samples: 12000 });
+  });
+
+  it('drops the partial sample frame at the end of each 4096-byte packet when block align is 0', async () => {
+    // 6-byte frames: 682 per packet, 4 bytes of each packet lost; ffprobe decodes 22028 samples.
+    expect(await measured(at('s24-block-align-0.wav'))).toEqual({ reader: 'wav', codec: 'pcm', sample_rate: 44100, num_channels: 2, bit_depth: 24, samples: 22028 });
+  });
+
+  it('measures 4-bit IMA ADPCM by its blocks', async () => {
+    expect(await measured(at('ima.wav'))).toEqual({ reader: 'wav', codec: 'adpcm_ima_wav', sample_rate: 44100, num_channels: 2, bit_depth: 4, samples: 10170 });
+    expect(await measured(at('ima-mono.wav'))).toEqual({ reader: 'wav', codec: 'adpcm_ima_wav', sample_rate: 22050, num_channels: 1, bit_depth: 4, samples: 10205 });
+  });
+
+  it('measures MP3 in WAV frame by frame, the Info frame included (no demuxer trims it)', async () => {
+    expect(await measured(at('mp3.wav'))).toEqual({ reader: 'wav', codec: 'mp3', sample_rate: 44100, num_channels: 2, bit_depth: 32, samples: 21 * 1152 });
+  });
+
+  it('leaves IMA ADPCM whose block header the decoder rejects to ffmpeg', async () => {
+    const bytes = readFileSync(at('ima.wav'));
+    const data = bytes.indexOf('data') + 8;
+    bytes[data + 2 * 2048 + 2] = 89; // step index of the third block (block align 2048)
+    writeFileSync(at('ima-bad-step.wav'), bytes);
+    expect((await probe(at('ima-bad-step.wav'))).details?.reader).toBe('ffprobe');
+  });
+});
+
+describe('MPEG audio after junk', () => {
+  it('drops the frame that follows junk, as the parser glues them into one packet the decoder rejects', async () => {
+    expect(await measured(at('cbr.mp3'))).toMatchObject({ reader: 'mpeg', samples: 40 * 1152 });
+    expect(await measured(at('junk.mp3'))).toMatchObject({ reader: 'mpeg', samples: 39 * 1152 });
+  });
+
+  it('keeps the frame after zero bytes, which the decoder skips', async () => {
+    expect(await measured(at('zeros.mp3'))).toMatchObject({ reader: 'mpeg', samples: 40 * 1152 });
+  });
+});
+
+const corpus = '/work/shared/corpus/audio';
+
+describe.skipIf(!existsSync(corpus))('corpus files that used to go to ffprobe', () => {
+  // [file, fields ffprobe 5.1 reports, with samples decoded]
+  const cases: [string, Awaited<ReturnType<typeof measured>>][] = [
+    ['hound__pcmwaveformat-24bit-4byte-48kHz-stereo.wav', { reader: 'wav', codec: 'pcm', sample_rate: 48000, num_channels: 2, bit_depth: 32, samples: 2 }],
+    ['hound__waveformatextensible-24bit-4byte-48kHz-stereo.wav', { reader: 'wav', codec: 'pcm', sample_rate: 48000, num_channels: 2, bit_depth: 32, samples: 2 }],
+    ['musicmeta__dvi_adpcm.wav', { reader: 'wav', codec: 'adpcm_ima_wav', sample_rate: 44100, num_channels: 2, bit_depth: 4, samples: 5085 }],
+    ['musicmeta__mpeglayer3.wav', { reader: 'wav', codec: 'mp3', sample_rate: 44100, num_channels: 2, bit_depth: 32, samples: 5760 }],
+    ['musicmeta__outofbounds.mp3', { reader: 'mpeg', codec: 'mp3', sample_rate: 44100, num_channels: 2, bit_depth: 32, samples: 18432 }],
+    // Junk before the first frame: ffmpeg's probe still picks MP3 (score 25) and skips the junk.
+    ['taglib__invalid-frames2.mp3', { reader: 'mpeg', codec: 'mp3', sample_rate: 44100, num_channels: 2, bit_depth: 32, samples: 13824 }],
+    ['taglib__invalid-frames3.mp3', { reader: 'mpeg', codec: 'mp3', sample_rate: 44100, num_channels: 2, bit_depth: 32, samples: 8064 }],
+    ['taglib__no-tags.mka', { reader: 'matroska', codec: 'mp3', sample_rate: 44100, num_channels: 2, bit_depth: 32, samples: 19584 }],
+  ];
+  it.each(cases)('%s', async (file, expected) => {
+    expect(await measured(join(corpus, file))).toEqual(expected);
+  });
+
+  // [file, error]: ffmpeg decodes far less than STREAMINFO declares (frames after junk end early); no ADIF demuxer.
+  const errors: [string, string][] = [
+    ['mutagen__52-overwritten-metadata.flac', 'truncated'],
+    ['mutagen__52-too-short-block-size.flac', 'truncated'],
+    ['mutagen__adif.aac', 'unsupported_format'],
+  ];
+  it.each(errors)('%s is %s', async (file, code) => {
+    await expect(probe(join(corpus, file))).rejects.toMatchObject({ code });
+  });
+});
