@@ -28,6 +28,8 @@ const X264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'];
 const FIXTURES: Record<string, { args: string[]; fps: number; seconds: number; width: number; height: number }> = {
   'h264-25.ts': { args: [...VIDEO('320x240', '25'), '-t', '2', ...X264], fps: 25, seconds: 2, width: 320, height: 240 },
   'h264-ntsc-aac.ts': { args: [...VIDEO('320x240', '30000/1001'), ...TONE, '-t', '2', ...X264, '-bf', '2', '-c:a', 'aac'], fps: 30000 / 1001, seconds: 2, width: 320, height: 240 },
+  // DVB signalling: AC-3 as PES private data (stream type 6) with an AC-3 descriptor.
+  'h264-ac3-dvb.ts': { args: [...VIDEO('320x240', '25'), ...TONE, '-t', '1', ...X264, '-c:a', 'ac3', '-mpegts_flags', 'system_b'], fps: 25, seconds: 1, width: 320, height: 240 },
   'h264-50.m2ts': { args: [...VIDEO('352x288', '50'), ...TONE, '-t', '1', ...X264, '-c:a', 'ac3', '-mpegts_m2ts_mode', '1'], fps: 50, seconds: 1, width: 352, height: 288 },
   'mpeg2-25.ts': { args: [...VIDEO('720x576', '25'), ...TONE, '-t', '2', '-c:v', 'mpeg2video', '-c:a', 'mp2'], fps: 25, seconds: 2, width: 720, height: 576 },
   'mpeg1-ntsc.ts': { args: [...VIDEO('320x240', '30000/1001'), '-t', '2', '-c:v', 'mpeg1video'], fps: 30000 / 1001, seconds: 2, width: 320, height: 240 },

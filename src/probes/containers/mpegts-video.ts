@@ -36,6 +36,20 @@ const STREAM_TYPES: Record<number, Kind> = {
   0x81: { type: 'audio', codec: 'ac3' },
 };
 
+const PRIVATE_DATA = 0x06;
+const AC3_DESCRIPTOR = 0x6a;
+const REGISTRATION_DESCRIPTOR = 0x05;
+
+/** PES private data is AC-3 when a DVB AC-3 descriptor or an "AC-3" registration says so (FFmpeg reads both). */
+function privateKind(descriptors: Uint8Array): Kind | undefined {
+  for (let p = 0; p + 2 <= descriptors.byteLength; p += 2 + descriptors[p + 1]!) {
+    const tag = descriptors[p]!;
+    const isAc3Registration = tag === REGISTRATION_DESCRIPTOR && String.fromCharCode(...descriptors.subarray(p + 2, p + 6)) === 'AC-3';
+    if (tag === AC3_DESCRIPTOR || isAc3Registration) return { type: 'audio', codec: 'ac3' };
+  }
+  return undefined;
+}
+
 /** The transport packet size when the file opens with four packets in a row. */
 export function transportPacketSize(head: Uint8Array): 188 | 192 | undefined {
   return ([188, 192] as const).find((size) => {
@@ -100,10 +114,11 @@ function readPmt(section: Uint8Array): Map<number, Kind> {
   for (let p = 12 + (((section[10]! & 15) << 8) | section[11]!); p + 5 <= end; ) {
     const type = section[p]!;
     const pid = ((section[p + 1]! & 0x1f) << 8) | section[p + 2]!;
-    const kind = STREAM_TYPES[type];
+    const descriptorsEnd = p + 5 + (((section[p + 3]! & 15) << 8) | section[p + 4]!);
+    const kind = STREAM_TYPES[type] ?? (type === PRIVATE_DATA ? privateKind(section.subarray(p + 5, descriptorsEnd)) : undefined);
     if (!kind) throw new NeedsFfprobe(`MPEG-TS stream type 0x${type.toString(16)} not modelled`);
     streams.set(pid, kind);
-    p += 5 + (((section[p + 3]! & 15) << 8) | section[p + 4]!);
+    p = descriptorsEnd;
   }
   return streams;
 }
