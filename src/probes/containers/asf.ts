@@ -10,6 +10,7 @@
 import { ProbeError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
+import { timestampsVary } from './frame-rate-mode.js';
 import { FrameRateGuess } from './rfps.js';
 
 const GUID = {
@@ -757,10 +758,10 @@ export async function asfVideoFacts(source: ByteSource): Promise<VideoFacts> {
       frameCount: walk.videoObjects,
       duration: durationMs / 1000,
       sampleAspectRatio: video.aspect ?? file.aspect,
-      variableFrameRate: isVariableFrameRate(walk.vfrTimestamps),
+      variableFrameRate: timestampsVary(walk.vfrTimestamps),
     },
     // facts.ts names the readers; 'asf' is to be added to its union there.
-    reader: 'asf' as VideoFacts['reader'],
+    reader: 'asf',
   };
 }
 
@@ -867,19 +868,4 @@ class StreamInfoProbe {
     span.lastIndex = frames;
     return frames > 30 ? span.last - span.first : 0;
   }
-}
-
-/**
- * The ffprobe path's VFR rule (ffprobe-video.ts, after MediaInfo): the gaps between the sorted
- * timestamps of the first packets must stay within +-10% of each other, less the largest few.
- */
-function isVariableFrameRate(timestamps: number[]): boolean {
-  const times = [...timestamps].sort((a, b) => a - b);
-  let gaps: number[] = [];
-  for (let i = 1; i < times.length; i++) if (times[i]! !== times[i - 1]!) gaps.push(times[i]! - times[i - 1]!);
-  gaps.sort((a, b) => a - b);
-  if (gaps.length >= 40) gaps = gaps.slice(0, gaps.length - Math.floor(gaps.length / 10));
-  else if (gaps.length >= 7) gaps = gaps.slice(0, gaps.length - 4);
-  if (gaps.length <= 2) return false;
-  return !(gaps[0]! * 0.9 < gaps[gaps.length - 1]! && gaps[0]! * 1.1 > gaps[gaps.length - 1]!);
 }

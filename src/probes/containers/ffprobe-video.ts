@@ -7,6 +7,7 @@ import type { ByteSource } from '../../sources/source.js';
 import { runFfprobe, type FfprobePacket, type FfprobeStream } from '../ffprobe.js';
 import type { ProbeOptions } from '../types.js';
 import type { VideoFacts } from './facts.js';
+import { timestampsVary } from './frame-rate-mode.js';
 import { checkAfterFfprobe, checkBeforeFfprobe } from './integrity.js';
 import { parseRatio, type Rational } from './rational.js';
 
@@ -96,22 +97,11 @@ function rotationOf(stream: FfprobeStream): number | undefined {
   return tag === undefined ? undefined : -Number(tag);
 }
 
-/**
- * MediaInfo's rule for containers whose frames carry timestamps: the gaps between the first
- * sorted timestamps must stay within +-10% of each other (after it drops the last few).
- */
+/** MediaInfo's frame-rate-mode rule over the first packets' timestamps of the stream. */
 function isVariableFrameRate(packets: FfprobePacket[], index: number): boolean {
   const times = packets
     .filter((packet) => packet.stream_index === index)
     .map((packet) => packet.pts ?? packet.dts)
-    .filter((time): time is number => typeof time === 'number')
-    .slice(0, VFR_PACKETS)
-    .sort((a, b) => a - b);
-  let gaps: number[] = [];
-  for (let i = 1; i < times.length; i++) if (times[i]! !== times[i - 1]!) gaps.push(times[i]! - times[i - 1]!);
-  gaps.sort((a, b) => a - b);
-  if (gaps.length >= 40) gaps = gaps.slice(0, gaps.length - Math.floor(gaps.length / 10));
-  else if (gaps.length >= 7) gaps = gaps.slice(0, gaps.length - 4);
-  if (gaps.length <= 2) return false;
-  return !(gaps[0]! * 0.9 < gaps[gaps.length - 1]! && gaps[0]! * 1.1 > gaps[gaps.length - 1]!);
+    .filter((time): time is number => typeof time === 'number');
+  return timestampsVary(times.slice(0, VFR_PACKETS));
 }

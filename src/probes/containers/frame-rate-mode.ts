@@ -1,6 +1,6 @@
 /**
- * The frame-rate-mode rule the ffprobe path applies to packet timestamps (MediaInfo's, as
- * ffprobe-video.ts implements it), for in-process readers that replay it on the same timestamps.
+ * The frame-rate-mode rule (MediaInfo's) that the ffprobe path applies to packet timestamps and
+ * the in-process readers replay on the same timestamps, so both give one verdict.
  */
 
 /** The first video timestamps, sorted: their gaps must stay within +-10% once the largest few are dropped. */

@@ -262,7 +262,7 @@ export async function realMediaVideoFacts(source: ByteSource): Promise<VideoFact
     containerDuration: formatDuration(file) / 1000,
     stream: { width: video.width!, height: video.height!, avgFrameRate: rate, duration: video.duration / 1000, variableFrameRate: false },
     // facts.ts names the readers; 'rm' is to be added to its union there.
-    reader: 'rm' as VideoFacts['reader'],
+    reader: 'rm',
   };
 }
 
