@@ -66,6 +66,8 @@ beforeAll(() => {
   tone('ima-mono.wav', 22050, 10000, 1, ['-c:a', 'adpcm_ima_wav']);
   tone('mp3.wav', 44100, 22050, 2, ['-c:a', 'libmp3lame', '-b:a', '128k', '-f', 'wav']);
   tone('cbr.mp3', 44100, 44100, 2, ['-c:a', 'libmp3lame', '-b:a', '128k', '-write_xing', '0']);
+  tone('aac.mka', 48000, 48000, 2, ['-c:a', 'aac', '-b:a', '128k']);
+  tone('aac-22k.mka', 22050, 22050, 1, ['-c:a', 'aac', '-b:a', '64k']);
   const mp3 = readFileSync(at('cbr.mp3'));
   const id3v2End = 10 + ((mp3[6]! << 21) | (mp3[7]! << 14) | (mp3[8]! << 7) | mp3[9]!);
   const tenth = afterFrames(mp3, id3v2End, 10);
@@ -112,6 +114,17 @@ describe('MPEG audio after junk', () => {
   });
 });
 
+describe('Matroska AAC', () => {
+  it('counts 1024 samples a frame, no priming trimmed (48 frames for 48000 input samples)', async () => {
+    expect(await measured(at('aac.mka'))).toEqual({ reader: 'matroska', codec: 'aac', sample_rate: 48000, num_channels: 2, bit_depth: 32, samples: 48 * 1024 });
+  });
+
+  it('leaves AAC at 24 kHz or less to the decoder (implicit SBR would double the rate)', async () => {
+    const { details } = await probe(at('aac-22k.mka'));
+    expect(details).toMatchObject({ reader: 'ffprobe', fallback: 'AAC at 22050 Hz may carry SBR' });
+  });
+});
+
 const corpus = '/work/shared/corpus/audio';
 
 describe.skipIf(!existsSync(corpus))('corpus files that used to go to ffprobe', () => {
@@ -126,6 +139,7 @@ describe.skipIf(!existsSync(corpus))('corpus files that used to go to ffprobe', 
     ['taglib__invalid-frames2.mp3', { reader: 'mpeg', codec: 'mp3', sample_rate: 44100, num_channels: 2, bit_depth: 32, samples: 13824 }],
     ['taglib__invalid-frames3.mp3', { reader: 'mpeg', codec: 'mp3', sample_rate: 44100, num_channels: 2, bit_depth: 32, samples: 8064 }],
     ['taglib__no-tags.mka', { reader: 'matroska', codec: 'mp3', sample_rate: 44100, num_channels: 2, bit_depth: 32, samples: 19584 }],
+    ['musicmeta__02 - Poxfil - Solid Ground (5 sec).mka', { reader: 'matroska', codec: 'aac', sample_rate: 44100, num_channels: 2, bit_depth: 32, samples: 221184 }],
   ];
   it.each(cases)('%s', async (file, expected) => {
     expect(await measured(join(corpus, file))).toEqual(expected);

@@ -45,3 +45,43 @@ export function specBitDepth(fields: StreamDepthFields): number | undefined {
 }
 
 const positive = (n: number | undefined) => (n !== undefined && n > 0 ? n : undefined);
+
+const AAC_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
+const AOT_USAC = 42;
+
+/** Why an AudioSpecificConfig is not plain AAC a reader can measure: the decoder's business, or damage. */
+export type AacConfigProblem = { decoderNeeded: string } | { corrupt: string };
+
+/**
+ * AudioSpecificConfig (ISO 14496-3 1.6.2.1) for plain AAC (Main, LC, LTP) with a channel
+ * configuration, 1024 samples per frame; anything that makes ffmpeg's decoder change rate,
+ * channels or frame length (SBR, PS, a 960-sample frame, a PCE) is a problem to hand back. A
+ * core rate of 24 kHz or less may carry implicit SBR, which only decoding reveals.
+ */
+export function parseAacConfig(asc: Uint8Array): { sampleRate: number; channels: number } | AacConfigProblem {
+  if (asc.byteLength < 2) return { corrupt: 'AudioSpecificConfig is cut short' };
+  let bit = 0;
+  // Past its end the config reads as zeros, as ffmpeg's padded bit reader reads it.
+  const read = (n: number) => {
+    let value = 0;
+    for (let i = 0; i < n; i++, bit++) value = value * 2 + (((asc[bit >> 3] ?? 0) >> (7 - (bit & 7))) & 1);
+    return value;
+  };
+  let objectType = read(5);
+  if (objectType === 31) objectType = 32 + read(6);
+  const rateIndex = read(4);
+  const sampleRate = rateIndex === 15 ? read(24) : AAC_RATES[rateIndex];
+  const channelConfig = read(4);
+  if (objectType === AOT_USAC) return { corrupt: 'AAC audio object type 42 (USAC): ffmpeg 5.1 has no decoder for it' };
+  if (![1, 2, 4].includes(objectType)) return { decoderNeeded: `AAC audio object type ${objectType}` };
+  if (!sampleRate) return { corrupt: `AAC sampling frequency index ${rateIndex}` };
+  if (sampleRate <= 24000) return { decoderNeeded: `AAC at ${sampleRate} Hz may carry SBR` };
+  if (channelConfig === 0 || channelConfig > 7) return { decoderNeeded: `AAC channel configuration ${channelConfig}` };
+  if (read(1) === 1) return { decoderNeeded: 'AAC with 960-sample frames' };
+  if (read(1) === 1) read(14); // dependsOnCoreCoder: coreCoderDelay
+  read(1); // extensionFlag (none for these object types)
+  if (asc.byteLength * 8 - bit >= 16 && read(11) === 0x2b7 && read(5) === 5 && read(1) === 1) {
+    return { decoderNeeded: 'AAC with SBR signalled in a sync extension' };
+  }
+  return { sampleRate, channels: channelConfig === 7 ? 8 : channelConfig };
+}

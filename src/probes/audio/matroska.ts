@@ -3,6 +3,7 @@ import { childElements, EbmlError, readDocType, readFloat, readHeaderElement, re
 import { isIntact, parseSyncFrame, sameLayout, type SyncFrame } from './ac3.js';
 import { BufferSource } from '../../sources/buffer.js';
 import { ascii, BlockReader, startsWith, u16be, u16le, u32be } from './bytes.js';
+import { parseAacConfig } from './codec.js';
 import { crc16 } from './crc.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
 import { parseFrameHeader, parseStreamInfo, STREAMINFO_SIZE } from './flac.js';
@@ -16,8 +17,9 @@ import { opusPacketSamples } from './ogg.js';
  * drops (the Opus pre-skip at the start, DiscardPadding at the end of a block). Only codecs whose
  * packets are proven to decode are measured: Opus (framing the decoder accepts; its decoders
  * conceal damage inside frames), AC-3/E-AC-3 and FLAC (CRC-checked frames), PCM, MP3 (cut into
- * frames by ffmpeg's parser as a raw MP3 is). Other codecs (a damaged AAC or Vorbis packet is
- * dropped by the decoder, ALAC trims by rules of its own), compressed tracks, and structure the walk cannot follow exactly as ffmpeg does (elements
+ * frames by ffmpeg's parser as a raw MP3 is), plain AAC (1024 samples a frame, as in MP4). Other
+ * codecs (a damaged Vorbis packet is dropped by the decoder, ALAC trims by rules of its own),
+ * compressed tracks, and structure the walk cannot follow exactly as ffmpeg does (elements
  * past their parent, unknown IDs, blocks before the tracks) are left to ffprobe.
  */
 
@@ -296,7 +298,8 @@ function codecFor(track: AudioTrack, mime: string): PacketCodec {
   if (id === 'A_FLAC') return flacCodec(track, mime);
   if (id.startsWith('A_PCM/')) return pcmCodec(track, mime);
   if (id === 'A_MPEG/L3') return mp3Codec(mime);
-  // Others (AAC, Vorbis, ALAC, ...) have no checksum that proves a packet decodes, or decoders that trim by rules of their own.
+  if (id === 'A_AAC') return aacCodec(track, mime);
+  // Others (Vorbis, ALAC, ...) have no checksum that proves a packet decodes, or decoders that trim by rules of their own.
   throw new DecoderNeeded(mime, `Matroska codec ${id}`);
 }
 
@@ -416,6 +419,27 @@ function flacCodec(track: AudioTrack, mime: string): PacketCodec {
         throw new DecoderNeeded(mime, 'a Matroska FLAC packet that is not one intact frame');
       }
       return header.blockSize;
+    },
+    startSkip: 0,
+    discards: false,
+    codecDelayKnown: false,
+  };
+}
+
+/**
+ * Plain AAC with its AudioSpecificConfig in CodecPrivate: no parser, each frame of a block is
+ * one raw AAC frame of 1024 samples (as the MP4 reader counts them); configurations the decoder
+ * may reconfigure (SBR, PS, 960-sample frames) stay with it.
+ */
+function aacCodec(track: AudioTrack, mime: string): PacketCodec {
+  const config = parseAacConfig(track.codecPrivate);
+  if ('corrupt' in config) throw new ProbeError('corrupt_file', config.corrupt);
+  if ('decoderNeeded' in config) throw new DecoderNeeded(mime, config.decoderNeeded);
+  return {
+    facts: lossy('aac', config.sampleRate, config.channels),
+    samples(packet) {
+      if (packet.byteLength === 0) throw new DecoderNeeded(mime, 'an empty Matroska AAC packet');
+      return 1024;
     },
     startSkip: 0,
     discards: false,
