@@ -1,4 +1,5 @@
 import type { ByteSource } from '../../sources/source.js';
+import { NeedsFfprobe } from '../containers/facts.js';
 import type { Detection, ProbeOptions } from '../types.js';
 
 /** What a format reader finds about the first audio stream, in SPEC terms. */
@@ -41,6 +42,16 @@ export class DecoderNeeded extends Error {
   ) {
     super(reason);
     this.name = 'DecoderNeeded';
+  }
+
+  /** Runs `work`, a reader over a container shared with the video probe, whose doubts become the decoder's. */
+  static async ifContainerUnsure<T>(mime: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof NeedsFfprobe) throw new DecoderNeeded(mime, error.reason);
+      throw error;
+    }
   }
 
   /** Runs `work`, adding the header's declared duration to a DecoderNeeded it throws without one. */

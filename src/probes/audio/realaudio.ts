@@ -1,5 +1,4 @@
 import { ProbeError } from '../../errors.js';
-import { NeedsFfprobe } from '../containers/facts.js';
 import { parseRealMedia, walkRealMediaPackets, type RealMediaStream } from '../containers/realmedia.js';
 import { isIntact, parseSyncFrame, sameLayout, type SyncFrame } from './ac3.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
@@ -15,13 +14,8 @@ const MIME = 'audio/x-pn-realaudio';
 const RA144_FRAME_BYTES = 20;
 const RA144_FRAME_SAMPLES = 160;
 
-export async function readRealMediaAudio(input: AudioInput): Promise<AudioFacts> {
-  try {
-    return await measure(input);
-  } catch (error) {
-    if (error instanceof NeedsFfprobe) throw new DecoderNeeded(MIME, error.reason);
-    throw error;
-  }
+export function readRealMediaAudio(input: AudioInput): Promise<AudioFacts> {
+  return DecoderNeeded.ifContainerUnsure(MIME, () => measure(input));
 }
 
 async function measure(input: AudioInput): Promise<AudioFacts> {

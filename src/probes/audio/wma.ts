@@ -1,6 +1,5 @@
 import { ProbeError } from '../../errors.js';
 import { parseAsf, walkAsfObjects, type AsfWaveFormat } from '../containers/asf.js';
-import { NeedsFfprobe } from '../containers/facts.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
 
 /**
@@ -28,13 +27,8 @@ const MAX_CODED_SUPERFRAME_SIZE = 32768;
 /** libavcodec/get_bits.h MIN_CACHE_BITS: ff_wma_init refuses wider bit offsets. */
 const MIN_CACHE_BITS = 25;
 
-export async function readAsfAudio(input: AudioInput): Promise<AudioFacts> {
-  try {
-    return await measure(input);
-  } catch (error) {
-    if (error instanceof NeedsFfprobe) throw new DecoderNeeded(MIME, error.reason);
-    throw error;
-  }
+export function readAsfAudio(input: AudioInput): Promise<AudioFacts> {
+  return DecoderNeeded.ifContainerUnsure(MIME, () => measure(input));
 }
 
 async function measure(input: AudioInput): Promise<AudioFacts> {
