@@ -24,6 +24,7 @@ interface AdtsHeader {
   channelConfig: number;
   frameLength: number;
   rawBlocks: number;
+  protectionAbsent: boolean;
 }
 
 /** ff_adts_header_parse's checks: sync, a rate in the table, a frame at least a header long. */
@@ -38,6 +39,7 @@ export function parseAdtsHeader(b: Uint8Array, o: number): AdtsHeader | undefine
     channelConfig: ((b[o + 2]! & 1) << 2) | (b[o + 3]! >> 6),
     frameLength,
     rawBlocks: b[o + 6]! & 3,
+    protectionAbsent: (b[o + 1]! & 1) === 1,
   };
 }
 
@@ -51,6 +53,8 @@ export async function readAdts(input: AudioInput): Promise<AudioFacts> {
   const reader = new BlockReader(input.source);
   const first = parseAdtsHeader(await reader.bytes(start, HEADER_BYTES), 0);
   if (!first) throw new ProbeError('corrupt_file', `no ADTS frame at byte ${start}`);
+  // A raw FLAC frame header (0xFFF8/9) reads as ADTS with a CRC; ffmpeg's probe may take the file for either.
+  if (!first.protectionAbsent) throw new DecoderNeeded(MIME, 'ADTS with CRC (or raw FLAC frames that look like it)');
   if (first.sampleRate <= 24000) throw new DecoderNeeded(MIME, `ADTS at ${first.sampleRate} Hz may carry SBR`);
   if (first.channelConfig === 0) throw new DecoderNeeded(MIME, 'ADTS channel layout in a program config element');
   const frames = await countFrames(reader, start, await input.size(), adtsFrames(first));
