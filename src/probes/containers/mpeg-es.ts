@@ -33,15 +33,13 @@ export interface VideoPictures extends VideoParameters {
   announcesReorder: boolean;
 }
 
-/** Start codes (00 00 01 xx) in a buffer: offsets of the byte after the prefix. */
-function* startCodes(bytes: Uint8Array): Generator<number> {
-  for (let i = 0; i + 3 < bytes.byteLength; i++) {
-    if (bytes[i + 2]! > 1) i += 2;
-    else if (bytes[i] === 0 && bytes[i + 1] === 0 && bytes[i + 2] === 1) {
-      yield i + 3;
-      i += 2;
-    }
+/** Start codes (00 00 01 xx) in a buffer: offsets of the byte after the prefix (found by the native byte search). */
+function startCodes(bytes: Uint8Array): number[] {
+  const found: number[] = [];
+  for (let one = bytes.indexOf(1, 2); one >= 0 && one + 1 < bytes.byteLength; one = bytes.indexOf(1, one + 1)) {
+    if (bytes[one - 1] === 0 && bytes[one - 2] === 0) found.push(one + 1);
   }
+  return found;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -74,7 +72,7 @@ function inspectH264(payloads: Uint8Array[]): VideoPictures {
   const pictures = payloads.map((payload, index) => {
     const found: H264Picture[] = [];
     let picStruct: number | undefined;
-    const codes = [...startCodes(payload)];
+    const codes = startCodes(payload);
     codes.forEach((at, n) => {
       const type = payload[at]! & 0x1f;
       const end = n + 1 < codes.length ? codes[n + 1]! - 3 : payload.byteLength;

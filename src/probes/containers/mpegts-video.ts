@@ -17,9 +17,9 @@ const PAT_PID = 0;
 /** ff_read_packet's window for the duration (DURATION_MAX_READ_SIZE). */
 const TAIL_BYTES = 250_000;
 /** Head reads: enough frames to settle the frame rates, never more than this. */
-const HEAD_STEP = 256 * 1024;
+const HEAD_FIRST = 256 * 1024;
 const HEAD_LIMIT = 2 * 1024 * 1024;
-const HEAD_FRAMES = 60;
+const HEAD_FRAMES = 40;
 /** Packets resync may mistake for packets before it finds the real packet grid. */
 const MAX_FALSE_SYNCS = 64;
 
@@ -286,7 +286,7 @@ async function readTailBytes(source: ByteSource, start: number, size: number): P
 
 /** Head reads grow until the video stream has enough whole frames, the limit, or the end. */
 async function readHead(source: ByteSource, size: number, layout: Layout): Promise<{ bytes: Uint8Array; program: Program; collector: PesCollector }> {
-  let length = Math.min(size, HEAD_STEP);
+  let length = Math.min(size, HEAD_FIRST);
   for (;;) {
     const bytes = await source.read(0, length);
     const whole = bytes.byteLength - (bytes.byteLength % layout.packetSize);
@@ -299,7 +299,8 @@ async function readHead(source: ByteSource, size: number, layout: Layout): Promi
     const videoPid = [...program.streams].find(([, kind]) => kind.type === 'video')?.[0];
     const frames = videoPid === undefined ? 0 : collector.pids.get(videoPid)!.done.length;
     if (atEnd || frames >= HEAD_FRAMES || length >= HEAD_LIMIT) return { bytes: usable, program, collector };
-    length = Math.min(size, length * 2, HEAD_LIMIT);
+    // Enough for the frames still missing at the rate seen so far, with a margin.
+    length = Math.min(size, HEAD_LIMIT, Math.ceil((length * HEAD_FRAMES * 1.25) / Math.max(frames, 1)));
   }
 }
 
