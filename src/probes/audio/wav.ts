@@ -72,7 +72,7 @@ export async function readWav(input: AudioInput): Promise<AudioFacts> {
   if (!data) throw new ProbeError('truncated', 'WAV file without a data chunk');
   // When the first data chunk ends, ffmpeg reads on from the next one.
   if (chunks.filter((c) => c.id === 'data').length > 1) throw new DecoderNeeded(MIME, 'WAV file with several data chunks');
-  const format = parseFmt(await readExactly(input.source, fmt.body, Math.min(fmt.size, 64), 'WAV fmt chunk'), fmt.size);
+  const format = parseFmt(await readExactly(input.source, fmt.body, Math.min(fmt.size, 64), 'WAV fmt chunk'), fmt.size, layout === W64_LAYOUT);
   const dataBytes = await dataSize(input, layout, data, size);
   const stream = { format, start: data.body, bytes: dataBytes };
   const codec = format.codec;
@@ -153,7 +153,7 @@ const EXTENSIBLE = 0xfffe;
 const SUBTYPE_SUFFIX = [0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71];
 
 /** WAVEFORMAT(EX/EXTENSIBLE) as ffmpeg's ff_get_wav_header and wav_read_header read it. */
-function parseFmt(fmt: Uint8Array, declared: number): WaveFormat {
+function parseFmt(fmt: Uint8Array, declared: number, wave64: boolean): WaveFormat {
   if (declared < 14 || fmt.byteLength < 14) throw new ProbeError('corrupt_file', `WAV fmt chunk of ${declared} bytes is too short`);
   let tag = u16le(fmt, 0);
   const channels = u16le(fmt, 2);
@@ -170,10 +170,11 @@ function parseFmt(fmt: Uint8Array, declared: number): WaveFormat {
     tag = u16le(fmt, 24);
   }
   checkStreamShape('WAV', channels, sampleRate);
-  return { tag, channels, sampleRate, blockAlign, codec: waveCodec(tag, bits, blockAlign, channels) };
+  return { tag, channels, sampleRate, blockAlign, codec: waveCodec(tag, bits, wave64 ? 0 : blockAlign, channels) };
 }
 
-function waveCodec(tag: number, bits: number, blockAlign: number, channels: number): WaveFormat['codec'] {
+/** `riffBlockAlign`: the block align, for the rule only wav_read_header applies (0 for Wave64, whose demuxer lacks it). */
+function waveCodec(tag: number, bits: number, riffBlockAlign: number, channels: number): WaveFormat['codec'] {
   if (tag === 0x11 && bits === 4) return 'adpcm_ima_wav';
   if (tag === 0x55) return 'mp3';
   const layout =
@@ -184,7 +185,7 @@ function waveCodec(tag: number, bits: number, blockAlign: number, channels: numb
     undefined;
   if (!layout) throw new DecoderNeeded(MIME, `WAV format tag 0x${tag.toString(16)} with ${bits} bits per sample`);
   // wav_read_header: 24-bit integer PCM in 4-byte slots is decoded as pcm_f24le (4-byte samples, 32 bits).
-  if (tag === 1 && bits === 24 && blockAlign === 4 * channels) return { codec: 'pcm', sampleBytes: 4, bitDepth: 32 };
+  if (tag === 1 && bits === 24 && riffBlockAlign === 4 * channels) return { codec: 'pcm', sampleBytes: 4, bitDepth: 32 };
   return layout;
 }
 
