@@ -67,6 +67,7 @@ beforeAll(() => {
   tone('mp3.wav', 44100, 22050, 2, ['-c:a', 'libmp3lame', '-b:a', '128k', '-f', 'wav']);
   tone('cbr.mp3', 44100, 44100, 2, ['-c:a', 'libmp3lame', '-b:a', '128k', '-write_xing', '0']);
   tone('aac.mka', 48000, 48000, 2, ['-c:a', 'aac', '-b:a', '128k']);
+  tone('mp3.mka', 44100, 22050, 2, ['-c:a', 'libmp3lame', '-b:a', '128k']);
   tone('aac-22k.mka', 22050, 22050, 1, ['-c:a', 'aac', '-b:a', '64k']);
   const mp3 = readFileSync(at('cbr.mp3'));
   const id3v2End = 10 + ((mp3[6]! << 21) | (mp3[7]! << 14) | (mp3[8]! << 7) | mp3[9]!);
@@ -111,6 +112,13 @@ describe('MPEG audio after junk', () => {
 
   it('keeps the frame after zero bytes, which the decoder skips', async () => {
     expect(await measured(at('zeros.mp3'))).toMatchObject({ reader: 'mpeg', samples: 40 * 1152 });
+  });
+});
+
+describe('Matroska MP3', () => {
+  it('counts the frames the parser cuts, less the last block\'s DiscardPadding (the LAME padding)', async () => {
+    // 21 frames of 1152 (the Info frame among them), 1037 samples of padding: ffprobe decodes 23155.
+    expect(await measured(at('mp3.mka'))).toEqual({ reader: 'matroska', codec: 'mp3', sample_rate: 44100, num_channels: 2, bit_depth: 32, samples: 23155 });
   });
 });
 

@@ -80,6 +80,8 @@ interface PacketCodec {
   samples(packet: Uint8Array): number;
   /** Samples known only once every packet is seen (MP3: ffmpeg's parser runs over the whole stream). */
   afterLastPacket?(): Promise<number>;
+  /** Takes the DiscardPadding (ns) of the packet just counted, for codecs that place it themselves. */
+  padLastPacket?(nanoseconds: number): void;
   /** Samples dropped at the start (Opus pre-skip). */
   startSkip: number;
   /** Whether the decoder honours DiscardPadding (ffmpeg passes it on as skip side data for Opus). */
@@ -117,6 +119,7 @@ async function measure(input: AudioInput, mime: string): Promise<AudioFacts> {
     if (!frames) return;
     for (const frame of frames) total += codec!.samples(frame);
     if (discardPadding !== 0) {
+      if (codec!.padLastPacket && discardPadding > 0 && frames.length === 1) return codec!.padLastPacket(discardPadding);
       if (!codec!.discards || discardPadding < 0) throw new DecoderNeeded(mime, `DiscardPadding on ${track!.codecId}`);
       // Converted at the decoding rate (48 kHz for Opus, whatever rate the track states).
       discarded += Math.round((discardPadding * codec!.facts.sampleRate) / 1e9);
@@ -297,7 +300,7 @@ function codecFor(track: AudioTrack, mime: string): PacketCodec {
   if (id === 'A_AC3' || id === 'A_EAC3') return ac3Codec(track, mime);
   if (id === 'A_FLAC') return flacCodec(track, mime);
   if (id.startsWith('A_PCM/')) return pcmCodec(track, mime);
-  if (id === 'A_MPEG/L3') return mp3Codec(mime);
+  if (id === 'A_MPEG/L3') return mp3Codec(track, mime);
   if (id === 'A_AAC') return aacCodec(track, mime);
   // Others (Vorbis, ALAC, ...) have no checksum that proves a packet decodes, or decoders that trim by rules of their own.
   throw new DecoderNeeded(mime, `Matroska codec ${id}`);
@@ -453,10 +456,15 @@ const MAX_MP3_BYTES = 64 << 20;
 /**
  * MP3: ffmpeg runs the mpegaudio parser over the packets' bytes (need_parsing FULL), so frames
  * are cut from the stream as in a raw MP3, whatever the block boundaries; no Info frame or LAME
- * tag is trimmed (the decoder plays an Info frame as a silent frame).
+ * tag is trimmed (the decoder plays an Info frame as a silent frame). A block's DiscardPadding
+ * travels with the first frame the parser completes inside that block; the decoder trims it from
+ * that frame if it decodes and the padding is no longer than the frame (all of it drops the frame).
  */
-function mp3Codec(mime: string): PacketCodec {
+function mp3Codec(track: AudioTrack, mime: string): PacketCodec {
   const packets: Uint8Array[] = [];
+  /** Stream offset where each packet ends, and the padding (samples) of those that carry one. */
+  const packetEnds: number[] = [];
+  const padding = new Map<number, number>();
   let bytes = 0;
   let first: MpegHeader | undefined;
   return {
@@ -467,16 +475,33 @@ function mp3Codec(mime: string): PacketCodec {
       bytes += packet.byteLength;
       if (bytes > MAX_MP3_BYTES) throw new DecoderNeeded(mime, 'Matroska MP3 track too large to parse in memory');
       packets.push(packet);
+      packetEnds.push(bytes);
       return 0;
+    },
+    padLastPacket(nanoseconds) {
+      // matroskadec converts at the track's sampling frequency, rounding to nearest.
+      padding.set(packets.length - 1, Math.round((nanoseconds * track.sampleRate) / 1e9));
     },
     async afterLastPacket() {
       const stream = new Uint8Array(bytes);
       packets.reduce((offset, packet) => (stream.set(packet, offset), offset + packet.byteLength), 0);
       first = stream.byteLength >= 4 ? parseMpegHeader(u32be(stream, 0)) : undefined;
       if (!first || first.layer !== 3 || first.frameSize === 0) throw new DecoderNeeded(mime, 'Matroska MP3 track that does not start with a frame');
+      const perFrame = first.samplesPerFrame;
+      let trimmed = 0;
+      let packet = 0;
+      const padded = new Set<number>();
+      const onFrame = (end: number, decoded: boolean) => {
+        if (end > bytes) return; // cut by the end of the stream: output at the flush, without side data
+        while (packetEnds[packet]! < end) packet++;
+        if (padded.has(packet)) return;
+        padded.add(packet);
+        const pad = padding.get(packet) ?? 0;
+        if (decoded && pad <= perFrame) trimmed += pad;
+      };
       const reader = new BlockReader(new BufferSource(stream));
-      const { frames } = await parseMpegStream(reader, 0, stream.byteLength, first, mime);
-      return frames * first.samplesPerFrame;
+      const { frames } = await parseMpegStream(reader, 0, stream.byteLength, first, mime, onFrame);
+      return frames * perFrame - trimmed;
     },
     startSkip: 0,
     discards: false,

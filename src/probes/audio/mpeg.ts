@@ -228,9 +228,16 @@ export interface MpegStream {
  * frame plus the frame. The decoder skips leading zero bytes and drops a packet that then does
  * not start with a header, and a layer III frame whose side information it rejects. A frame cut
  * by the end is still decoded. Frames that change the stream's version, layer or sample rate
- * are left to the decoder.
+ * are left to the decoder. `onFrame` hears where each packet ends and whether it decodes.
  */
-export async function parseMpegStream(reader: BlockReader, start: number, end: number, first: MpegHeader, mime: string): Promise<MpegStream> {
+export async function parseMpegStream(
+  reader: BlockReader,
+  start: number,
+  end: number,
+  first: MpegHeader,
+  mime: string,
+  onFrame?: (frameEnd: number, decoded: boolean) => void,
+): Promise<MpegStream> {
   const stream: MpegStream = { parsed: 0, frames: 0, irregular: [] };
   for (let packet = start; packet + 4 <= end; stream.parsed++) {
     const found = await nextHeader(reader, packet, end);
@@ -244,6 +251,7 @@ export async function parseMpegStream(reader: BlockReader, start: number, end: n
       stream.frames++;
     }
     packet = found.offset + found.header.frameSize;
+    onFrame?.(packet, decodes);
   }
   return stream;
 }
