@@ -5,6 +5,7 @@
  * timestamps plus one packet's duration), as FFmpeg 5.1 does it for the "mpeg" and "mpegts"
  * demuxers. Whatever this does not model exactly is a {@link NeedsFfprobe}.
  */
+import { timestampsVaryForAnyWindow } from './frame-rate-mode.js';
 import { avRescale, type Rational } from './rational.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
 import { averageFrameRate, MPEG_CLOCK, RealFrameRateEstimator } from './mpeg-rates.js';
@@ -38,7 +39,7 @@ const MIN_RATE_FRAMES = 20;
 const SIXTY_SECONDS = 60 * MPEG_CLOCK;
 /** Timestamps in the last eighth before the 33-bit wrap make FFmpeg correct them. */
 const WRAP_GUARD = 2 ** 33 - 2 ** 30;
-/** MediaInfo's frame rate mode looks at the first 41 frames (see ffprobe-video.ts). */
+/** MediaInfo's frame rate mode looks at the first 41 frames (see frame-rate-mode.ts). */
 const VFR_FRAMES = 41;
 /** Fewest video packets the first 164 packets ffprobe lists hold once a file has that many frames. */
 const VFR_MIN_FRAMES = 8;
@@ -58,7 +59,6 @@ export function mpegVideoFacts(file: MpegFile): VideoFacts {
   const video = videos[0]!;
   const pictures = inspectVideo(video.codec, video.head.map((pes) => pes.payload));
   const dts = decodeTimestamps(video.head, pictures);
-  checkConstantFrameRate(video.head);
   // Under three frames nothing is timed: avg_frame_rate stays 0/0 and the probe counts the frames.
   const fewFrames = dts.length < 3;
   if (fewFrames && !(file.wholeFile && pictures.packetFields === 2)) throw new NeedsFfprobe('MPEG stream: fewer than three video frames to time');
@@ -76,7 +76,7 @@ export function mpegVideoFacts(file: MpegFile): VideoFacts {
       ...(fewFrames ? { frameCount: dts.length } : { avgFrameRate: averageFrameRate(pictures.packetTicks, pictures.packetFields) }),
       duration: videoTiming.duration / MPEG_CLOCK,
       sampleAspectRatio: pictures.sampleAspectRatio,
-      variableFrameRate: false,
+      variableFrameRate: variableFrameRate(video.head),
     },
     reader: file.reader,
   };
@@ -104,25 +104,14 @@ function decodeTimestamps(head: PesPacket[], pictures: VideoPictures): number[] 
 }
 
 /**
- * The probe's variable_frame_rate warning (MediaInfo's rule, as ffprobe-video.ts applies it to
- * the first video packets ffprobe lists): off only when it is off for every number of leading
- * frames that window may hold, so that the answer does not depend on how audio interleaves.
+ * The probe's variable_frame_rate warning (MediaInfo's rule on the first video packets ffprobe
+ * lists): the same verdict for every number of leading frames that window may hold, so that it
+ * does not depend on how audio interleaves.
  */
-function checkConstantFrameRate(head: PesPacket[]): void {
-  const frames = Math.min(VFR_FRAMES, head.length);
-  for (let count = Math.min(VFR_MIN_FRAMES, frames); count <= frames; count++) {
-    if (isVariableFrameRate(head.slice(0, count).map((pes) => pes.pts!))) throw new NeedsFfprobe('MPEG stream: video PTS gaps vary');
-  }
-}
-
-/** Gaps between the sorted distinct times, the largest few dropped, must agree within 10%. */
-function isVariableFrameRate(pts: number[]): boolean {
-  const times = [...pts].sort((a, b) => a - b);
-  let gaps = times.slice(1).map((time, i) => time - times[i]!).filter((gap) => gap > 0).sort((a, b) => a - b);
-  if (gaps.length >= 40) gaps = gaps.slice(0, gaps.length - Math.floor(gaps.length / 10));
-  else if (gaps.length >= 7) gaps = gaps.slice(0, gaps.length - 4);
-  if (gaps.length <= 2) return false;
-  return !(gaps[0]! * 0.9 < gaps[gaps.length - 1]! && gaps[0]! * 1.1 > gaps[gaps.length - 1]!);
+function variableFrameRate(head: PesPacket[]): boolean {
+  const verdict = timestampsVaryForAnyWindow(head.slice(0, VFR_FRAMES).map((pes) => pes.pts!), VFR_MIN_FRAMES);
+  if (verdict === undefined) throw new NeedsFfprobe('MPEG stream: the frame rate mode depends on the packet window');
+  return verdict;
 }
 
 /**

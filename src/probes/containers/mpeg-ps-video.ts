@@ -138,7 +138,7 @@ export async function mpegPsVideoFacts(source: ByteSource, mime: string): Promis
     checkWholeAudioFrames(packets);
     return { type: 'audio', codec: 'mpeg-audio', head: packets, tailPts: tail };
   });
-  return mpegVideoFacts({ mime, reader: 'mpeg' as VideoFacts['reader'], streams, wholeFile: true });
+  return mpegVideoFacts({ mime, reader: 'mpeg', streams, wholeFile: true });
 }
 
 /** The muxer closes the video stream with padding or the end code after its last packet. */

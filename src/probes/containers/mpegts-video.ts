@@ -271,7 +271,7 @@ export async function mpegTsVideoFacts(source: ByteSource, head: Uint8Array, mim
     head: collector.pids.get(pid)!.done,
     tailPts: tailPts.get(pid)!,
   }));
-  return mpegVideoFacts({ mime, reader: 'mpegts' as VideoFacts['reader'], streams, wholeFile });
+  return mpegVideoFacts({ mime, reader: 'mpegts', streams, wholeFile });
 }
 
 /** A forward-only stream keeps only its first bytes once drained for its size: then ffprobe reads it. */
