@@ -37,6 +37,7 @@ const FIXTURES: Record<string, string[]> = {
   'dts.mp4': ['-f', 'lavfi', '-i', 'sine=r=48000:d=1.5', '-ac', '2', '-strict', '-2', '-c:a', 'dca'],
   'fragmented.m4a': ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100:d=2.5', '-c:a', 'aac', '-movflags', 'frag_keyframe+empty_moov', '-frag_duration', '500000'],
   'fragmented-opus.mp4': ['-f', 'lavfi', '-i', 'sine=r=48000:d=1.5', '-c:a', 'libopus', '-strict', '-2', '-movflags', 'frag_keyframe+empty_moov', '-frag_duration', '300000'],
+  'opus-no-edit.mp4': ['-f', 'lavfi', '-i', 'sine=r=48000:d=1.5', '-c:a', 'libopus', '-strict', '-2', '-use_editlist', '0'],
   'portrait.mp4': [...VIDEO('320x180', 24), '-t', '2', ...X264, '-movflags', 'frag_keyframe+empty_moov'],
 };
 
@@ -166,6 +167,13 @@ describe('MP4 audio whose packets state their length', () => {
     // ffprobe 5.1 -show_frames on this fixture: 111616 decoded samples (109 packets of 1024) at 44.1 kHz.
     expect(result.metadata).toMatchObject({ codec: 'aac', sample_rate: 44100, num_channels: 1 });
     expect(result.metadata.duration).toBeCloseTo(111616 / 44100, 9);
+    expect(result.details).toMatchObject({ reader: 'mp4' });
+  });
+
+  it('Opus without an edit list: the decoder still skips the pre-skip', async () => {
+    const result = await audio('opus-no-edit.mp4');
+    // ffprobe 5.1 -show_frames on this fixture: 72648 decoded samples at 48 kHz.
+    expect(result.metadata.duration).toBeCloseTo(72648 / 48000, 9);
     expect(result.details).toMatchObject({ reader: 'mp4' });
   });
 

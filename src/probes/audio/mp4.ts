@@ -303,17 +303,19 @@ async function decodedSamples(input: AudioInput, moov: Uint8Array, root: Box, tr
       output += perPacket ? perPacket[packet]! : track.frame === 'stts' ? delta : (track.frame as { fixed: number }).fixed;
     }
   }
-  const skip = await startSkip(input, moov, root, track);
+  const skip = perPacket && !track.edit ? (track.frame as { packets: PacketFrames }).packets.declaredSkip : await startSkip(input, moov, root, track);
   return Math.max(0, output - skip);
 }
 
 /**
  * The edit's media time is skipped in decoder samples only when the timescale is the decoder's
- * rate and the skip ends inside the first packet (FFmpeg drops whole packets before that); Opus's
- * pre-skip must be that same edit (an Opus track without one, or with another, goes to ffprobe).
+ * rate and the skip ends inside the first packet (FFmpeg drops whole packets before that). Opus's
+ * pre-skip is applied once: without an edit by itself, with one only when the edit says the same
+ * (another edit goes to ffprobe).
  */
 function checkPacketSkip(track: Track, mime: string): void {
-  const skip = track.edit?.mediaTime ?? 0;
+  if (!track.edit) return;
+  const skip = track.edit.mediaTime;
   const { declaredSkip } = (track.frame as { packets: PacketFrames }).packets;
   if (declaredSkip !== skip) throw new DecoderNeeded(mime, `MP4 codec pre-skip ${declaredSkip} and edit media time ${skip} differ`);
   if (skip > 0 && (track.timescale !== track.format.sampleRate || skip >= track.stts[0]![1])) {
@@ -321,7 +323,7 @@ function checkPacketSkip(track: Track, mime: string): void {
   }
 }
 
-/** Samples past which one read per chunk gives way to one read per packet. */
+/** Bytes past which one read per run of samples gives way to one read per packet. */
 const MAX_CHUNK_READ = 4 * 1024 * 1024;
 /** Packets read at most; longer tracks go to the decoder. */
 const MAX_PACKETS = 200_000;

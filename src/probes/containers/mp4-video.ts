@@ -1,8 +1,9 @@
 /**
  * What ffprobe (FFmpeg 5.1's mov demuxer plus avformat_find_stream_info) reports for the first
- * video stream of an MP4/QuickTime file, computed from the parsed boxes. Anything this cannot
- * reproduce exactly (fragments, odd tables, codecs whose size only a decoder knows) raises
- * NeedsFfprobe; a file whose boxes or samples lie past its end is `truncated`.
+ * video stream of an MP4/QuickTime file, computed from the parsed boxes (fragmented files through
+ * mp4-fragments.ts). Anything this cannot reproduce exactly (odd tables, codecs whose size only a
+ * decoder knows, fragment layouts the replay does not model) raises NeedsFfprobe; a file whose
+ * boxes or samples lie past its end is `truncated`.
  */
 import { ProbeError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
