@@ -75,6 +75,7 @@ export async function readMp4(input: AudioInput): Promise<AudioFacts> {
   const track = parseTrack(moov, root, trak, mime, fragmented);
   if (fragmented) {
     const traks = children(moov, 0, moov.byteLength).filter((b) => b.type === 'trak');
+    checkSampleData(track, size);
     const samples = await fragmentedDecodedSamples(input, moov, root, track, traks.findIndex((b) => b.body === trak.body), mime);
     return { mime, ...track.format, duration: samples / track.format.sampleRate };
   }
@@ -250,21 +251,21 @@ function checkSampleData(track: Track, size: number): void {
 }
 
 /**
- * A fragmented file (samples in moof/trun, none in the moov): with advanced_editlist on, FFmpeg
- * 5.1 applies no edit to fragment samples, so every packet decodes, less libfaac's first frame
- * or Opus's pre-skip (which ffmpeg applies by itself there). iTunSMPB priming, an edit list beside
- * packet-coded codecs, overlapping fragments and whatever the fragment replay does not model go
- * to the decoder.
+ * A fragmented file (samples in moof/trun, and maybe in the moov): with advanced_editlist on,
+ * FFmpeg 5.1 applies no edit to fragment samples, so every packet decodes, less libfaac's first
+ * frame or Opus's pre-skip (which ffmpeg applies by itself there). iTunSMPB priming, an edit list
+ * over moov samples or beside packet-coded codecs, overlapping fragments and whatever the fragment
+ * replay does not model go to the decoder.
  */
 async function fragmentedDecodedSamples(input: AudioInput, moov: Uint8Array, root: Box, track: Track, trackIndex: number, mime: string): Promise<number> {
-  if (track.sampleCount > 0) throw new DecoderNeeded(mime, 'fragmented MP4 with samples in the moov too');
+  if (track.sampleCount > 0 && track.edit) throw new DecoderNeeded(mime, 'fragmented MP4 with an edit over samples in the moov');
   if (track.frame === 'stts') throw new DecoderNeeded(mime, 'fragmented MP4 of a codec whose packets decode to their durations');
   if (track.isAac && iTunesPriming(moov, root) > 0) throw new DecoderNeeded(mime, 'fragmented MP4 with iTunSMPB priming');
   const stream = await fragmentStream(input, trackIndex, mime);
   if (stream.overlapping) throw new DecoderNeeded(mime, 'MP4 fragments that overlap in time');
   if ('packets' in track.frame) {
     if (track.edit) throw new DecoderNeeded(mime, 'fragmented MP4 with an edit list beside packet-coded audio');
-    const perPacket = await packetSamples(input, stream.runs, track.frame.packets, mime);
+    const perPacket = await packetSamples(input, [...chunkRuns(track), ...stream.runs], track.frame.packets, mime);
     return Math.max(0, perPacket.reduce((sum, samples) => sum + samples, 0) - track.frame.packets.declaredSkip);
   }
   const output = stream.totalSamples * track.frame.fixed;
