@@ -127,7 +127,7 @@ async function readerFor(input: AudioInput): Promise<AudioReader> {
   if (isId3v2(head)) return readerAfterId3v2(input);
   if (isMpegAudioAt(head, 0)) return readMpeg;
   if (isAc3At(head, 0)) return readAc3;
-  if (isMpegAudioAfterJunk(head)) return readMpeg;
+  if (isMpegAudioAfterJunk(head, input.source.extension)) return readMpeg;
   return decodeWithFfprobe;
 }
 

@@ -71,14 +71,18 @@ export function isMpegAudioAt(bytes: Uint8Array, offset: number): boolean {
 /** ffmpeg's probe reads up to this much; files no longer than the head are probed whole. */
 const WHOLE_FILE_PROBE = 64 * 1024;
 
+/** The mp3 demuxer's extensions: no format ffmpeg picks by extension alone claims them. */
+const MP3_EXTENSIONS = new Set(['', 'mp2', 'mp3', 'm2a', 'mpa']);
+
 /**
  * Whether ffmpeg opens a file that starts with junk as MP3: its probe, given the whole file,
  * scores it 25 by mp3_read_probe's rule (at least four chained frames covering more than half
- * the bytes), which no other format beats on such data. Only decided for files the head holds
- * whole (shorter than 64 KiB), where ffmpeg's last probe sees exactly these bytes.
+ * the bytes), which no other format beats on such data, unless the name has an extension some
+ * demuxer is chosen by (AVPROBE_SCORE_EXTENSION, e.g. .bin). Only decided for files the head
+ * holds whole (shorter than 64 KiB), where ffmpeg's last probe sees exactly these bytes.
  */
-export function isMpegAudioAfterJunk(head: Uint8Array): boolean {
-  if (head.byteLength >= WHOLE_FILE_PROBE) return false;
+export function isMpegAudioAfterJunk(head: Uint8Array, extension: string): boolean {
+  if (head.byteLength >= WHOLE_FILE_PROBE || !MP3_EXTENSIONS.has(extension)) return false;
   const end = head.byteLength - 4;
   let start = 0;
   while (start < end && head[start] === 0) start++;
