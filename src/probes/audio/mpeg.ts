@@ -195,19 +195,22 @@ const JUNK_SEARCH = 64 * 1024;
 /**
  * The first frame ffmpeg plays, found as mp3_read_header finds it: at `offset`, or after junk,
  * the first frame whose successor is a frame of the same stream. ffmpeg gives up (cannot open
- * the file) when a frame's successor, or the next header it tries, lies past the end of the file.
+ * the file) when a frame's successor, or the next header it tries, lies past the end of the file;
+ * here only where the bytes are MP3 for sure, else the decoder decides.
  */
 async function firstFrame(reader: BlockReader, offset: number, size: number): Promise<{ offset: number; header: MpegHeader }> {
   if (offset >= size) throw new ProbeError('no_audio_stream', 'tags and no MPEG audio frames');
   const window = await reader.bytes(offset, JUNK_SEARCH + 4);
-  for (let i = 0; i < JUNK_SEARCH; i++) {
-    if (offset + i + 4 > size) throw new ProbeError('corrupt_file', `no run of MPEG audio frames before the end of the file (byte ${offset})`);
+  for (let i = 0; i < JUNK_SEARCH && offset + i + 4 <= size; i++) {
     const header = parseMpegHeader(u32be(window, i));
     if (!header || header.frameSize === 0) continue;
     const next = offset + i + header.frameSize;
+    if (next > size) throw new ProbeError('truncated', `the MPEG frame at byte ${offset + i} declares ${header.frameSize} bytes, the file holds ${size - offset - i}`);
+    // A frame right after the tags that is the file's last: ffmpeg opens it as MP3 and fails. After
+    // junk, the bytes may be another format its probe prefers.
     if (next + 4 > size) {
-      if (next > size) throw new ProbeError('truncated', `the MPEG frame at byte ${offset + i} declares ${header.frameSize} bytes, the file holds ${size - offset - i}`);
-      throw new ProbeError('corrupt_file', `the MPEG frame at byte ${offset + i} is the last in the file: ffmpeg finds no stream`);
+      if (i === 0) throw new ProbeError('corrupt_file', `the MPEG frame at byte ${offset} is the only one in the file: ffmpeg finds no stream`);
+      break;
     }
     const following = parseMpegHeader(u32be(await reader.bytes(next, 4), 0));
     if (following && following.frameSize > 0 && ((following.raw ^ header.raw) & MP3_MASK) === 0) return { offset: offset + i, header };
