@@ -139,7 +139,10 @@ export async function readMpeg(input: AudioInput): Promise<AudioFacts> {
   // decodes a frame that runs into them; so the parser is followed to the end of the file.
   const { header, stream } = await DecoderNeeded.declaring(declared, async () => {
     const start = await firstFrame(reader, audioStart, size);
-    return { header: start.header, stream: await parseMpegStream(reader, start.offset, size, start.header, MIME) };
+    const stream = await parseMpegStream(reader, start.offset, size, start.header, MIME);
+    // Junk at the start and more later: the bytes may be another format with look-alike frames (ffmpeg's probe decides).
+    if (start.offset !== audioStart && stream.irregular.length > 0) throw new DecoderNeeded(MIME, `MPEG frames after junk at byte ${audioStart}, and junk again later`);
+    return { header: start.header, stream };
   });
   const samples = decodedSamples(stream, header.samplesPerFrame, checkedTag(tag, stream.parsed, size - leading.end));
   return {
