@@ -116,8 +116,9 @@ function readUnits(b: Uint8Array, name: string): Unit[] {
   return units;
 }
 
+/** A cut video PES leaves a picture the decoder cannot finish; cut MPEG audio may end quietly. */
 function cutOff(name: string, code: number): Error {
-  if (isAudioOrVideo(code)) return new ProbeError('truncated', `${name}: the file ends inside an MPEG-PS packet of stream 0x${code.toString(16)}`);
+  if (code >= 0xe0 && code <= 0xef) return new ProbeError('truncated', `${name}: the file ends inside an MPEG-PS packet of stream 0x${code.toString(16)}`);
   return new NeedsFfprobe('MPEG-PS ends inside a packet');
 }
 

@@ -5,7 +5,7 @@
  * mpeg-facts.ts. Lost, damaged or scrambled packets, timestamp discontinuities, changing tables,
  * streams of kinds not modelled, and a file whose last packets may be cut go to ffprobe.
  */
-import { SourceError } from '../../errors.js';
+import { ProbeError, SourceError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
 import type { AudioCodec, VideoCodec } from './mpeg-es.js';
@@ -265,7 +265,7 @@ export async function mpegTsVideoFacts(source: ByteSource, head: Uint8Array, mim
   const wholeFile = headBytes.byteLength === size;
   const tailStart = Math.max(0, size - TAIL_BYTES);
   const tail = wholeFile ? headBytes.subarray(tailStart) : await readTailBytes(source, tailStart, size);
-  const tailPts = readTail(tail, tailStart, layout, program);
+  const tailPts = readTail(tail, tailStart, layout, program, source.name);
   const streams: MpegStream[] = [...program.streams].map(([pid, kind]) => ({
     ...kind,
     head: collector.pids.get(pid)!.done,
@@ -295,7 +295,7 @@ async function readHead(source: ByteSource, size: number, layout: Layout): Promi
     const collector = new PesCollector(program.streams);
     for (const { raw } of packetsIn(usable, layout)) collector.push(parsePacket(raw), raw);
     const atEnd = whole === size;
-    if (atEnd) closeLastPes(collector, program);
+    if (atEnd) closeLastPes(collector, program, source.name);
     const videoPid = [...program.streams].find(([, kind]) => kind.type === 'video')?.[0];
     const frames = videoPid === undefined ? 0 : collector.pids.get(videoPid)!.done.length;
     if (atEnd || frames >= HEAD_FRAMES || length >= HEAD_LIMIT) return { bytes: usable, program, collector };
@@ -308,14 +308,16 @@ async function readHead(source: ByteSource, size: number, layout: Layout): Promi
  * At the end of the file FFmpeg hands over each stream's unfinished PES. It is whole only when
  * its declared length is met or, for unbounded video PES, the muxer padded its last packet.
  */
-function closeLastPes(collector: PesCollector, program: Program): void {
-  for (const [pid, state] of collector.pids) {
-    if (!state.open) continue;
-    const bounded = state.open.declaredLength > 0;
-    if (bounded || program.streams.get(pid)!.type !== 'video' || !state.stuffedLast) {
-      throw new NeedsFfprobe('MPEG-TS file may end inside a PES packet');
-    }
-    state.done.push(closePes(state.open));
+function closeLastPes(collector: PesCollector, program: Program, name: string): void {
+  const open = [...collector.pids].filter(([, state]) => state.open).map(([pid, state]) => ({ pid, state, pes: state.open!, kind: program.streams.get(pid)! }));
+  // A cut video picture or AC-3 frame makes the decoder fail; other audio may end quietly.
+  const cut = open.find(({ pes, kind }) => pes.declaredLength > 0 && (kind.type === 'video' || kind.codec === 'ac3'));
+  if (cut) {
+    throw new ProbeError('truncated', `${name}: the file ends ${cut.pes.declaredLength - cut.pes.size} bytes short of a ${cut.pes.declaredLength}-byte PES packet (PID ${cut.pid})`);
+  }
+  for (const { state, pes, kind } of open) {
+    if (pes.declaredLength > 0 || kind.type !== 'video' || !state.stuffedLast) throw new NeedsFfprobe('MPEG-TS file may end inside a PES packet');
+    state.done.push(closePes(pes));
     state.open = undefined;
   }
 }
@@ -325,7 +327,7 @@ function closeLastPes(collector: PesCollector, program: Program): void {
  * next 0x47 byte, and reads every packet to the end. The PTS of each PES that starts there, per
  * PID; the last PES of each stream must be whole.
  */
-function readTail(tail: Uint8Array, tailStart: number, layout: Layout, program: Program): Map<number, number[]> {
+function readTail(tail: Uint8Array, tailStart: number, layout: Layout, program: Program, name: string): Map<number, number[]> {
   const gridOffset = alignToGrid(tail, tailStart, layout, program);
   const collector = new PesCollector(program.streams);
   for (const { raw } of packetsIn(tail, layout, gridOffset)) {
@@ -333,7 +335,7 @@ function readTail(tail: Uint8Array, tailStart: number, layout: Layout, program: 
     if (packet.pid === program.pmtPid && packet.payload && !sameBytes(sectionOf(packet), program.pmt!)) throw new NeedsFfprobe('MPEG-TS PMT changes');
     collector.push(packet, raw);
   }
-  closeLastPes(collector, program);
+  closeLastPes(collector, program, name);
   const timestamps = new Map<number, number[]>();
   for (const [pid, state] of collector.pids) {
     timestamps.set(pid, state.done.map((pes) => pes.pts).filter((pts): pts is number => pts !== undefined));
