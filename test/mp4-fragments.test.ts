@@ -91,6 +91,15 @@ describe('fragmented MP4 read in-process', () => {
     expect(result.details).toMatchObject({ reader: 'mp4' });
   });
 
+  it('calls a file cut at a fragment boundary truncated when a sidx indexes the missing fragments', async () => {
+    const whole = readFileSync(path('global-sidx.mp4'));
+    const fragments = topBoxes(whole).filter(([type]) => type === 'moof').map(([, start]) => start);
+    expect(fragments.length).toBeGreaterThan(1);
+    for (const cut of fragments.slice(1)) {
+      await expect(probe(new BufferSource(whole.subarray(0, cut), 'cut.mp4'))).rejects.toMatchObject({ code: 'truncated', message: expect.stringMatching(/segment index covers/) });
+    }
+  });
+
   it('a sidx per fragment (dash) and one sidx over the whole file (global_sidx)', async () => {
     for (const name of ['dash.mp4', 'global-sidx.mp4']) {
       const result = await probeFile(name);

@@ -134,6 +134,14 @@ describe('probeVideo on MP4/QuickTime (in-process)', () => {
     expect(result.details).toEqual({ reader: 'mp4' });
   });
 
+  it('takes a movie header duration of 0 as stated (ffprobe prints 0), not the track duration', async () => {
+    const bytes = Buffer.from(readFileSync(fixtures['cfr.mp4']!));
+    const mvhd = bytes.indexOf('mvhd');
+    expect(bytes[mvhd + 4]).toBe(0); // version 0: flags, creation, modification, timescale, then duration
+    bytes.writeUInt32BE(0, mvhd + 20);
+    await expect(probe(new BufferSource(bytes, 'zero.mp4'))).rejects.toMatchObject({ code: 'corrupt_file' });
+  });
+
   it('throws no_video_stream for audio-only MP4', async () => {
     await expect(probeFile('tone.mp4')).rejects.toMatchObject({ code: 'no_video_stream' });
   });

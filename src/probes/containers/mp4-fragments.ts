@@ -204,6 +204,10 @@ class Replay {
       offset += reference.size;
       pts += reference.duration;
     }
+    // An index of bytes the file does not hold describes a longer file than this one.
+    if (offset > this.file.fileSize) {
+      throw new ProbeError('truncated', `a segment index covers bytes up to ${offset}, the file holds ${this.file.fileSize}`);
+    }
     // FFmpeg stores the indexed end in the sidx timescale as the stream duration, as is.
     stream.duration = stream.trackEnd = pts;
     stream.hasSegmentIndex = true;

@@ -217,11 +217,11 @@ function averageFrameRate(track: Mp4Track, timescale: number): Rational {
 }
 
 /** format.duration: the mvhd duration in microseconds (av_rescale), as ffprobe prints it. */
-function movieDuration(movie: Mp4Movie): number | undefined {
+/** mov_read_mvhd sets the format duration as stated, 0 included (ffprobe then prints 0, no estimate). */
+function movieDuration(movie: Mp4Movie): number {
   const { timescale, duration } = movie.header!;
   if (timescale <= 0) throw new NeedsFfprobe('movie timescale not positive');
-  const microseconds = Number(avRescale(duration, 1_000_000, timescale));
-  return microseconds > 0 ? microseconds / 1_000_000 : undefined;
+  return Number(avRescale(duration, 1_000_000, timescale)) / 1_000_000;
 }
 
 /** The stream duration: mdhd, shortened to the samples' total and to the edit list (mov_fix_index). */
