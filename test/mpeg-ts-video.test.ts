@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegPath } from '../scripts/fixtures-video.mjs';
 import { ProbeError } from '../src/errors.js';
-import { averageFrameRate, RealFrameRateEstimator } from '../src/probes/containers/mpeg-rates.js';
+import { FrameRateGuess } from '../src/probes/containers/frame-rate-guess.js';
+import { averageFrameRate, MPEG_CLOCK } from '../src/probes/containers/mpeg-rates.js';
 import { probeVideo } from '../src/probes/video.js';
 import { FileSource } from '../src/sources/index.js';
 import type { ProbeContext } from '../src/probes/types.js';
@@ -138,12 +139,12 @@ describe('FFmpeg frame rate estimates', () => {
   });
 
   it('takes r_frame_rate from the common DTS step, or the best-fitting grid', () => {
-    const steady = new RealFrameRateEstimator();
+    const steady = new FrameRateGuess({ num: 1, den: MPEG_CLOCK });
     for (let i = 0; i < 30; i++) steady.add(126000 + 3600 * i);
-    expect(steady.rate(28 * 3600)).toEqual({ num: 25, den: 1 });
-    const fields = new RealFrameRateEstimator();
+    expect(steady.rFrameRate(28 * 3600)).toEqual({ num: 25, den: 1 });
+    const fields = new FrameRateGuess({ num: 1, den: MPEG_CLOCK });
     for (let i = 0; i < 30; i++) fields.add(126000 + Math.round(1501.5 * i));
-    expect(fields.rate(28 * 1501)).toEqual({ num: 60000, den: 1001 });
+    expect(fields.rFrameRate(28 * 1501)).toEqual({ num: 60000, den: 1001 });
   });
 });
 

@@ -11,7 +11,7 @@ import { ProbeError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
 import { timestampsVary } from './frame-rate-mode.js';
-import { FrameRateGuess } from './rfps.js';
+import { FrameRateGuess } from './frame-rate-guess.js';
 
 const GUID = {
   header: '3026b2758e66cf11a6d900aa0062ce6c',

@@ -8,7 +8,8 @@
 import { timestampsVaryForAnyWindow } from './frame-rate-mode.js';
 import { avRescale, type Rational } from './rational.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
-import { averageFrameRate, MPEG_CLOCK, RealFrameRateEstimator } from './mpeg-rates.js';
+import { FrameRateGuess } from './frame-rate-guess.js';
+import { averageFrameRate, MPEG_CLOCK } from './mpeg-rates.js';
 import { inspectAudio, inspectVideo, type AudioCodec, type VideoCodec, type VideoPictures } from './mpeg-es.js';
 
 export interface PesPacket {
@@ -126,13 +127,13 @@ function realFrameRate(pictures: VideoPictures, dts: number[], wholeFile: boolea
     return pictures.frameRate;
   }
   if (dts.length < MIN_RATE_FRAMES && !wholeFile) throw new NeedsFfprobe('MPEG stream: too few frames read to settle r_frame_rate');
-  const estimator = new RealFrameRateEstimator();
+  const estimator = new FrameRateGuess({ num: 1, den: MPEG_CLOCK });
   const answers = new Set<string>();
   dts.forEach((time, i) => {
     estimator.add(time);
     const frames = i + 1;
     if (frames < Math.min(MIN_RATE_FRAMES, dts.length)) return;
-    const rate = estimator.rate(Math.max(frames - 2, 0) * pictures.packetTicks);
+    const rate = estimator.rFrameRate(Math.max(frames - 2, 0) * pictures.packetTicks);
     answers.add(rate ? `${rate.num}/${rate.den}` : 'none');
   });
   const [only, ...others] = [...answers];

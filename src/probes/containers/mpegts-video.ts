@@ -185,7 +185,7 @@ function concat(parts: Uint8Array[], size: number): Uint8Array {
 class PesCollector {
   readonly pids = new Map<number, PidState>();
 
-  constructor(private readonly streams: Map<number, Kind>) {
+  constructor(streams: Map<number, Kind>) {
     for (const pid of streams.keys()) this.pids.set(pid, { done: [], stuffedLast: false });
   }
 

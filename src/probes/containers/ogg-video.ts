@@ -13,7 +13,7 @@ import { parseVorbisIdentification, VorbisDurations, type VorbisIdentification }
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
 import { BOS, checkedPage, concatBytes, CONTINUED, EOS, findSync, OGG_MAX_PAGE_SIZE, readPageAt, type OggPage } from './ogg-pages.js';
 import { avRescale, avReduce, type Rational } from './rational.js';
-import { standardFrameRate } from './std-frame-rate.js';
+import { standardFrameRate } from './frame-rate-guess.js';
 
 /** Files walked page by page to prove every frame is there (larger ones go to ffprobe). */
 const WALK_LIMIT = 64 << 20;
