@@ -56,9 +56,10 @@ export type AacConfigProblem = { decoderNeeded: string } | { corrupt: string };
  * AudioSpecificConfig (ISO 14496-3 1.6.2.1) for plain AAC (Main, LC, LTP) with a channel
  * configuration, 1024 samples per frame; anything that makes ffmpeg's decoder change rate,
  * channels or frame length (SBR, PS, a 960-sample frame, a PCE) is a problem to hand back. A
- * core rate of 24 kHz or less may carry implicit SBR, which only decoding reveals.
+ * core rate of 24 kHz or less may carry implicit SBR, which only decoding reveals, and which
+ * matters only when there are frames to decode (`framesDecoded`).
  */
-export function parseAacConfig(asc: Uint8Array): { sampleRate: number; channels: number } | AacConfigProblem {
+export function parseAacConfig(asc: Uint8Array, framesDecoded = true): { sampleRate: number; channels: number } | AacConfigProblem {
   if (asc.byteLength < 2) return { corrupt: 'AudioSpecificConfig is cut short' };
   let bit = 0;
   // Past its end the config reads as zeros, as ffmpeg's padded bit reader reads it.
@@ -75,7 +76,7 @@ export function parseAacConfig(asc: Uint8Array): { sampleRate: number; channels:
   if (objectType === AOT_USAC) return { corrupt: 'AAC audio object type 42 (USAC): ffmpeg 5.1 has no decoder for it' };
   if (![1, 2, 4].includes(objectType)) return { decoderNeeded: `AAC audio object type ${objectType}` };
   if (!sampleRate) return { corrupt: `AAC sampling frequency index ${rateIndex}` };
-  if (sampleRate <= 24000) return { decoderNeeded: `AAC at ${sampleRate} Hz may carry SBR` };
+  if (sampleRate <= 24000 && framesDecoded) return { decoderNeeded: `AAC at ${sampleRate} Hz may carry SBR` };
   if (channelConfig === 0 || channelConfig > 7) return { decoderNeeded: `AAC channel configuration ${channelConfig}` };
   if (read(1) === 1) return { decoderNeeded: 'AAC with 960-sample frames' };
   if (read(1) === 1) read(14); // dependsOnCoreCoder: coreCoderDelay

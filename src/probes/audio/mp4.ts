@@ -3,6 +3,7 @@ import { NeedsFfprobe } from '../containers/facts.js';
 import { fragmentedTimeline } from '../containers/mp4-fragments.js';
 import { parseMp4 } from '../containers/mp4.js';
 import { ascii, readExactly, startsWith, u16be, u32be, u64 } from './bytes.js';
+import { parseAacConfig } from './codec.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
 import { parseStreamInfo, STREAMINFO_SIZE } from './flac.js';
 import { mp4Mime } from './mime.js';
@@ -490,42 +491,12 @@ function decoderConfig(es: Uint8Array): { objectType: number; specific?: Uint8Ar
   return { objectType, specific: es.subarray(p, p + length) };
 }
 
-const AOT_USAC = 42;
-const AAC_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
-
-/**
- * AudioSpecificConfig for plain AAC (Main, LC, LTP) with a channel configuration: anything that
- * makes the decoder change rate, channels or frame length (SBR, PS, a 960-sample frame, a PCE)
- * is left to the decoder. A core rate of 24 kHz or less may carry implicit SBR, which only
- * matters when there are frames to decode.
- */
+/** The AudioSpecificConfig as codec.ts reads it; what it cannot measure goes to the decoder. */
 function parseAudioSpecificConfig(asc: Uint8Array, mime: string, decoded: boolean): { sampleRate: number; channels: number } {
-  if (asc.byteLength < 2) throw new ProbeError('corrupt_file', 'AudioSpecificConfig is cut short');
-  let bit = 0;
-  // Past its end the config reads as zeros, as ffmpeg's padded bit reader reads it.
-  const read = (n: number) => {
-    let value = 0;
-    for (let i = 0; i < n; i++, bit++) value = value * 2 + (((asc[bit >> 3] ?? 0) >> (7 - (bit & 7))) & 1);
-    return value;
-  };
-  let objectType = read(5);
-  if (objectType === 31) objectType = 32 + read(6);
-  const rateIndex = read(4);
-  const sampleRate = rateIndex === 15 ? read(24) : AAC_RATES[rateIndex];
-  const channelConfig = read(4);
-  // ffmpeg 5.1's AAC decoder does not open for USAC (xHE-AAC), so ffprobe gives up on the file.
-  if (objectType === AOT_USAC) throw new ProbeError('corrupt_file', 'AAC audio object type 42 (USAC): ffmpeg 5.1 has no decoder for it');
-  if (![1, 2, 4].includes(objectType)) throw new DecoderNeeded(mime, `AAC audio object type ${objectType}`);
-  if (!sampleRate) throw new ProbeError('corrupt_file', `AAC sampling frequency index ${rateIndex}`);
-  if (sampleRate <= 24000 && decoded) throw new DecoderNeeded(mime, `AAC at ${sampleRate} Hz may carry SBR`);
-  if (channelConfig === 0 || channelConfig > 7) throw new DecoderNeeded(mime, `AAC channel configuration ${channelConfig}`);
-  if (read(1) === 1) throw new DecoderNeeded(mime, 'AAC with 960-sample frames');
-  if (read(1) === 1) read(14); // dependsOnCoreCoder: coreCoderDelay
-  read(1); // extensionFlag (none for these object types)
-  if (asc.byteLength * 8 - bit >= 16 && read(11) === 0x2b7 && read(5) === 5 && read(1) === 1) {
-    throw new DecoderNeeded(mime, 'AAC with SBR signalled in a sync extension');
-  }
-  return { sampleRate, channels: channelConfig === 7 ? 8 : channelConfig };
+  const config = parseAacConfig(asc, decoded);
+  if ('corrupt' in config) throw new ProbeError('corrupt_file', config.corrupt);
+  if ('decoderNeeded' in config) throw new DecoderNeeded(mime, config.decoderNeeded);
+  return config;
 }
 
 const AC3_RATES = [48000, 44100, 32000];
