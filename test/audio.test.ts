@@ -167,6 +167,13 @@ describe('probeAudio on generated fixtures', () => {
     expect(metadata.duration).toBeCloseTo(1000 / 44100, 12);
   });
 
+  it('calls a FLAC file cut inside its last frame truncated (STREAMINFO counts every sample the decoder plays)', async () => {
+    const whole = readFileSync(paths['flac-s16']!);
+    for (const cut of [1, 7, 100]) {
+      await expect(probe(new BufferSource(whole.subarray(0, whole.byteLength - cut), 'cut.flac'))).rejects.toMatchObject({ code: 'truncated' });
+    }
+  });
+
   it('refuses a stream whose channel count changes (two MP3 files joined end to end)', async () => {
     const joined = Buffer.concat([readFileSync(paths['mp3-cbr']!), readFileSync(paths['mp3-mono-22k']!)]);
     await expect(probe(new BufferSource(joined, 'joined.mp3'))).rejects.toMatchObject({ code: 'corrupt_file', message: expect.stringMatching(/channel count changes/) });

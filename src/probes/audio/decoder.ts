@@ -39,7 +39,7 @@ export async function decodeWithFfprobe(input: AudioInput, hint?: DecoderNeeded)
     throw new ProbeError('corrupt_file', `ffprobe reports ${sampleRate} Hz, ${channels} channels, ${bitDepth} bits for ${codec}`);
   }
   const duration = decodedSeconds(result, stream);
-  checkAgainstDeclared(duration, hint?.declaredDuration ?? headerDuration(result));
+  checkAgainstDeclared(duration, hint?.declaredDuration ?? headerDuration(result), hint?.declaredIsExact ?? false);
   const mime = hint?.mime ?? containerMime(result.format.format_name ?? '', input.head, input.detection);
   if (!mime) throw new ProbeError('unsupported_format', `no MIME type is known for ffprobe's ${result.format.format_name} format`);
   return { mime, codec, sampleRate, channels, bitDepth, duration };
@@ -77,11 +77,14 @@ function headerDuration(result: FfprobeResult): number | undefined {
 }
 
 /**
- * A decoder playing clearly less than the header declares means the data ends early. Small
- * differences are the container's own rounding and the codec's priming, not damage.
+ * A decoder playing less than the header declares means the data ends early: any shortfall when
+ * the header counts the decoder's samples exactly; otherwise a clear one, since small differences
+ * are the container's own rounding and the codec's priming, not damage.
  */
-function checkAgainstDeclared(decoded: number, declared: number | undefined): void {
-  if (declared !== undefined && declared - decoded > Math.max(0.5, 0.005 * declared)) {
+function checkAgainstDeclared(decoded: number, declared: number | undefined, exact: boolean): void {
+  if (declared === undefined) return;
+  const allowed = exact ? 1e-6 : Math.max(0.5, 0.005 * declared);
+  if (declared - decoded > allowed) {
     throw new ProbeError('truncated', `the header declares ${declared.toFixed(3)} s, the decoder plays ${decoded.toFixed(3)} s`);
   }
 }

@@ -32,13 +32,16 @@ export type AudioReader = (input: AudioInput) => Promise<AudioFacts>;
  * Thrown by an in-process reader when the file is valid but its decoded length depends on the
  * decoder (a codec inside WAV, resyncs inside an MP3, ...): the probe then asks ffmpeg's decoder.
  * Carries the container MIME type, which the reader already knows, and the duration the header
- * declares, if any: a decoder that plays less than that means the file is truncated.
+ * declares, if any: a decoder that plays less than that means the file is truncated. Where the
+ * header counts the very samples the decoder outputs (`declaredIsExact`, FLAC's STREAMINFO), any
+ * shortfall is; elsewhere only a clear one, beyond the container's rounding and codec priming.
  */
 export class DecoderNeeded extends Error {
   constructor(
     readonly mime: string,
     reason: string,
     readonly declaredDuration?: number,
+    readonly declaredIsExact = false,
   ) {
     super(reason);
     this.name = 'DecoderNeeded';

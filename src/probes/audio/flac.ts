@@ -65,10 +65,10 @@ export async function readFlac(input: AudioInput): Promise<AudioFacts> {
     // Junk before the frames is the parser's business, but frames that end short of STREAMINFO are truncation either way.
     const found = await firstFrameAfterJunk(input, info, audioStart, audioEnd);
     if (found) await checkReachesDeclared(input, info, found, audioStart, audioEnd);
-    throw new DecoderNeeded(MIME, 'no FLAC frame right after the metadata', declared);
+    throw new DecoderNeeded(MIME, 'no FLAC frame right after the metadata', declared, true);
   }
   const samples = await checkReachesDeclared(input, info, first, audioStart, audioEnd);
-  if (samples === undefined) throw new DecoderNeeded(MIME, 'the last FLAC frame could not be located', declared);
+  if (samples === undefined) throw new DecoderNeeded(MIME, 'the last FLAC frame could not be located', declared, true);
   if (info.totalSamples === 0 || samples === info.totalSamples) return flacFacts(MIME, info, samples);
   throw new DecoderNeeded(MIME, `FLAC frames run to sample ${samples}, past the ${info.totalSamples} STREAMINFO declares`, declared);
 }
