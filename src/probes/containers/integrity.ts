@@ -61,7 +61,7 @@ async function checkFlvDuration(source: ByteSource, statedDuration: number | und
   if (lastTag && statedDuration !== undefined && statedDuration > lastTag.timestamp / 1000 + FLV_DURATION_SLACK_S) {
     throw new ProbeError(
       'truncated',
-      `${source.name}: ffprobe reports the onMetaData duration, ${statedDuration} s; the tags end at ${lastTag.timestamp / 1000} s`,
+      `${source.name}: onMetaData states a duration of ${statedDuration} s; the tags end at ${lastTag.timestamp / 1000} s`,
     );
   }
 }
