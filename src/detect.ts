@@ -23,6 +23,29 @@ const AUDIO_VIDEO_CONTAINERS = new Set([
  */
 const STREAMS_UNKNOWN = new Set(['asf']);
 
+/** file-type names an Ogg file by its first stream only. */
+const OGG_TYPES = new Set(['ogg', 'oga', 'ogv', 'ogx', 'opus', 'spx']);
+
+/** Identification packets of the video codecs Ogg carries: Theora, Dirac, VP8, OGM video. */
+const OGG_VIDEO_HEADERS = ['\x80theora', 'BBCD\x00', 'OVP80', '\x01video'];
+
+/**
+ * Whether any beginning-of-stream page of an Ogg file opens a video stream. All BOS pages come
+ * before any data page, so a video stream muxed after an audio one is still within the prefix.
+ */
+function oggHasVideoStream(prefix: Uint8Array): boolean {
+  for (let page = 0; page + 27 <= prefix.byteLength; ) {
+    if (String.fromCharCode(...prefix.subarray(page, page + 4)) !== 'OggS' || !(prefix[page + 5]! & 0x02)) return false;
+    const segments = prefix[page + 26]!;
+    const bodyStart = page + 27 + segments;
+    const bodySize = prefix.subarray(page + 27, bodyStart).reduce((sum, lacing) => sum + lacing, 0);
+    const opening = String.fromCharCode(...prefix.subarray(bodyStart, bodyStart + 8));
+    if (OGG_VIDEO_HEADERS.some((header) => opening.startsWith(header))) return true;
+    page = bodyStart + bodySize;
+  }
+  return false;
+}
+
 /** file-type recognises MPEG audio by a frame sync alone; text can carry such a pattern by chance. */
 const WEAK_SIGNATURES = new Set(['mp1', 'mp2', 'mp3']);
 
@@ -89,6 +112,7 @@ function fromFileType(mime: string, ext: string, prefix: Uint8Array): Found {
   if (ext === 'gz' && isGzippedNifti(prefix)) return NIFTI;
   if (ext === 'xml' && isSvg(prefix)) return { ...found, mime: 'image/svg+xml', format: 'svg', modality: 'image' };
   if (isTextType(mime)) return { ...found, modality: 'text' };
+  if (OGG_TYPES.has(ext) && oggHasVideoStream(prefix)) return { ...found, mime: 'video/ogg', modality: 'video' };
   if (AUDIO_VIDEO_CONTAINERS.has(ext)) return { ...found, modality: mime.startsWith('audio/') && !STREAMS_UNKNOWN.has(ext) ? 'audio' : 'video' };
   const top = mime.split('/')[0];
   if (top === 'image' || top === 'video' || top === 'audio') return { ...found, modality: top };

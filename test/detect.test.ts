@@ -62,6 +62,23 @@ describe('detect', () => {
     expect(await detectBytes(silent(wtvGuid), 'show.wtv')).toMatchObject({ modality: 'video', mime: 'video/x-ms-wtv', warnings: [] });
   });
 
+  it('takes an Ogg file as video when a Theora stream follows an audio one (file-type names the first stream)', async () => {
+    /** A beginning-of-stream page (CRC left 0: detection does not check it) holding `body`. */
+    const bosPage = (serial: number, body: Buffer) => {
+      const header = Buffer.alloc(28);
+      header.write('OggS', 0, 'latin1');
+      header[5] = 0x02;
+      header.writeUInt32LE(serial, 14);
+      header[26] = 1;
+      header[27] = body.byteLength;
+      return Buffer.concat([header, body]);
+    };
+    const vorbis = bosPage(1, Buffer.concat([Buffer.from('\x01vorbis', 'latin1'), Buffer.alloc(22)]));
+    const theora = bosPage(2, Buffer.concat([Buffer.from('\x80theora', 'latin1'), Buffer.alloc(35)]));
+    expect(await detectBytes(Buffer.concat([vorbis, theora, Buffer.alloc(200)]), 'clip.ogg')).toMatchObject({ modality: 'video', mime: 'video/ogg' });
+    expect(await detectBytes(Buffer.concat([vorbis, Buffer.alloc(200)]), 'song.ogg')).toMatchObject({ modality: 'audio', mime: 'audio/ogg' });
+  });
+
   it('finds DICOM without a preamble and NIfTI by header', async () => {
     expect(await detectBytes(dicomWithoutPreamble(), 'slice')).toMatchObject({ modality: 'dicom' });
     expect(await detectBytes(niftiHeader(), 'brain.nii')).toMatchObject({ modality: 'nifti' });
