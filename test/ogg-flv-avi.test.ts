@@ -36,6 +36,7 @@ const FIXTURES: Record<string, string[]> = {
   'h264-pcm.avi': [...VIDEO('320x240', '25', 2), ...TONE(3), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'pcm_s16le'],
   'sar.avi': [...VIDEO('320x240', '25', 1), '-vf', 'setsar=4/3', '-c:v', 'mpeg4'],
   'sar.flv': [...VIDEO('320x240', '25', 1), '-vf', 'setsar=4/3', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'],
+  'long-audio.flv': [...VIDEO('176x144', '25', 1), ...TONE(3), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac'],
 };
 
 let dir: string;
@@ -132,6 +133,13 @@ describe('FLV in-process', () => {
     expect(result.metadata.fps).toBeCloseTo(30000 / 1001, 3); // onMetaData framerate 29.97..., av_d2q(x, 1000)
     expect(result.metadata.duration).toBeCloseTo(2.5, 1);
     expect(result.warnings.map((w) => w.code)).toEqual(['unsupported_by_encord']);
+  });
+
+  it('takes a file whose audio outlasts the video as whole (the closing video tag is not the last in time)', async () => {
+    const result = await probeFile('long-audio.flv');
+    expect(result.details).toMatchObject({ reader: 'flv' });
+    expect(result.metadata).toMatchObject({ fps: 25, width: 176, height: 144 });
+    expect(result.metadata.duration).toBeCloseTo(3, 1);
   });
 
   it('reads Sorenson Spark picture headers', async () => {

@@ -12,7 +12,7 @@ const TS_PACKET_SIZES = [188, 192, 204];
 export async function checkBeforeFfprobe(source: ByteSource, head: Uint8Array): Promise<void> {
   const packetSize = transportPacketSize(head);
   if (packetSize) await checkTransportStream(source, packetSize);
-  if (isFlv(head) && !(await readLastFlvTag(source, await source.size()))) {
+  if (isFlv(head) && !(await readFlvTagBefore(source, await source.size()))) {
     throw new ProbeError('truncated', `${source.name}: the file ends inside an FLV tag`);
   }
 }
@@ -55,31 +55,49 @@ const FLV_TAG_HEADER = 11;
 /** Slack between the stated duration and the last tag's timestamp (the last frame's own length, rounding). */
 const FLV_DURATION_SLACK_S = 1;
 
-/** FLV: the last tag's timestamp must come close to the duration onMetaData states (which ffprobe reports). */
+/** Tags walked back from the end: a muxer's closing video tag may come after the audio's last. */
+const FLV_TAGS_WALKED_BACK = 64;
+
+/** FLV: the last tags' timestamps must come close to the duration onMetaData states (which ffprobe reports). */
 async function checkFlvDuration(source: ByteSource, statedDuration: number | undefined): Promise<void> {
-  const lastTag = await readLastFlvTag(source, await source.size());
-  if (lastTag && statedDuration !== undefined && statedDuration > lastTag.timestamp / 1000 + FLV_DURATION_SLACK_S) {
-    throw new ProbeError(
-      'truncated',
-      `${source.name}: onMetaData states a duration of ${statedDuration} s; the tags end at ${lastTag.timestamp / 1000} s`,
-    );
+  if (statedDuration === undefined) return;
+  const tagsEnd = await latestFlvTagTime(source, await source.size(), statedDuration - FLV_DURATION_SLACK_S);
+  if (tagsEnd !== undefined && statedDuration > tagsEnd + FLV_DURATION_SLACK_S) {
+    throw new ProbeError('truncated', `${source.name}: onMetaData states a duration of ${statedDuration} s; the tags end at ${tagsEnd} s`);
   }
 }
 
-/** The last tag, found through the trailing PreviousTagSize; undefined when it does not check out. */
-async function readLastFlvTag(source: ByteSource, fileSize: number): Promise<{ timestamp: number } | undefined> {
-  if (fileSize < FLV_HEADER + 4) return undefined;
-  const trailer = await source.read(fileSize - 4, 4);
+/**
+ * The latest timestamp (s) among the last tags, walked back through their PreviousTagSize fields
+ * until one reaches `enough`; undefined when the chain does not check out.
+ */
+async function latestFlvTagTime(source: ByteSource, fileSize: number, enough: number): Promise<number | undefined> {
+  let latest: number | undefined;
+  let end = fileSize;
+  for (let walked = 0; walked < FLV_TAGS_WALKED_BACK && (latest === undefined || latest < enough); walked++) {
+    const tag = await readFlvTagBefore(source, end);
+    if (!tag) break;
+    latest = Math.max(latest ?? 0, tag.timestamp / 1000);
+    if (tag.start === end) break;
+    end = tag.start;
+  }
+  return latest;
+}
+
+/** The tag that ends at `end`, found through the PreviousTagSize before it; undefined when it does not check out. */
+async function readFlvTagBefore(source: ByteSource, end: number): Promise<{ timestamp: number; start: number } | undefined> {
+  if (end < FLV_HEADER + 4) return undefined;
+  const trailer = await source.read(end - 4, 4);
   const previousSize = new DataView(trailer.buffer, trailer.byteOffset, 4).getUint32(0);
-  if (previousSize === 0) return fileSize === FLV_HEADER + 4 ? { timestamp: 0 } : undefined;
-  const start = fileSize - 4 - previousSize;
+  if (previousSize === 0) return end === FLV_HEADER + 4 ? { timestamp: 0, start: end } : undefined;
+  const start = end - 4 - previousSize;
   if (start < FLV_HEADER + 4) return undefined;
   const header = await source.read(start, FLV_TAG_HEADER);
   const type = header[0]! & 0x1f;
   const dataSize = (header[1]! << 16) | (header[2]! << 8) | header[3]!;
   if (![8, 9, 18].includes(type) || dataSize + FLV_TAG_HEADER !== previousSize) return undefined;
   const timestamp = ((header[7]! << 24) | (header[4]! << 16) | (header[5]! << 8) | header[6]!) >>> 0;
-  return { timestamp };
+  return { timestamp, start };
 }
 
 /**
