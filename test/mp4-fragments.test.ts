@@ -100,6 +100,14 @@ describe('fragmented MP4 read in-process', () => {
     }
   });
 
+  it('calls a file that ends a few bytes into a box header truncated, not the fragments before it the whole', async () => {
+    const whole = readFileSync(path('keyframe.mp4'));
+    const fragments = topBoxes(whole).filter(([type]) => type === 'moof').map(([, start]) => start);
+    for (const cut of fragments.slice(1).flatMap((start) => [start + 1, start + 7])) {
+      await expect(probe(new BufferSource(whole.subarray(0, cut), 'cut.mp4'))).rejects.toMatchObject({ code: 'truncated', message: expect.stringMatching(/inside a box header/) });
+    }
+  });
+
   it('a sidx per fragment (dash) and one sidx over the whole file (global_sidx)', async () => {
     for (const name of ['dash.mp4', 'global-sidx.mp4']) {
       const result = await probeFile(name);

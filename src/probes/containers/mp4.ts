@@ -207,6 +207,8 @@ export async function parseMp4(source: ByteSource): Promise<Mp4File> {
 
   for (let offset = 0; ; ) {
     const head = await ahead.read(offset, HEADER_PEEK);
+    // 1-7 bytes after the last box are the start of a box header the file no longer holds.
+    if (head.byteLength > 0 && head.byteLength < 8) throw new ProbeError('truncated', `${source.name} ends inside a box header at byte ${offset}`);
     if (head.byteLength < 8) break;
     const reader = new ByteReader(head);
     let size = reader.u32();
