@@ -24,6 +24,8 @@ const FIXTURES: Record<string, string[]> = {
   'rv20.rm': [...PICTURE('176x144', 15), '-t', '2', '-c:v', 'rv20'],
   'ra144.rm': [...TONE(8000), '-t', '1', '-ac', '1', '-c:a', 'real_144'],
   'ac3.rm': [...TONE(48000), '-t', '1', '-ac', '2', '-c:a', 'ac3'],
+  'h264-wmav2.asf': [...PICTURE('160x120', 25), ...TONE(44100), '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'wmav2', '-f', 'asf'],
+  'mp3.asf': [...TONE(44100), '-t', '3', '-c:a', 'libmp3lame', '-f', 'asf'],
 };
 
 let dir: string;
@@ -98,6 +100,20 @@ describe('WMA in ASF, measured in-process', () => {
 
   it('a cut copy is truncated', async () => {
     await expect(probe(cut('wmav2.wma', 0.5))).rejects.toMatchObject({ code: 'truncated' });
+  });
+
+  it('a cut copy whose codec only ffmpeg decodes is truncated before the decoder sees it (MP3 in ASF)', async () => {
+    for (const fraction of [0.56, 0.97]) {
+      await expect(probe(cut('mp3.asf', fraction))).rejects.toMatchObject({ code: 'truncated', message: expect.stringMatching(/ASF Data object/) });
+    }
+  });
+});
+
+describe('ASF handed to ffprobe', () => {
+  it('a cut copy is truncated before ffprobe describes it from its header (H.264 in ASF)', async () => {
+    for (const fraction of [0.92, 0.97]) {
+      await expect(probe(cut('h264-wmav2.asf', fraction))).rejects.toMatchObject({ code: 'truncated', message: expect.stringMatching(/ASF Data object/) });
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { ProbeError } from '../../errors.js';
-import { parseAsf, walkAsfObjects, type AsfWaveFormat } from '../containers/asf.js';
+import { checkAsfSize, parseAsf, walkAsfObjects, type AsfWaveFormat } from '../containers/asf.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
 
 /**
@@ -36,7 +36,10 @@ async function measure(input: AudioInput): Promise<AudioFacts> {
   const stream = file.streams.find((candidate) => candidate.type === 'audio');
   if (!stream?.wave) throw new ProbeError('no_audio_stream', `${input.source.name}: the ASF file declares no audio stream`);
   const codec = CODEC_BY_TAG.get(stream.wave.formatTag);
-  if (codec !== 'wmav1' && codec !== 'wmav2') throw new DecoderNeeded(MIME, `ASF audio codec ${codec ?? `tag 0x${stream.wave.formatTag.toString(16)}`}`);
+  if (codec !== 'wmav1' && codec !== 'wmav2') {
+    await checkAsfSize(input.source, file); // a cut file is truncated before the decoder sees it
+    throw new DecoderNeeded(MIME, `ASF audio codec ${codec ?? `tag 0x${stream.wave.formatTag.toString(16)}`}`);
+  }
   const decoder = new WmaSuperframes(stream.wave, codec === 'wmav1' ? 1 : 2);
   await walkAsfObjects(input.source, file, new Set([stream.number]), (object) => {
     if (object.stream !== stream) return;

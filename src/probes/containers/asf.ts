@@ -374,9 +374,10 @@ function validAspect(aspect: { num?: number; den?: number } | undefined): { num:
 /**
  * SPEC truncation: the File Properties size, the Data object and its packet count must fit the
  * file. A file that is larger than it declares by 5% or more is not modelled (FFmpeg then
- * estimates durations from the bit rate). Call after the walk: it asks for the file size.
+ * estimates durations from the bit rate). Call after the walk, or when handing the file over: it
+ * asks for the file size, which drains a forward-only stream.
  */
-async function checkAsfSize(source: ByteSource, file: AsfFile): Promise<void> {
+export async function checkAsfSize(source: ByteSource, file: AsfFile): Promise<void> {
   const fileSize = await source.size();
   const name = source.name;
   if (file.dataEnd > fileSize) {
@@ -738,6 +739,23 @@ const FPS_ANALYZE_STEPS = 40;
  */
 export async function asfVideoFacts(source: ByteSource): Promise<VideoFacts> {
   const file = await parseAsf(source);
+  return handOverWhole(source, file, () => describeVideo(source, file));
+}
+
+/**
+ * Runs `work`; when it hands the file to ffprobe, the header's sizes are checked first, so that a
+ * cut file is `truncated` rather than described by ffprobe from its header.
+ */
+async function handOverWhole<T>(source: ByteSource, file: AsfFile, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof NeedsFfprobe) await checkAsfSize(source, file);
+    throw error;
+  }
+}
+
+async function describeVideo(source: ByteSource, file: AsfFile): Promise<VideoFacts> {
   const video = file.streams.find((stream) => stream.type === 'video');
   if (!video) throw new ProbeError('no_video_stream', `${source.name} has no video stream`);
   checkModelled(file, video);
