@@ -64,12 +64,16 @@ export interface RealMediaPacket {
   payload?: Uint8Array;
 }
 
+/** Block size for the header chunks, so the packet walk re-reads little of what they read. */
+const HEADER_BLOCK = 16 * 1024;
+
 /**
  * rm_read_header: chunks in file order until DATA. Everything is read forward, in order, and the
  * end of the file is found by reading (a forward-only stream is never asked for its size first).
  */
 export async function parseRealMedia(source: ByteSource): Promise<RealMediaFile> {
-  const reader = new BlockReader(source);
+  // Header chunks are small; the packet walk reads the data from its start with its own reader.
+  const reader = new BlockReader(source, HEADER_BLOCK);
   const first = await reader.bytes(0, 8);
   if (first.byteLength < 8 || ascii(first, 0, 4) !== '.RMF') throw new ProbeError('corrupt_file', `${source.name}: not a RealMedia file`);
   const headerSize = u32(first, 4);
