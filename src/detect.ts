@@ -1,6 +1,7 @@
 import { fileTypeFromBuffer } from 'file-type';
 import { ProbeError } from './errors.js';
 import { isTextType, typesForExtension } from './mime.js';
+import { WTV_SIGNATURE } from './probes/containers/wtv.js';
 import { parseMpegHeader } from './probes/audio/mpeg.js';
 import { hasDicmPrefix, startsLikeDataSet } from './probes/dicom/detect.js';
 import { isGzippedNifti, isNifti } from './probes/nifti.js';
@@ -98,11 +99,11 @@ async function detectByContent(prefix: Uint8Array, extension: string): Promise<F
 const bytesOf = (text: string) => [...text].map((c) => c.charCodeAt(0));
 
 /** Media signatures file-type does not know, whose files the probes (or ffprobe) read. */
-const OWN_SIGNATURES: { magic: number[]; found: Found }[] = [
+const OWN_SIGNATURES: { magic: readonly number[]; found: Found }[] = [
   { magic: bytesOf('tBaK'), found: { modality: 'audio', mime: 'audio/x-tak', format: 'tak' } },
   { magic: bytesOf('ajkg'), found: { modality: 'audio', mime: 'audio/x-shorten', format: 'shn' } },
-  // Windows Recorded TV: the header GUID 0x20 0x00 0xd8 0xb7 ...
-  { magic: [0xb7, 0xd8, 0x00, 0x20, 0x37, 0x49, 0xda, 0x11, 0xa6, 0x4e, 0x00, 0x07, 0xe9, 0x5e, 0xad, 0x8d], found: { modality: 'video', mime: 'video/x-ms-wtv', format: 'wtv' } },
+  // Windows Recorded TV (WTV): its header GUID
+  { magic: WTV_SIGNATURE, found: { modality: 'video', mime: 'video/x-ms-wtv', format: 'wtv' } },
 ];
 
 function fromFileType(mime: string, ext: string, prefix: Uint8Array): Found {

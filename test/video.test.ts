@@ -198,6 +198,24 @@ describe('probeVideo through ffprobe', () => {
     expect(result.details).toMatchObject({ reader: 'ffprobe', ffprobeVersion: expect.stringMatching(/^ffprobe version /) });
   });
 
+  it('refuses a WTV file whose root directory lacks the timeline entry, as FFmpeg does, without ffprobe', async () => {
+    const bytes = readFileSync(fixtures['mpeg2.wtv']!);
+    const root = bytes.readUInt32LE(0x38) * 4096; // the root directory's sector
+    const name = Buffer.from('timeline', 'utf16le');
+    let timeline = bytes.indexOf(name, root);
+    while (bytes[timeline + name.byteLength] === 0x2e) timeline = bytes.indexOf(name, timeline + 2); // skip 'timeline.table...'
+    expect(timeline).toBeGreaterThan(root);
+    const renamed = Buffer.from(bytes);
+    renamed.write('T', timeline, 'utf16le'); // 'Timeline': FFmpeg compares the name byte for byte
+    const source = new BufferSource(renamed, 'renamed.wtv');
+    await expect(probeVideo(source, { options: {}, detection: await detect(source) })).rejects.toMatchObject({
+      code: 'corrupt_file',
+      message: expect.stringMatching(/no 'timeline' entry/),
+    });
+    const cut = new BufferSource(bytes.subarray(0, root), 'cut.wtv'); // the root directory is past the end
+    await expect(probeVideo(cut, { options: {}, detection: await detect(cut) })).rejects.toMatchObject({ code: 'corrupt_file' });
+  });
+
   it('reads AVI in-process and warns that Encord does not play it', async () => {
     const result = await probeFile('mpeg4.avi');
     expect(result.metadata).toMatchObject({ fps: 25, duration: 1, width: 320, height: 240, mime_type: 'video/x-msvideo' });

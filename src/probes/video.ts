@@ -22,6 +22,7 @@ import { mpegTsVideoFacts, transportPacketSize } from './containers/mpegts-video
 import { isOgg, oggVideoFacts } from './containers/ogg-video.js';
 import { flvVideoFacts, isFlv } from './containers/flv.js';
 import { aviVideoFacts, isAvi } from './containers/avi.js';
+import { isWtv, requireWtvTimeline } from './containers/wtv.js';
 import type { Probe, ProbeContext, ProbeWarning } from './types.js';
 import type { CustomerProvidedVideoMetadata } from '../schema/metadata.js';
 
@@ -53,6 +54,7 @@ async function readFacts(source: ByteSource, head: Uint8Array, context: ProbeCon
   let knownMime: string | undefined;
   let fallbackReason: string | undefined;
   if (isRedRaw(head)) throw new ProbeError('unsupported_format', `${source.name} is RED R3D raw video, which FFmpeg cannot read`);
+  if (isWtv(head)) await requireWtvTimeline(source);
   try {
     if (isMp4(head)) {
       const file = await parseMp4(source);
