@@ -3,6 +3,7 @@ import { childElements, EbmlError, readDocType, readFloat, readHeaderElement, re
 import { isIntact, parseSyncFrame, sameLayout, type SyncFrame } from './ac3.js';
 import { BufferSource } from '../../sources/buffer.js';
 import { ascii, BlockReader, startsWith, u16be, u16le, u32be } from './bytes.js';
+import { alacConfigProblem, alacPacketSamples, parseAlacConfig } from './alac.js';
 import { parseAacConfig } from './codec.js';
 import { crc16 } from './crc.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
@@ -17,10 +18,11 @@ import { opusPacketSamples } from './ogg.js';
  * drops (the Opus pre-skip at the start, DiscardPadding at the end of a block). Only codecs whose
  * packets are proven to decode are measured: Opus (framing the decoder accepts; its decoders
  * conceal damage inside frames), AC-3/E-AC-3 and FLAC (CRC-checked frames), PCM, MP3 (cut into
- * frames by ffmpeg's parser as a raw MP3 is), plain AAC (1024 samples a frame, as in MP4). Other
- * codecs (a damaged Vorbis packet is dropped by the decoder, ALAC trims by rules of its own),
- * compressed tracks, and structure the walk cannot follow exactly as ffmpeg does (elements
- * past their parent, unknown IDs, blocks before the tracks) are left to ffprobe.
+ * frames by ffmpeg's parser as a raw MP3 is), plain AAC (1024 samples a frame, as in MP4), ALAC
+ * (the count each packet's first element states). Other codecs (a damaged Vorbis packet is
+ * dropped by the decoder), compressed tracks, and structure the walk cannot follow exactly as
+ * ffmpeg does (elements past their parent, unknown IDs, blocks before the tracks) are left to
+ * ffprobe.
  */
 
 const ID = {
@@ -302,7 +304,8 @@ function codecFor(track: AudioTrack, mime: string): PacketCodec {
   if (id.startsWith('A_PCM/')) return pcmCodec(track, mime);
   if (id === 'A_MPEG/L3') return mp3Codec(track, mime);
   if (id === 'A_AAC') return aacCodec(track, mime);
-  // Others (Vorbis, ALAC, ...) have no checksum that proves a packet decodes, or decoders that trim by rules of their own.
+  if (id === 'A_ALAC') return alacCodec(track, mime);
+  // Others (Vorbis, ...) have no checksum that proves a packet decodes, or decoders that trim by rules of their own.
   throw new DecoderNeeded(mime, `Matroska codec ${id}`);
 }
 
@@ -443,6 +446,28 @@ function aacCodec(track: AudioTrack, mime: string): PacketCodec {
     samples(packet) {
       if (packet.byteLength === 0) throw new DecoderNeeded(mime, 'an empty Matroska AAC packet');
       return 1024;
+    },
+    startSkip: 0,
+    discards: false,
+    codecDelayKnown: false,
+  };
+}
+
+/**
+ * ALAC: CodecPrivate is the ALACSpecificConfig (matroskadec adds the atom header the decoder
+ * wants); each packet decodes to the count its first element states, else the frame length.
+ */
+function alacCodec(track: AudioTrack, mime: string): PacketCodec {
+  const config = parseAlacConfig(track.codecPrivate);
+  if (!config) throw new DecoderNeeded(mime, 'Matroska ALAC without its configuration');
+  const problem = alacConfigProblem(config);
+  if (problem) throw new DecoderNeeded(mime, problem);
+  return {
+    facts: { codec: 'alac', sampleRate: config.sampleRate, channels: config.channels, bitDepth: config.bitDepth },
+    samples(packet) {
+      const samples = alacPacketSamples(packet, config);
+      if (samples === undefined) throw new DecoderNeeded(mime, 'a Matroska ALAC packet the decoder may reject');
+      return samples;
     },
     startSkip: 0,
     discards: false,

@@ -3,6 +3,8 @@ import { NeedsFfprobe } from '../containers/facts.js';
 import { fragmentedTimeline } from '../containers/mp4-fragments.js';
 import { parseMp4 } from '../containers/mp4.js';
 import { ascii, readExactly, startsWith, u16be, u32be, u64 } from './bytes.js';
+import { alacConfigProblem, parseAlacConfig } from './alac.js';
+import { decodedLayout, firstFrameSbr, type ImplicitSbr } from './aac-sbr.js';
 import { parseAacConfig } from './codec.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
 import { parseStreamInfo, STREAMINFO_SIZE } from './flac.js';
@@ -77,13 +79,35 @@ export async function readMp4(input: AudioInput): Promise<AudioFacts> {
   if (fragmented) {
     const traks = children(moov, 0, moov.byteLength).filter((b) => b.type === 'trak');
     checkSampleData(track, size);
+    await resolveImplicitSbr(input, track, mime, fragmented);
     const samples = await fragmentedDecodedSamples(input, moov, root, track, traks.findIndex((b) => b.body === trak.body), mime);
     return { mime, ...track.format, duration: samples / track.format.sampleRate };
   }
   checkSampleData(track, size);
+  await resolveImplicitSbr(input, track, mime, fragmented);
   const perPacket = typeof track.frame === 'object' && 'packets' in track.frame ? await packetSamples(input, chunkRuns(track), track.frame.packets, mime) : undefined;
   const samples = await decodedSamples(input, moov, root, track, mime, perPacket);
   return { mime, ...track.format, duration: samples / track.format.sampleRate };
+}
+
+/**
+ * AAC-LC at 24 kHz or less: the first packet decides whether FFmpeg's decoder runs the track as
+ * HE-AAC (aac-sbr.ts); the track then decodes at twice the rate, 2048 samples a packet, and the
+ * container's skip (edit or iTunSMPB) is doubled by the decoder. libfaac's own skip is not, and
+ * fragments are not replayed here: both stay with the decoder.
+ */
+async function resolveImplicitSbr(input: AudioInput, track: Track, mime: string, fragmented: boolean): Promise<void> {
+  const core = typeof track.frame === 'object' && 'fixed' in track.frame ? track.frame.implicitSbr : undefined;
+  if (!core) return;
+  const reason = `AAC at ${core.sampleRate} Hz may carry SBR`;
+  if (fragmented || track.sampleCount === 0) throw new DecoderNeeded(mime, reason);
+  const first = await input.source.read(chunkRuns(track)[0]!.offset, track.sizes(0));
+  const verdict = firstFrameSbr(first, core);
+  if ('unsure' in verdict) throw new DecoderNeeded(mime, `${reason} (${verdict.unsure})`);
+  if (verdict.sbr && hasLibfaacMarker(first)) throw new DecoderNeeded(mime, `${reason} (libfaac's marker beside SBR)`);
+  const layout = decodedLayout(core, verdict.sbr);
+  track.format = { ...track.format, sampleRate: layout.sampleRate, channels: layout.channels };
+  track.frame = verdict.sbr ? { fixed: layout.frameSamples, skipMultiplier: 2 } : { fixed: layout.frameSamples };
 }
 
 /** Top-level boxes; one that runs past the end of the file is truncation. */
@@ -128,7 +152,17 @@ interface Format {
  * How many samples the decoder outputs per packet: a fixed frame, the packet's stts duration, or
  * what the packet's own header says.
  */
-type FrameLength = { fixed: number } | 'stts' | { packets: PacketFrames };
+type FrameLength = AacFrame | 'stts' | { packets: PacketFrames };
+
+/**
+ * A fixed frame; for AAC-LC at 24 kHz or less, the config that leaves SBR to the first frame
+ * (`implicitSbr`, until resolved) and, once SBR is found, the decoder's skip_samples_multiplier.
+ */
+interface AacFrame {
+  fixed: number;
+  implicitSbr?: ImplicitSbr;
+  skipMultiplier?: number;
+}
 
 /** Codecs whose packets state their decoded length in their first bytes. */
 interface PacketFrames {
@@ -305,7 +339,7 @@ async function decodedSamples(input: AudioInput, moov: Uint8Array, root: Box, tr
       output += perPacket ? perPacket[packet]! : track.frame === 'stts' ? delta : (track.frame as { fixed: number }).fixed;
     }
   }
-  const skip = perPacket && !track.edit ? (track.frame as { packets: PacketFrames }).packets.declaredSkip : await startSkip(input, moov, root, track);
+  const skip = perPacket && !track.edit ? (track.frame as { packets: PacketFrames }).packets.declaredSkip : (await startSkip(input, moov, root, track)) * ((track.frame as AacFrame).skipMultiplier ?? 1);
   return Math.max(0, output - skip);
 }
 
@@ -460,7 +494,8 @@ function aacFormat(moov: Uint8Array, esds: Box | undefined, mime: string, decode
     throw new DecoderNeeded(mime, `MP4 mp4a with object type 0x${config?.objectType.toString(16) ?? '?'}`);
   }
   const asc = parseAudioSpecificConfig(config.specific, mime, decoded);
-  return { format: { codec: 'aac', sampleRate: asc.sampleRate, channels: asc.channels, bitDepth: 32 }, frame: { fixed: 1024 } };
+  const frame = asc.implicitSbr ? { fixed: 1024, implicitSbr: asc.implicitSbr } : { fixed: 1024 };
+  return { format: { codec: 'aac', sampleRate: asc.sampleRate, channels: asc.channels, bitDepth: 32 }, frame };
 }
 
 /** The DecoderConfigDescriptor in an ES_Descriptor: object type and DecoderSpecificInfo. */
@@ -492,10 +527,13 @@ function decoderConfig(es: Uint8Array): { objectType: number; specific?: Uint8Ar
 }
 
 /** The AudioSpecificConfig as codec.ts reads it; what it cannot measure goes to the decoder. */
-function parseAudioSpecificConfig(asc: Uint8Array, mime: string, decoded: boolean): { sampleRate: number; channels: number } {
+function parseAudioSpecificConfig(asc: Uint8Array, mime: string, decoded: boolean): { sampleRate: number; channels: number; implicitSbr?: ImplicitSbr } {
   const config = parseAacConfig(asc, decoded);
   if ('corrupt' in config) throw new ProbeError('corrupt_file', config.corrupt);
-  if ('decoderNeeded' in config) throw new DecoderNeeded(mime, config.decoderNeeded);
+  if ('decoderNeeded' in config) {
+    if (config.implicitSbr) return { sampleRate: config.implicitSbr.sampleRate, channels: config.implicitSbr.channelConfig, implicitSbr: config.implicitSbr };
+    throw new DecoderNeeded(mime, config.decoderNeeded);
+  }
   return config;
 }
 
@@ -511,13 +549,14 @@ function ac3Format(moov: Uint8Array, dac3: Box | undefined, mime: string): { for
   return { format: { codec: 'ac3', sampleRate, channels, bitDepth: 32 }, frame: { fixed: 1536 } };
 }
 
-/** ALACSpecificConfig: frame length, bit depth, channels, sample rate. */
+/** ALACSpecificConfig (after the alac box's version and flags): bit depth, channels, sample rate. */
 function alacFormat(moov: Uint8Array, alac: Box | undefined, mime: string): { format: Format; frame: FrameLength } {
-  if (!alac || alac.end - alac.body < 28) throw new DecoderNeeded(mime, 'ALAC without its configuration');
-  const c = alac.body + 4;
-  const format = { codec: 'alac', bitDepth: moov[c + 5]!, channels: moov[c + 9]!, sampleRate: u32be(moov, c + 20) };
-  if (!format.bitDepth || !format.channels || !format.sampleRate) throw new ProbeError('corrupt_file', 'invalid ALAC configuration');
-  return { format, frame: 'stts' };
+  const config = alac && parseAlacConfig(moov.subarray(alac.body + 4, alac.end));
+  if (!config) throw new DecoderNeeded(mime, 'ALAC without its configuration');
+  if (!config.bitDepth || !config.channels || !config.sampleRate) throw new ProbeError('corrupt_file', 'invalid ALAC configuration');
+  const problem = alacConfigProblem(config);
+  if (problem) throw new DecoderNeeded(mime, problem);
+  return { format: { codec: 'alac', bitDepth: config.bitDepth, channels: config.channels, sampleRate: config.sampleRate }, frame: 'stts' };
 }
 
 /** dfLa: FLAC metadata blocks, STREAMINFO first. */

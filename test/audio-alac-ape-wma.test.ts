@@ -1,0 +1,124 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ffmpegPath } from '../scripts/fixtures-audio.mjs';
+import { probeAudio } from '../src/probes/audio.js';
+import { alacPacketSamples, parseAlacConfig, type AlacConfig } from '../src/probes/audio/alac.js';
+import { DecoderNeeded } from '../src/probes/audio/facts.js';
+import { readMatroska } from '../src/probes/audio/matroska.js';
+import type { ProbeContext } from '../src/probes/types.js';
+import { FileSource } from '../src/sources/file.js';
+
+/**
+ * ALAC in Matroska, old APE files and WMA read in-process. Expected values are what ffprobe 5.1
+ * (Debian) reports for the same bytes: -show_streams, and the decoded length as the sum of
+ * -show_frames nb_samples.
+ */
+
+const context: ProbeContext = { options: {}, detection: { modality: 'audio', mime: '', format: '', warnings: [] } };
+const corpus = '/work/shared/corpus/audio';
+
+async function probe(path: string) {
+  const source = new FileSource(path);
+  try {
+    return await probeAudio(source, context);
+  } finally {
+    await source.close();
+  }
+}
+
+/** The SPEC fields with the duration as decoded samples, and the reader that answered. */
+async function measured(path: string) {
+  const { metadata, details } = await probe(path);
+  const { codec, sample_rate, num_channels, bit_depth, duration } = metadata;
+  return { reader: details?.reader, codec, sample_rate, num_channels, bit_depth, samples: Math.round(duration! * sample_rate!) };
+}
+
+let dir: string;
+const at = (name: string) => join(dir, name);
+
+/** A sine tone of `samples` samples written by the pinned ffmpeg with the given output options. */
+function tone(name: string, rate: number, samples: number, channels: number, options: string[]): void {
+  const input = ['-f', 'lavfi', '-i', `sine=f=440:r=${rate}:d=2`, '-af', `atrim=end_sample=${samples}`, '-ac', String(channels)];
+  execFileSync(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...input, ...options, at(name)]);
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'audio-alac-ape-wma-'));
+  tone('alac-s16.mka', 44100, 10000, 2, ['-c:a', 'alac']);
+  tone('alac-s24.mka', 96000, 50000, 1, ['-c:a', 'alac', '-sample_fmt', 's32p', '-frame_size', '1024']);
+  tone('alac-6ch.mka', 48000, 30001, 6, ['-c:a', 'alac']);
+  const whole = readFileSync(at('alac-s16.mka'));
+  writeFileSync(at('alac-cut.mka'), whole.subarray(0, whole.byteLength - 100));
+}, 60_000);
+
+describe('ALAC in Matroska', () => {
+  it('counts full frames and the last frame by its explicit sample count (has_size)', async () => {
+    // ffprobe: alac, 44100 Hz, 2 channels, bits_per_raw_sample 16, frames of 4096+4096+1808 samples.
+    expect(await measured(at('alac-s16.mka'))).toEqual({ reader: 'matroska', codec: 'alac', sample_rate: 44100, num_channels: 2, bit_depth: 16, samples: 10000 });
+  });
+
+  it('reads 24-bit samples and a frame length set by the encoder', async () => {
+    // ffprobe: alac, 96000 Hz, 1 channel, bits_per_raw_sample 24 (s32p), 13 frames, 50000 samples.
+    expect(await measured(at('alac-s24.mka'))).toEqual({ reader: 'matroska', codec: 'alac', sample_rate: 96000, num_channels: 1, bit_depth: 24, samples: 50000 });
+  });
+
+  it('reads several channel elements per packet by the first one', async () => {
+    // ffprobe: alac, 48000 Hz, 6 channels, bits_per_raw_sample 16, 30001 samples.
+    expect(await measured(at('alac-6ch.mka'))).toEqual({ reader: 'matroska', codec: 'alac', sample_rate: 48000, num_channels: 6, bit_depth: 16, samples: 30001 });
+  });
+
+  it('leaves a cut file to the decoder', async () => {
+    const source = new FileSource(at('alac-cut.mka'));
+    const head = readFileSync(at('alac-cut.mka'));
+    const input = { source, head, options: {}, detection: context.detection, size: () => source.size() };
+    await expect(readMatroska(input)).rejects.toBeInstanceOf(DecoderNeeded);
+    await source.close();
+  });
+
+  it.skipIf(!existsSync(corpus))('reads the corpus ALAC-in-Matroska file as ffprobe decodes it', async () => {
+    // ffprobe -show_frames: 56 frames of 4096 samples at 41000 Hz, stereo, bits_per_raw_sample 16.
+    expect(await measured(join(corpus, 'musicmeta__alac-in-matroska-short.mka'))).toEqual({
+      reader: 'matroska', codec: 'alac', sample_rate: 41000, num_channels: 2, bit_depth: 16, samples: 229376,
+    });
+  });
+});
+
+describe('ALAC packet headers', () => {
+  const config: AlacConfig = { frameLength: 4096, bitDepth: 16, riceLimit: 14, channels: 2, sampleRate: 44100 };
+
+  /** A packet from its first element's header fields (MSB first), padded with zero bytes. */
+  function packet(fields: [bits: number, value: number][], bytes = 64): Uint8Array {
+    const out = new Uint8Array(bytes);
+    let bit = 0;
+    for (const [width, value] of fields) {
+      for (let b = width - 1; b >= 0; b--, bit++) if (Math.floor(value / 2 ** b) % 2) out[bit >> 3]! |= 0x80 >> (bit & 7);
+    }
+    return out;
+  }
+  const header = (element: number, hasSize: number, uncompressed: number) => [[3, element], [4, 0], [12, 0], [1, hasSize], [2, 0], [1, uncompressed]] as [number, number][];
+  const predictor = (order: number, quant: number) => [[4, 0], [4, quant], [3, 4], [5, order], ...new Array(order).fill([16, 0])] as [number, number][];
+
+  it('takes the explicit count, else the frame length', () => {
+    expect(alacPacketSamples(packet([...header(1, 1, 0), [32, 1808], [16, 0], ...predictor(4, 9), ...predictor(4, 9)]), config)).toBe(1808);
+    expect(alacPacketSamples(packet([...header(1, 0, 0), [16, 0], ...predictor(4, 9), ...predictor(4, 9)]), config)).toBe(4096);
+  });
+
+  it('refuses what the decoder refuses', () => {
+    expect(alacPacketSamples(packet([...header(2, 0, 0)]), config)).toBeUndefined(); // CCE element
+    expect(alacPacketSamples(packet([...header(1, 1, 0), [32, 5000]]), config)).toBeUndefined(); // above the frame length
+    expect(alacPacketSamples(packet([...header(1, 1, 0), [32, 0]]), config)).toBeUndefined();
+    expect(alacPacketSamples(packet([...header(1, 0, 0), [16, 0], ...predictor(4, 0)]), config)).toBeUndefined(); // lpc_quant 0
+    expect(alacPacketSamples(packet([...header(1, 0, 0)]), { ...config, riceLimit: 0 })).toBeUndefined();
+    expect(alacPacketSamples(packet([...header(1, 0, 1)]), { ...config, channels: 1 })).toBeUndefined(); // a pair in a mono stream
+    expect(alacPacketSamples(packet([...header(0, 0, 1)], 100), config)).toBeUndefined(); // verbatim frame longer than the packet
+  });
+
+  it('parses the config as ffmpeg lays it out', () => {
+    const cookie = Uint8Array.from([0, 0, 16, 0, 0, 16, 40, 10, 14, 2, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xac, 0x44]);
+    expect(parseAlacConfig(cookie)).toEqual({ frameLength: 4096, bitDepth: 16, riceLimit: 14, channels: 2, sampleRate: 44100 });
+    expect(parseAlacConfig(cookie.subarray(0, 23))).toBeUndefined();
+  });
+});
