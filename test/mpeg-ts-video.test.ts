@@ -106,6 +106,24 @@ describe('MPEG-TS and MPEG-PS video in-process', () => {
     if (!(outcome instanceof ProbeError)) expect((outcome as { details?: { reader?: string } }).details?.reader).not.toBe('mpegts');
   });
 
+  it('counts a padding packet flagged as carrying a payload in the continuity counter, as FFmpeg does', async () => {
+    const whole = readFileSync(paths['h264-ntsc-aac.ts']!);
+    const padded = join(dir, 'padded.ts');
+    writeFileSync(padded, withVideoPadding(whole, 5));
+    const [plain, result] = [await probe(paths['h264-ntsc-aac.ts']!), await probe(padded)];
+    expect(result.details?.reader).toBe('mpegts');
+    expect(result.metadata).toEqual({ ...plain.metadata, file_size: whole.byteLength + 5 * 188 });
+  });
+
+  it('never answers in-process once a video packet is lost', async () => {
+    const whole = readFileSync(paths['h264-ntsc-aac.ts']!);
+    const at = 188 * (videoPacketIndices(whole)[3]!);
+    const lossy = join(dir, 'lossy.ts');
+    writeFileSync(lossy, Buffer.concat([whole.subarray(0, at), whole.subarray(at + 188)]));
+    const outcome = await probe(lossy).catch((error: unknown) => error);
+    if (!(outcome instanceof ProbeError)) expect((outcome as { details?: { reader?: string } }).details?.reader).not.toBe('mpegts');
+  });
+
   it('calls a copy cut inside a packet truncated', async () => {
     const whole = readFileSync(paths['mpeg2-25.ts']!);
     const cut = join(dir, 'cut-inside.ts');
@@ -115,6 +133,31 @@ describe('MPEG-TS and MPEG-PS video in-process', () => {
 });
 
 /** ffmpeg's mpegts muxer puts the first video stream on PID 0x100. */
+
+function videoPacketIndices(ts: Uint8Array): number[] {
+  const indices: number[] = [];
+  for (let i = 0; 188 * (i + 1) <= ts.byteLength; i++) if ((((ts[188 * i + 1]! & 0x1f) << 8) | ts[188 * i + 2]!) === VIDEO_PID) indices.push(i);
+  return indices;
+}
+
+/**
+ * The stream with `count` video packets inserted after the fourth one: payload flag set, but an
+ * adaptation field of stuffing fills them (as some muxers pad); later video packets' continuity
+ * counters move on by `count`.
+ */
+function withVideoPadding(ts: Uint8Array, count: number): Buffer {
+  const video = videoPacketIndices(ts);
+  const after = video[3]!;
+  const packets = Array.from({ length: ts.byteLength / 188 }, (_, i) => Buffer.from(ts.subarray(188 * i, 188 * (i + 1))));
+  for (const i of video.filter((index) => index > after)) packets[i]![3] = (packets[i]![3]! & 0xf0) | ((packets[i]![3]! + count) & 15);
+  const counter = packets[after]![3]! & 15;
+  const padding = Array.from({ length: count }, (_, k) => {
+    const packet = Buffer.alloc(188, 0xff);
+    packet.set([0x47, VIDEO_PID >> 8, VIDEO_PID & 0xff, 0x30 | ((counter + 1 + k) & 15), 183, 0]);
+    return packet;
+  });
+  return Buffer.concat([...packets.slice(0, after + 1), ...padding, ...packets.slice(after + 1)]);
+}
 const VIDEO_PID = 0x100;
 
 /** The end of the first packet of a video PES, from the middle of the file on, whose PES goes on in the next video packet. */

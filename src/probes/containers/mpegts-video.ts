@@ -61,6 +61,8 @@ export function transportPacketSize(head: Uint8Array): 188 | 192 | undefined {
 interface Packet {
   pid: number;
   start: boolean;
+  /** adaptation_field_control: 0 is reserved (FFmpeg ignores the packet), bit 0 flags a payload. */
+  control: number;
   continuity: number;
   /** Adaptation field flags discontinuity. */
   discontinuity: boolean;
@@ -77,6 +79,7 @@ function parsePacket(b: Uint8Array): Packet {
   return {
     pid: ((b[1]! & 0x1f) << 8) | b[2]!,
     start: (b[1]! & 0x40) !== 0,
+    control,
     continuity: b[3]! & 15,
     discontinuity: adaptation > 0 && (b[5]! & 0x80) !== 0,
     payload: control & 1 && payloadStart < TS_BYTES ? b.subarray(payloadStart, TS_BYTES) : undefined,
@@ -193,9 +196,9 @@ class PesCollector {
     const state = this.pids.get(packet.pid);
     if (!state) return;
     if (packet.discontinuity) throw new NeedsFfprobe('MPEG-TS discontinuity indicator');
+    if (packet.control === 0) return;
+    checkContinuity(state, packet);
     if (!packet.payload) return;
-    if (state.continuity !== undefined && packet.continuity !== ((state.continuity + 1) & 15)) throw new NeedsFfprobe('MPEG-TS continuity break');
-    state.continuity = packet.continuity;
     state.stuffedLast = hasStuffing(raw);
     if (packet.start) {
       if (state.open) state.done.push(this.finish(state.open));
@@ -214,6 +217,17 @@ class PesCollector {
     if (pes.declaredLength && pes.size !== pes.declaredLength) throw new NeedsFfprobe('MPEG-TS PES shorter or longer than it declares');
     return closePes(pes);
   }
+}
+
+/**
+ * handle_packet's continuity check: the counter steps on every packet flagged as carrying a
+ * payload, even one whose adaptation field fills it (muxers pad with such packets), and stays on
+ * one without. FFmpeg marks the PES after a break corrupt and joins what it has: not modelled.
+ */
+function checkContinuity(state: PidState, packet: Packet): void {
+  const expected = state.continuity === undefined ? packet.continuity : (state.continuity + (packet.control & 1)) & 15;
+  if (packet.continuity !== expected) throw new NeedsFfprobe('MPEG-TS continuity break');
+  state.continuity = packet.continuity;
 }
 
 interface Layout {
