@@ -3,10 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, chmodSync, constants, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { delimiter, join, resolve as resolvePath } from 'node:path';
 import { LimitError, ProbeError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
+import { Slots } from '../util/pool.js';
 import type { ProbeOptions } from './types.js';
 
 /** The parts of `ffprobe -print_format json -show_format -show_streams` that the probes read. */
@@ -235,7 +237,19 @@ interface ProcessOutput {
   stderr: string;
 }
 
+/**
+ * ffprobe processes running at once, whatever the number of inputs in flight: each is CPU-bound
+ * (its start alone is ~70 ms of dynamic linking) and holds ~50 MB, so more than one per core
+ * only queues in the kernel and grows memory. Waiting for a slot does not count towards the
+ * time limit, which starts with the process.
+ */
+const processSlots = new Slots(availableParallelism());
+
 function runProcess(binary: string, args: string[], source: ByteSource, options: ProbeOptions): Promise<ProcessOutput> {
+  return processSlots.run(() => runOneProcess(binary, args, source, options));
+}
+
+function runOneProcess(binary: string, args: string[], source: ByteSource, options: ProbeOptions): Promise<ProcessOutput> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], signal: options.signal });

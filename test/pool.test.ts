@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { Slots } from '../src/util/pool.js';
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
+
+describe('Slots', () => {
+  it('runs at most its size of tasks at once, and every task to its own end', async () => {
+    const slots = new Slots(2);
+    let running = 0;
+    let most = 0;
+    const task = async (value: number) => {
+      most = Math.max(most, ++running);
+      await tick();
+      running--;
+      return value * 10;
+    };
+    const results = await Promise.all([1, 2, 3, 4, 5, 6, 7].map((value) => slots.run(() => task(value))));
+    expect(results).toEqual([10, 20, 30, 40, 50, 60, 70]);
+    expect(most).toBe(2);
+  });
+
+  it('frees the slot of a task that fails', async () => {
+    const slots = new Slots(1);
+    await expect(slots.run(() => Promise.reject(new Error('bad file')))).rejects.toThrow('bad file');
+    await expect(slots.run(async () => 'next')).resolves.toBe('next');
+  });
+});
