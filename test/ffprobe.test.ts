@@ -1,17 +1,27 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFixture } from '../scripts/fixtures-video.mjs';
 import { ffprobeVersion, runFfprobe } from '../src/probes/ffprobe.js';
+import { probe } from '../src/probes/index.js';
 import { BufferSource, FileSource } from '../src/sources/index.js';
 
 let dir: string;
 let mp4: string;
+let slowFfprobe: string;
+
+/** The commands of this process's child processes (Linux /proc). */
+function childCommands(): string[] {
+  return readdirSync('/proc/self/task').flatMap((task) => readFileSync(`/proc/self/task/${task}/children`, 'utf8').split(' ').filter(Boolean))
+    .map((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim());
+}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ffprobe-test-'));
   mp4 = await makeFixture(dir, 'cfr.mp4');
+  slowFfprobe = join(dir, 'slow-ffprobe');
+  writeFileSync(slowFfprobe, '#!/bin/sh\nexec sleep 30\n', { mode: 0o755 }); // an ffprobe that hangs
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,6 +65,14 @@ describe('runFfprobe', () => {
 
   it('kills ffprobe past the time limit', async () => {
     await expect(runFfprobe(new FileSource(mp4), { timeoutMs: 1 })).rejects.toMatchObject({ code: 'timeout' });
+  });
+
+  it('stops ffprobe when the probe is cancelled, leaving no process behind', async () => {
+    const cancel = new AbortController();
+    const probing = probe(await makeFixture(dir, 'mpeg2.wtv'), { signal: cancel.signal, ffprobePath: slowFfprobe });
+    setTimeout(() => cancel.abort(), 100);
+    await expect(probing).rejects.toMatchObject({ code: 'io_error', message: expect.stringMatching(/cancelled/) });
+    expect(childCommands()).not.toContain('sleep');
   });
 
   it('reports a missing binary as tool_missing', async () => {

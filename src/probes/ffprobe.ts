@@ -271,6 +271,7 @@ function runOneProcess(binary: string, args: string[], source: ByteSource, optio
       if (err.length < MAX_STDERR_CHARS) err += chunk.toString();
     });
     child.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.name === 'AbortError') return fail(new ProbeError('io_error', `ffprobe was stopped on ${source.name}: the probe was cancelled`));
       fail(error.code === 'ENOENT'
         ? new ProbeError('tool_missing', `ffprobe not found (${binary}); set FFPROBE_PATH`)
         : new ProbeError('io_error', `ffprobe failed to start: ${error.message}`));

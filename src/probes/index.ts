@@ -42,20 +42,20 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** Detects what the input is and describes it with that modality's probe. */
 export async function probe(input: MediaInput, options: ProbeInputOptions = {}): Promise<ProbeResult> {
-  return withSource(input, options, async (source) => {
+  return withSource(input, options, async (source, limited) => {
     const detection = await detect(source, { prefix: await source.read(0, DETECTION_PREFIX_BYTES) });
-    return runProbe(source, detection, options);
+    return runProbe(source, detection, limited);
   });
 }
 
 /** Describes the input as the given modality, whatever the detector would say. */
 export async function probeAs<K extends Modality>(modality: K, input: MediaInput, options: ProbeInputOptions = {}): Promise<ProbeResult<K>> {
-  return withSource(input, options, async (source) => {
+  return withSource(input, options, async (source, limited) => {
     const detection = await detect(source).catch((error: unknown) => {
       if (error instanceof ProbeError && error.code === 'empty_file') throw error;
       return { modality, mime: '', format: 'unknown', warnings: [] } satisfies Detection;
     });
-    return runProbe(source, { ...detection, modality }, options) as Promise<ProbeResult<K>>;
+    return runProbe(source, { ...detection, modality }, limited) as Promise<ProbeResult<K>>;
   });
 }
 
@@ -89,16 +89,25 @@ async function runOne(source: ByteSource, detection: Detection, options: ProbeOp
   } as ProbeResult;
 }
 
-/** Opens the input, enforces the time limit, always closes, and types every failure. */
-async function withSource<T>(input: MediaInput, options: ProbeInputOptions, work: (source: ByteSource) => Promise<T>): Promise<T> {
+/**
+ * Opens the input, enforces the time limit, always closes, and types every failure. The work gets
+ * the options with a signal that aborts at the time limit, so a child process it started (ffprobe)
+ * is killed with it rather than left running.
+ */
+async function withSource<T>(input: MediaInput, options: ProbeInputOptions, work: (source: ByteSource, options: ProbeInputOptions) => Promise<T>): Promise<T> {
   const source = openSource(input, { ...options, maxBytesRead: options.maxBytesRead });
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const expiry = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, expiry.signal]) : expiry.signal;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LimitError('timeout', `probing ${source.name} took over ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => {
+      reject(new LimitError('timeout', `probing ${source.name} took over ${timeoutMs} ms`));
+      expiry.abort();
+    }, timeoutMs);
   });
   try {
-    return await Promise.race([work(source), timeout]);
+    return await Promise.race([work(source, { ...options, signal }), timeout]);
   } catch (error) {
     throw toEncordMediaError(error, source.name);
   } finally {
