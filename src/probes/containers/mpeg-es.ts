@@ -195,11 +195,23 @@ function frameTicksOf(rate: Rational): number {
 const SEQUENCE_HEADER = 0xb3;
 const EXTENSION = 0xb5;
 const PICTURE = 0x00;
-/** ff_mpeg12_frame_rate_tab for the codes MPEG-1/2 define (FFmpeg's extra codes 9-15 are not modelled). */
+/** ff_mpeg12_frame_rate_tab for the codes MPEG-1/2 define. */
 const MPEG_FRAME_RATES: readonly (Rational | undefined)[] = [
   undefined, { num: 24000, den: 1001 }, { num: 24, den: 1 }, { num: 25, den: 1 }, { num: 30000, den: 1001 },
   { num: 30, den: 1 }, { num: 50, den: 1 }, { num: 60000, den: 1001 }, { num: 60, den: 1 },
 ];
+/** ff_mpeg12_frame_rate_tab's codes 9-13 beyond the standard (Xing's 15 fps, libmpeg3's economy rates). */
+const EXTENDED_FRAME_RATES: readonly (Rational | undefined)[] = [
+  ...MPEG_FRAME_RATES, { num: 15, den: 1 }, { num: 5, den: 1 }, { num: 10, den: 1 }, { num: 12, den: 1 }, { num: 15, den: 1 },
+];
+
+export interface MpegVideoOptions {
+  /**
+   * Accept frame_rate_code 9-13 (MPEG-1 only), which FFmpeg's parser and decoder read from its
+   * extended table; only the raw elementary stream reader has checked their timing against ffprobe.
+   */
+  extendedRateCodes?: boolean;
+}
 /** ff_mpeg2_aspect: display aspect ratios for aspect_ratio_information 2..4. */
 const MPEG2_ASPECT: readonly Rational[] = [{ num: 0, den: 1 }, { num: 1, den: 1 }, { num: 4, den: 3 }, { num: 16, den: 9 }, { num: 221, den: 100 }];
 
@@ -227,7 +239,7 @@ interface MpegVideoState {
 
 const B_PICTURE = 3;
 
-function inspectMpegVideo(payloads: Uint8Array[]): VideoPictures {
+export function inspectMpegVideo(payloads: Uint8Array[], options: MpegVideoOptions = {}): VideoPictures {
   const state: MpegVideoState = {};
   const bPictures: boolean[] = [];
   payloads.forEach((payload, index) => {
@@ -243,7 +255,7 @@ function inspectMpegVideo(payloads: Uint8Array[]): VideoPictures {
     }
     if (pictures !== 1) throw new NeedsFfprobe(`MPEG stream: video PES ${index} holds ${pictures} pictures`);
   });
-  return { ...mpegVideoParameters(state), bPictures, announcesReorder: state.extension !== undefined && !state.extension.lowDelay };
+  return { ...mpegVideoParameters(state, options), bPictures, announcesReorder: state.extension !== undefined && !state.extension.lowDelay };
 }
 
 function readSequenceHeader(bytes: Uint8Array, state: MpegVideoState): void {
@@ -297,9 +309,9 @@ function readExtension(bytes: Uint8Array, state: MpegVideoState): void {
  * extension's n/d and ticks_per_frame 2, and a frame picture without repeat_first_field has
  * repeat_pict 1: again one frame period. The decoder's picture size and aspect (mpeg12dec.c).
  */
-function mpegVideoParameters({ header, extension, display }: MpegVideoState): VideoParameters {
+function mpegVideoParameters({ header, extension, display }: MpegVideoState, options: MpegVideoOptions): VideoParameters {
   if (!header) throw new NeedsFfprobe('MPEG stream: no sequence header');
-  const base = MPEG_FRAME_RATES[header.rateCode];
+  const base = (options.extendedRateCodes && !extension ? EXTENDED_FRAME_RATES : MPEG_FRAME_RATES)[header.rateCode];
   if (!base) throw new NeedsFfprobe(`MPEG stream: frame_rate_code ${header.rateCode}`);
   const frameRate = extension ? avReduce(base.num * (extension.rateN + 1), base.den * (extension.rateD + 1), 1 << 30) : base;
   const width = header.width | ((extension?.widthExtension ?? 0) << 12);

@@ -1,0 +1,148 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ffmpegPath } from '../scripts/fixtures-video.mjs';
+import { NeedsFfprobe } from '../src/probes/containers/facts.js';
+import { mpegVideoEsFacts } from '../src/probes/containers/mpeg-video-es.js';
+import { probeVideo } from '../src/probes/video.js';
+import { FileSource } from '../src/sources/index.js';
+import type { ProbeContext } from '../src/probes/types.js';
+
+const run = promisify(execFile);
+
+const context: ProbeContext = {
+  options: {},
+  detection: { modality: 'video', mime: 'video/mpeg', format: 'mpeg', warnings: [] },
+};
+
+/** testsrc2 moves, so frames do not compress to nothing. */
+const SOURCE = (size: string, rate: string, seconds: number) => ['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${rate}:duration=${seconds}`];
+/** A constant rate with a VBV buffer small enough that the encoder writes each picture's vbv_delay. */
+const CBR = (rate: string) => ['-b:v', rate, '-minrate', rate, '-maxrate', rate, '-bufsize', '1M'];
+
+/** MPEG-1 marks a variable bit rate with bit_rate 0x3FFFF; FFmpeg then estimates with 0x3FFFF * 400 bit/s. */
+const MPEG1_VBR_RATE = 0x3ffff * 400;
+
+/** name -> generator arguments, and what the generator was told (bitRate: the constant rate asked for). */
+const FIXTURES: Record<string, { args: string[]; fps: number; width: number; height: number; bitRate?: number; squarePixels: boolean }> = {
+  'vbr-25.m1v': { args: [...SOURCE('352x288', '25', 2), '-c:v', 'mpeg1video', '-f', 'mpeg1video'], fps: 25, width: 352, height: 288, bitRate: MPEG1_VBR_RATE, squarePixels: true },
+  'cbr-ntsc.m1v': { args: [...SOURCE('320x240', '30000/1001', 2), '-c:v', 'mpeg1video', ...CBR('800k'), '-f', 'mpeg1video'], fps: 30000 / 1001, width: 320, height: 240, bitRate: 800_000, squarePixels: true },
+  // frame_rate_code 9, FFmpeg's extension for Xing's 15 fps.
+  'cbr-15.m1v': { args: [...SOURCE('160x120', '15', 3), '-c:v', 'mpeg1video', '-strict', 'unofficial', ...CBR('200k'), '-f', 'mpeg1video'], fps: 15, width: 160, height: 120, bitRate: 200_000, squarePixels: true },
+  'cbr-50-wide.m2v': { args: [...SOURCE('720x576', '50', 1), '-c:v', 'mpeg2video', '-aspect', '16:9', ...CBR('6M'), '-f', 'mpeg2video'], fps: 50, width: 720, height: 576, bitRate: 6_000_000, squarePixels: false },
+  'cbr-interlaced.m2v': { args: [...SOURCE('720x480', '30000/1001', 1), '-c:v', 'mpeg2video', '-flags', '+ildct+ilme', ...CBR('4M'), '-f', 'mpeg2video'], fps: 30000 / 1001, width: 720, height: 480, bitRate: 4_000_000, squarePixels: true },
+  // MPEG-2 without vbv_delay: nothing gives FFmpeg a bit rate, so ffprobe states no duration.
+  'vbr-24.m2v': { args: [...SOURCE('352x288', '24000/1001', 2), '-c:v', 'mpeg2video', '-f', 'mpeg2video'], fps: 24000 / 1001, width: 352, height: 288, squarePixels: true },
+};
+
+let dir: string;
+const paths: Record<string, string> = {};
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'mpeg-video-es-test-'));
+  for (const [name, { args }] of Object.entries(FIXTURES)) {
+    paths[name] = join(dir, name);
+    await run(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...args, paths[name]!], { maxBuffer: 1 << 20 });
+  }
+}, 120_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function probe(path: string) {
+  const source = new FileSource(path, path);
+  try {
+    return await probeVideo(source, context);
+  } finally {
+    await source.close();
+  }
+}
+
+async function facts(path: string) {
+  const source = new FileSource(path, path);
+  try {
+    return await mpegVideoEsFacts(source);
+  } finally {
+    await source.close();
+  }
+}
+
+/** estimate_timings_from_bit_rate: the file's bits over the bit rate, in the raw demuxer's 1/1200000 ticks. */
+function bitRateDuration(path: string, bitRate: number): number {
+  return Math.round((statSync(path).size * 8 * 1_200_000) / bitRate) / 1_200_000;
+}
+
+describe('raw MPEG-1/2 video elementary streams in-process', () => {
+  for (const [name, expected] of Object.entries(FIXTURES).filter(([, fixture]) => fixture.bitRate)) {
+    it(`reads ${name} as ffprobe does`, async () => {
+      const result = await probe(paths[name]!);
+      expect(result.details?.reader).toBe('mpeg');
+      expect(result.metadata.fps).toBeCloseTo(expected.fps, 9);
+      expect(result.metadata.width).toBe(expected.width);
+      expect(result.metadata.height).toBe(expected.height);
+      expect(result.metadata.mime_type).toBe('video/mpeg');
+      expect(result.metadata.duration).toBeCloseTo(bitRateDuration(paths[name]!, expected.bitRate!), 5);
+      expect(result.warnings.map((warning) => warning.code)).toEqual(
+        expected.squarePixels ? ['unsupported_by_encord'] : ['non_square_pixels', 'unsupported_by_encord'],
+      );
+    });
+  }
+
+  it('states no duration for MPEG-2 without a constant bit rate, as ffprobe', async () => {
+    const described = await facts(paths['vbr-24.m2v']!);
+    expect(described.containerDuration).toBeUndefined();
+    expect(described.stream.avgFrameRate).toEqual({ num: 24000, den: 1001 });
+    await expect(probe(paths['vbr-24.m2v']!)).rejects.toMatchObject({ code: 'corrupt_file' });
+  });
+
+  it('estimates a cut stream from its own size', async () => {
+    const whole = readFileSync(paths['cbr-ntsc.m1v']!);
+    const cut = join(dir, 'cut.m1v');
+    writeFileSync(cut, whole.subarray(0, Math.floor(whole.byteLength * 0.6)));
+    const result = await probe(cut);
+    expect(result.details?.reader).toBe('mpeg');
+    expect(result.metadata.duration).toBeCloseTo(bitRateDuration(cut, 800_000), 5);
+  });
+
+  it('hands a stream whose sequence header changes to ffprobe', async () => {
+    const joined = join(dir, 'joined.m1v');
+    writeFileSync(joined, Buffer.concat([readFileSync(paths['cbr-ntsc.m1v']!), readFileSync(paths['vbr-25.m1v']!)]));
+    await expect(facts(joined)).rejects.toBeInstanceOf(NeedsFfprobe);
+  });
+
+  it('hands a two-frame stream to ffprobe (find_stream_info measures no frame rate from it)', async () => {
+    const short = join(dir, 'short.m1v');
+    await run(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...SOURCE('352x288', '25', 0.08), '-c:v', 'mpeg1video', '-f', 'mpeg1video', short]);
+    await expect(facts(short)).rejects.toBeInstanceOf(NeedsFfprobe);
+  });
+
+  it('hands a sequence header followed by no pictures to ffprobe', async () => {
+    const garbage = join(dir, 'garbage.m1v');
+    writeFileSync(garbage, Buffer.concat([Buffer.from([0, 0, 1, 0xb3]), Buffer.alloc(5000, 0xff)]));
+    await expect(facts(garbage)).rejects.toBeInstanceOf(NeedsFfprobe);
+  });
+});
+
+const corpus = '/work/shared/corpus/video';
+
+describe.skipIf(!existsSync(corpus))('raw MPEG video corpus files', () => {
+  // Values as ffprobe 5.1.9 prints them (-show_format -show_streams).
+  it('filetype__fixture.mpg: MPEG-1 at Xing 15 fps, duration from the VBR marker rate', async () => {
+    const result = await probe(join(corpus, 'filetype__fixture.mpg'));
+    expect(result.details?.reader).toBe('mpeg');
+    expect(result.metadata).toMatchObject({ fps: 15, width: 160, height: 120, file_size: 37700, mime_type: 'video/mpeg' });
+    expect(result.metadata.duration).toBeCloseTo(0.002877, 6);
+  });
+
+  it('filetype__fixture2.mpg: MPEG-1 at 30000/1001, 320 kbit/s', async () => {
+    const result = await probe(join(corpus, 'filetype__fixture2.mpg'));
+    expect(result.details?.reader).toBe('mpeg');
+    expect(result.metadata).toMatchObject({ width: 320, height: 240, file_size: 563016, mime_type: 'video/mpeg' });
+    expect(result.metadata.fps).toBeCloseTo(30000 / 1001, 9);
+    expect(result.metadata.duration).toBeCloseTo(14.0754, 6);
+  });
+});
