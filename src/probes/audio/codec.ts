@@ -1,3 +1,5 @@
+import { lowRateAacConfig, type LowRateAac } from './aac-sbr.js';
+
 /**
  * SPEC's codec naming and bit-depth rules, applied to ffprobe's stream fields and shared by the
  * in-process readers (which name codecs as ffprobe would).
@@ -49,8 +51,11 @@ const positive = (n: number | undefined) => (n !== undefined && n > 0 ? n : unde
 const AAC_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
 const AOT_USAC = 42;
 
-/** Why an AudioSpecificConfig is not plain AAC a reader can measure: the decoder's business, or damage. */
-export type AacConfigProblem = { decoderNeeded: string } | { corrupt: string };
+/**
+ * Why an AudioSpecificConfig is not plain AAC a reader can measure: the decoder's business, or
+ * damage. `sbr`: AAC-LC whose SBR the config turns on or leaves to the first frame (aac-sbr.ts).
+ */
+export type AacConfigProblem = { decoderNeeded: string; sbr?: LowRateAac } | { corrupt: string };
 
 /**
  * AudioSpecificConfig (ISO 14496-3 1.6.2.1) for plain AAC (Main, LC, LTP) with a channel
@@ -76,7 +81,7 @@ export function parseAacConfig(asc: Uint8Array, framesDecoded = true): { sampleR
   if (objectType === AOT_USAC) return { corrupt: 'AAC audio object type 42 (USAC): ffmpeg 5.1 has no decoder for it' };
   if (![1, 2, 4].includes(objectType)) return { decoderNeeded: `AAC audio object type ${objectType}` };
   if (!sampleRate) return { corrupt: `AAC sampling frequency index ${rateIndex}` };
-  if (sampleRate <= 24000 && framesDecoded) return { decoderNeeded: `AAC at ${sampleRate} Hz may carry SBR` };
+  if (sampleRate <= 24000 && framesDecoded) return lowRateAacConfig(asc, objectType, rateIndex, channelConfig, sampleRate);
   if (channelConfig === 0 || channelConfig > 7) return { decoderNeeded: `AAC channel configuration ${channelConfig}` };
   if (read(1) === 1) return { decoderNeeded: 'AAC with 960-sample frames' };
   if (read(1) === 1) read(14); // dependsOnCoreCoder: coreCoderDelay

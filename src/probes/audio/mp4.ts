@@ -4,7 +4,7 @@ import { fragmentedTimeline } from '../containers/mp4-fragments.js';
 import { parseMp4 } from '../containers/mp4.js';
 import { ascii, readExactly, startsWith, u16be, u32be, u64 } from './bytes.js';
 import { alacConfigProblem, parseAlacConfig } from './alac.js';
-import { decodedLayout, firstFrameSbr, type ImplicitSbr } from './aac-sbr.js';
+import { decodedLayout, firstFrameSbr, type LowRateAac } from './aac-sbr.js';
 import { parseAacConfig } from './codec.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
 import { parseStreamInfo, STREAMINFO_SIZE } from './flac.js';
@@ -79,33 +79,33 @@ export async function readMp4(input: AudioInput): Promise<AudioFacts> {
   if (fragmented) {
     const traks = children(moov, 0, moov.byteLength).filter((b) => b.type === 'trak');
     checkSampleData(track, size);
-    await resolveImplicitSbr(input, track, mime, fragmented);
+    await resolveSbr(input, track, mime, fragmented);
     const samples = await fragmentedDecodedSamples(input, moov, root, track, traks.findIndex((b) => b.body === trak.body), mime);
     return { mime, ...track.format, duration: samples / track.format.sampleRate };
   }
   checkSampleData(track, size);
-  await resolveImplicitSbr(input, track, mime, fragmented);
+  await resolveSbr(input, track, mime, fragmented);
   const perPacket = typeof track.frame === 'object' && 'packets' in track.frame ? await packetSamples(input, chunkRuns(track), track.frame.packets, mime) : undefined;
   const samples = await decodedSamples(input, moov, root, track, mime, perPacket);
   return { mime, ...track.format, duration: samples / track.format.sampleRate };
 }
 
 /**
- * AAC-LC at 24 kHz or less: the first packet decides whether FFmpeg's decoder runs the track as
- * HE-AAC (aac-sbr.ts); the track then decodes at twice the rate, 2048 samples a packet, and the
- * container's skip (edit or iTunSMPB) is doubled by the decoder. libfaac's own skip is not, and
- * fragments are not replayed here: both stay with the decoder.
+ * AAC-LC at 24 kHz or less whose config turns SBR on or leaves it to the first packet (aac-sbr.ts):
+ * with SBR the track decodes at twice the rate, 2048 samples a packet, and the decoder doubles
+ * the container's skip (edit or iTunSMPB). libfaac's own skip is not doubled, and fragments are
+ * not replayed here: both stay with the decoder.
  */
-async function resolveImplicitSbr(input: AudioInput, track: Track, mime: string, fragmented: boolean): Promise<void> {
-  const core = typeof track.frame === 'object' && 'fixed' in track.frame ? track.frame.implicitSbr : undefined;
-  if (!core) return;
-  const reason = `AAC at ${core.sampleRate} Hz may carry SBR`;
+async function resolveSbr(input: AudioInput, track: Track, mime: string, fragmented: boolean): Promise<void> {
+  const config = typeof track.frame === 'object' && 'fixed' in track.frame ? track.frame.sbr : undefined;
+  if (!config) return;
+  const reason = `AAC at ${config.sampleRate} Hz with ${config.sbr} SBR`;
   if (fragmented || track.sampleCount === 0) throw new DecoderNeeded(mime, reason);
   const first = await input.source.read(chunkRuns(track)[0]!.offset, track.sizes(0));
-  const verdict = firstFrameSbr(first, core);
+  const verdict = config.sbr === 'explicit' ? { sbr: true } : firstFrameSbr(first, config);
   if ('unsure' in verdict) throw new DecoderNeeded(mime, `${reason} (${verdict.unsure})`);
-  if (verdict.sbr && hasLibfaacMarker(first)) throw new DecoderNeeded(mime, `${reason} (libfaac's marker beside SBR)`);
-  const layout = decodedLayout(core, verdict.sbr);
+  if (verdict.sbr && hasLibfaacMarker(first)) throw new DecoderNeeded(mime, `${reason} beside libfaac's marker`);
+  const layout = decodedLayout(config, verdict.sbr);
   track.format = { ...track.format, sampleRate: layout.sampleRate, channels: layout.channels };
   track.frame = verdict.sbr ? { fixed: layout.frameSamples, skipMultiplier: 2 } : { fixed: layout.frameSamples };
 }
@@ -155,12 +155,12 @@ interface Format {
 type FrameLength = AacFrame | 'stts' | { packets: PacketFrames };
 
 /**
- * A fixed frame; for AAC-LC at 24 kHz or less, the config that leaves SBR to the first frame
- * (`implicitSbr`, until resolved) and, once SBR is found, the decoder's skip_samples_multiplier.
+ * A fixed frame; for AAC-LC at 24 kHz or less, the config whose SBR is on or left to the first
+ * frame (`sbr`, until resolved) and, with SBR on, the decoder's skip_samples_multiplier.
  */
 interface AacFrame {
   fixed: number;
-  implicitSbr?: ImplicitSbr;
+  sbr?: LowRateAac;
   skipMultiplier?: number;
 }
 
@@ -494,7 +494,7 @@ function aacFormat(moov: Uint8Array, esds: Box | undefined, mime: string, decode
     throw new DecoderNeeded(mime, `MP4 mp4a with object type 0x${config?.objectType.toString(16) ?? '?'}`);
   }
   const asc = parseAudioSpecificConfig(config.specific, mime, decoded);
-  const frame = asc.implicitSbr ? { fixed: 1024, implicitSbr: asc.implicitSbr } : { fixed: 1024 };
+  const frame = asc.sbr ? { fixed: 1024, sbr: asc.sbr } : { fixed: 1024 };
   return { format: { codec: 'aac', sampleRate: asc.sampleRate, channels: asc.channels, bitDepth: 32 }, frame };
 }
 
@@ -527,11 +527,11 @@ function decoderConfig(es: Uint8Array): { objectType: number; specific?: Uint8Ar
 }
 
 /** The AudioSpecificConfig as codec.ts reads it; what it cannot measure goes to the decoder. */
-function parseAudioSpecificConfig(asc: Uint8Array, mime: string, decoded: boolean): { sampleRate: number; channels: number; implicitSbr?: ImplicitSbr } {
+function parseAudioSpecificConfig(asc: Uint8Array, mime: string, decoded: boolean): { sampleRate: number; channels: number; sbr?: LowRateAac } {
   const config = parseAacConfig(asc, decoded);
   if ('corrupt' in config) throw new ProbeError('corrupt_file', config.corrupt);
   if ('decoderNeeded' in config) {
-    if (config.implicitSbr) return { sampleRate: config.implicitSbr.sampleRate, channels: config.implicitSbr.channelConfig, implicitSbr: config.implicitSbr };
+    if (config.sbr) return { sampleRate: config.sbr.sampleRate, channels: config.sbr.channelConfig, sbr: config.sbr };
     throw new DecoderNeeded(mime, config.decoderNeeded);
   }
   return config;

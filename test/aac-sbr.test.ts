@@ -1,0 +1,156 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ffmpegPath } from '../scripts/fixtures-audio.mjs';
+import { probeAudio } from '../src/probes/audio.js';
+import { firstFrameSbr, lowRateAacConfig } from '../src/probes/audio/aac-sbr.js';
+import { parseAacConfig } from '../src/probes/audio/codec.js';
+import type { ProbeContext } from '../src/probes/types.js';
+import { FileSource } from '../src/sources/file.js';
+
+/**
+ * Implicit SBR in AAC-LC at 24 kHz or less, decided from the first raw_data_block as FFmpeg 5.1's
+ * decoder decides it. Expected stream values are what ffprobe 5.1 (Debian) reports for the same
+ * bytes: -show_streams, and the decoded length as the sum of -show_frames nb_samples.
+ */
+
+const context: ProbeContext = { options: {}, detection: { modality: 'audio', mime: '', format: '', warnings: [] } };
+const corpus = '/work/shared/corpus/audio';
+
+/** Bits written MSB first as a string of '0' / '1', padded with zeros to whole bytes. */
+function bytesOf(bits: string): Uint8Array {
+  const padded = bits + '0'.repeat(-bits.length & 7);
+  return Uint8Array.from({ length: padded.length / 8 }, (_, i) => parseInt(padded.slice(8 * i, 8 * i + 8), 2));
+}
+
+const field = (value: number, width: number) => value.toString(2).padStart(width, '0');
+/** An individual_channel_stream with no bands: global gain, long-window ics_info with max_sfb 0, no tools. */
+const silentIcs = field(100, 8) + '0' + '00' + '0' + field(0, 6) + '0' + '000';
+const SCE = '000' + '0000' + silentIcs;
+const CPE = '001' + '0000' + '0' + silentIcs + silentIcs;
+/** A FIL element of 2 bytes holding an SBR extension payload (type 13) with no header. */
+const FIL_SBR = '110' + field(2, 4) + '1101' + '0'.repeat(12);
+const END = '111';
+
+function rawBlock(channels: 1 | 2, sbr: boolean): Uint8Array {
+  return bytesOf((channels === 1 ? SCE : CPE) + (sbr ? FIL_SBR : '') + END);
+}
+
+/** ADTS: MPEG-4, no CRC, AAC-LC, one raw data block per frame. */
+function adtsFrame(raw: Uint8Array, rateIndex: number, channels: number): Uint8Array {
+  const length = raw.byteLength + 7;
+  const header = bytesOf('1'.repeat(12) + '0' + '00' + '1' + '01' + field(rateIndex, 4) + '0' + field(channels, 3) + '0000' + field(length, 13) + '1'.repeat(11) + '00');
+  return Uint8Array.from([...header, ...raw]);
+}
+
+/** The raw data blocks of an ADTS file without CRCs. */
+function adtsBlocks(bytes: Uint8Array): Uint8Array[] {
+  const blocks: Uint8Array[] = [];
+  for (let o = 0; o + 7 <= bytes.byteLength; ) {
+    const length = ((bytes[o + 3]! & 3) << 11) | (bytes[o + 4]! << 3) | (bytes[o + 5]! >> 5);
+    blocks.push(bytes.subarray(o + 7, o + length));
+    o += length;
+  }
+  return blocks;
+}
+
+async function measured(path: string) {
+  const source = new FileSource(path);
+  try {
+    const { metadata, details } = await probeAudio(source, context);
+    const { sample_rate, num_channels, duration } = metadata;
+    return { reader: details?.reader, sample_rate, num_channels, samples: Math.round(duration! * sample_rate!) };
+  } finally {
+    await source.close();
+  }
+}
+
+describe('first raw_data_block', () => {
+  it('finds an SBR payload after the channel element, mono or stereo', () => {
+    expect(firstFrameSbr(rawBlock(1, true), { samplingIndex: 7, channelConfig: 1 })).toEqual({ sbr: true });
+    expect(firstFrameSbr(rawBlock(2, true), { samplingIndex: 11, channelConfig: 2 })).toEqual({ sbr: true });
+    expect(firstFrameSbr(rawBlock(2, false), { samplingIndex: 7, channelConfig: 2 })).toEqual({ sbr: false });
+  });
+
+  it('is unsure where the decoder would fail the frame or treat it otherwise', () => {
+    const core = { samplingIndex: 7, channelConfig: 1 } as const;
+    expect(firstFrameSbr(bytesOf(FIL_SBR + SCE + END), core)).toHaveProperty('unsure'); // SBR before the channel element
+    expect(firstFrameSbr(rawBlock(2, true), core)).toHaveProperty('unsure'); // a CPE in a mono configuration
+    expect(firstFrameSbr(rawBlock(1, true).subarray(0, 4), core)).toHaveProperty('unsure'); // cut before END
+    expect(firstFrameSbr(Uint8Array.from([...rawBlock(1, false), 0x21]), core)).toHaveProperty('unsure'); // bytes after END
+    expect(firstFrameSbr(bytesOf(SCE + SCE + END), core)).toHaveProperty('unsure'); // a second channel element
+    expect(firstFrameSbr(bytesOf('000' + '0000' + field(100, 8) + '1' + '0'.repeat(20) + END), core)).toHaveProperty('unsure'); // reserved bit
+  });
+});
+
+describe('AudioSpecificConfig at 24 kHz or less', () => {
+  it('leaves plain AAC-LC to the first frame', () => {
+    expect(parseAacConfig(Uint8Array.of(0x13, 0x90))).toMatchObject({ sbr: { sampleRate: 22050, channelConfig: 2, sbr: 'implicit', sbrChannels: 2 } });
+    expect(parseAacConfig(Uint8Array.of(0x15, 0x88))).toMatchObject({ sbr: { sampleRate: 8000, channelConfig: 1, sbr: 'implicit', sbrChannels: 2 } });
+  });
+
+  it('follows a sync extension that turns SBR off or on', () => {
+    // musicmeta__pr-544.m4a: LC 8 kHz stereo, sync extension with SBR off.
+    expect(parseAacConfig(Uint8Array.of(0x15, 0x90, 0x56, 0xe5, 0x00))).toEqual({ sampleRate: 8000, channels: 2 });
+    // taglib__zero-length-mdat.m4a: LC 22.05 kHz mono, SBR on at 44.1 kHz, PS off.
+    expect(parseAacConfig(Uint8Array.of(0x13, 0x88, 0x56, 0xe5, 0xa5, 0x48, 0x00))).toMatchObject({ sbr: { sbr: 'explicit', sbrChannels: 1 } });
+  });
+
+  it('leaves other object types and layouts to the decoder', () => {
+    expect(lowRateAacConfig(Uint8Array.of(0x0b, 0x90), 1, 7, 2, 22050)).not.toHaveProperty('sbr'); // AAC Main
+    expect(lowRateAacConfig(Uint8Array.of(0x13, 0xb0), 2, 7, 6, 22050)).not.toHaveProperty('sbr'); // 5.1
+    expect(parseAacConfig(Uint8Array.of(0x13, 0x94))).not.toHaveProperty('sbr'); // 960-sample frames
+  });
+});
+
+describe('streams written by ffmpeg', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'aac-sbr-'));
+  });
+
+  it('parses every frame of the native (LC) encoder to its END element without SBR', () => {
+    for (const [rate, index] of [[8000, 11], [11025, 10], [16000, 8], [22050, 7], [24000, 6]] as const) {
+      for (const channels of [1, 2] as const) {
+        const path = join(dir, `lc-${rate}-${channels}.aac`);
+        execFileSync(ffmpegPath(), ['-v', 'error', '-y', '-f', 'lavfi', '-i', `anoisesrc=r=${rate}:d=1.5:a=0.4`, '-ac', String(channels), '-c:a', 'aac', '-f', 'adts', path]);
+        const blocks = adtsBlocks(readFileSync(path));
+        expect(blocks.length).toBeGreaterThan(10);
+        for (const block of blocks) expect(firstFrameSbr(block, { samplingIndex: index, channelConfig: channels })).toEqual({ sbr: false });
+      }
+    }
+  });
+
+  // ffprobe 5.1 on the same bytes (ADTS from these frames, remuxed with -c copy): 44100 Hz, 2 channels
+  // (a mono core gets parametric stereo), 10 frames of 2048 samples.
+  it('reads an M4A whose first frame carries SBR as HE-AAC', async () => {
+    const adts = join(dir, 'sbr-mono.aac');
+    const m4a = join(dir, 'sbr-mono.m4a');
+    writeFileSync(adts, Buffer.concat(Array.from({ length: 10 }, () => adtsFrame(rawBlock(1, true), 7, 1))));
+    execFileSync(ffmpegPath(), ['-v', 'error', '-y', '-i', adts, '-c', 'copy', m4a]);
+    expect(await measured(m4a)).toEqual({ reader: 'mp4', sample_rate: 44100, num_channels: 2, samples: 20480 });
+  });
+
+  // ffprobe 5.1: 22050 Hz, 1 channel, 10 frames of 1024 ("Implicit SBR was found with a first occurrence after the first frame").
+  it('ignores SBR that first appears after the first frame of an M4A', async () => {
+    const adts = join(dir, 'late-sbr.aac');
+    const m4a = join(dir, 'late-sbr.m4a');
+    writeFileSync(adts, Buffer.concat(Array.from({ length: 10 }, (_, i) => adtsFrame(rawBlock(1, i >= 3), 7, 1))));
+    execFileSync(ffmpegPath(), ['-v', 'error', '-y', '-i', adts, '-c', 'copy', m4a]);
+    expect(await measured(m4a)).toEqual({ reader: 'mp4', sample_rate: 22050, num_channels: 1, samples: 10240 });
+  });
+});
+
+describe.skipIf(!existsSync(corpus))('corpus', () => {
+  // ffprobe 5.1: aac LC 8000 Hz, 2 channels, 2 frames of 1024.
+  it('musicmeta__pr-544.m4a: SBR switched off by its sync extension', async () => {
+    expect(await measured(join(corpus, 'musicmeta__pr-544.m4a'))).toEqual({ reader: 'mp4', sample_rate: 8000, num_channels: 2, samples: 2048 });
+  });
+
+  // ffprobe 5.1: aac HE-AAC 44100 Hz, 1 channel, 24 frames of 2048.
+  it('taglib__zero-length-mdat.m4a: SBR on, parametric stereo off', async () => {
+    expect(await measured(join(corpus, 'taglib__zero-length-mdat.m4a'))).toEqual({ reader: 'mp4', sample_rate: 44100, num_channels: 1, samples: 49152 });
+  });
+});
