@@ -23,6 +23,7 @@ import { readTak } from './audio/tak.js';
 import { isTta, readTta } from './audio/tta.js';
 import { isWav, readWav } from './audio/wav.js';
 import { readAsfAudio } from './audio/wma.js';
+import { isMxf, readMxf } from './audio/mxf.js';
 import { readRealMediaAudio } from './audio/realaudio.js';
 import { isAsf } from './containers/asf.js';
 import { isRealMedia } from './containers/realmedia.js';
@@ -101,6 +102,7 @@ const READER_NAMES = new Map<AudioReader, string>([
   [readWav, 'wav'], [readAiff, 'aiff'], [readFlac, 'flac'], [readOgg, 'ogg'], [readMp4, 'mp4'], [readDsf, 'dsf'], [readDff, 'dff'], [readAmr, 'amr'], [readTta, 'tta'], [readMpegTs, 'mpegts'],
   [readAsfAudio, 'asf'], [readRealMediaAudio, 'rm'], [readMatroska, 'matroska'], [readMpeg, 'mpeg'], [readAdts, 'adts'], [readAc3, 'ac3'], [readApe, 'ape'], [readWavpack, 'wavpack'],
   [readMusepack, 'musepack'], [readTak, 'tak'], [readShorten, 'shorten'],
+  [readMxf, 'mxf'],
   [decodeWithFfprobe, 'ffprobe'],
 ]);
 
@@ -119,6 +121,7 @@ async function readerFor(input: AudioInput): Promise<AudioReader> {
   if (startsWith(head, EBML_MAGIC)) return readMatroska;
   if (isAsf(head)) return readAsfAudio;
   if (isRealMedia(head)) return readRealMediaAudio;
+  if (isMxf(head)) return readMxf;
   const taggable = readerAfterTags(head);
   if (taggable) return taggable;
   if (startsWith(head, 'MThd') || (startsWith(head, 'RIFF') && startsWith(head, 'RMID', 8))) {

@@ -20,6 +20,7 @@ import { mp4Mime, mp4VideoFacts } from './containers/mp4-video.js';
 import { isProgramStream, mpegPsVideoFacts } from './containers/mpeg-ps-video.js';
 import { isMpegVideoElementaryStream, mpegVideoEsFacts } from './containers/mpeg-video-es.js';
 import { mpegTsVideoFacts, transportPacketSize } from './containers/mpegts-video.js';
+import { isMxf, mxfVideoFacts } from './containers/mxf-video.js';
 import { isOgg, oggVideoFacts } from './containers/ogg-video.js';
 import { flvVideoFacts, isFlv } from './containers/flv.js';
 import { aviVideoFacts, isAvi } from './containers/avi.js';
@@ -75,6 +76,7 @@ async function readFacts(source: ByteSource, head: Uint8Array, context: ProbeCon
     if (isMpegVideoElementaryStream(head)) return { facts: await mpegVideoEsFacts(source) };
     if (isAsf(head)) return { facts: await asfVideoFacts(source) };
     if (isRealMedia(head)) return { facts: await realMediaVideoFacts(source) };
+    if (isMxf(head)) return { facts: await mxfVideoFacts(source) };
   } catch (error) {
     // Typed verdicts (truncated, no_video_stream, I/O) stand; a reader that is unsure or meets
     // something it does not model hands the file to ffprobe rather than guess.
