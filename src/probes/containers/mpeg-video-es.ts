@@ -35,7 +35,7 @@ const VBR_DELAY = 0xffff;
  * Frames looked at: more than find_stream_info parses (about 20 frames: it stops at 20 frame
  * periods) and than the 41 packets the ffprobe path judges the frame rate mode on.
  */
-const FRAMES_NEEDED = 64;
+const FRAMES_NEEDED = 48;
 const READ_STEP = 256 * 1024;
 /** Streams whose first frames need more than this go to ffprobe. */
 const MAX_HEAD_BYTES = 8 * 1024 * 1024;
@@ -51,6 +51,9 @@ export function isMpegVideoElementaryStream(head: Uint8Array): boolean {
 
 export async function mpegVideoEsFacts(source: ByteSource): Promise<VideoFacts> {
   const { bytes, complete } = await readHead(source);
+  // The decoder drops a sequence header whose marker bit or end is wrong (and with it, for
+  // MPEG-1, the bit rate it would set); the probe skips it.
+  if (!sequenceHeaderChecksOut((at) => bytes[at] ?? 0, 4, bytes.byteLength - 4)) throw new NeedsFfprobe('MPEG video ES: the first sequence header does not check out');
   checkProbeChoosesMpegVideo(bytes, complete);
   const frames = splitFrames(bytes, complete);
   if (frames.length < 3) throw new NeedsFfprobe('MPEG video ES: fewer than 3 frames (find_stream_info may measure no frame rate)');
