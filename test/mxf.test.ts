@@ -24,6 +24,7 @@ const FIXTURES: Record<string, string[]> = {
   'dv-pal.mxf': [...PICTURE('720x576', 25), '-t', '1', '-c:v', 'dvvideo', '-pix_fmt', 'yuv420p'],
   'dnxhd.mxf': [...PICTURE('1920x1080', 25), '-t', '0.2', '-c:v', 'dnxhd', '-b:v', '120M', '-pix_fmt', 'yuv422p'],
   'dnxhd-interlaced.mxf': [...PICTURE('1920x1080', 25), '-t', '0.2', '-c:v', 'dnxhd', '-b:v', '120M', '-pix_fmt', 'yuv422p', '-flags', '+ildct'],
+  'mpeg2-two-frames.mxf': [...PICTURE('320x240', 25), '-frames:v', '2', '-c:v', 'mpeg2video'],
   'd10.mxf': [...PICTURE('720x608', 25), ...TONE, '-t', '1', ...D10, '-c:a', 'pcm_s16le', '-f', 'mxf_d10'],
   'pcm24-opatom.mxf': [...TONE, '-t', '1.5', '-c:a', 'pcm_s24le', '-f', 'mxf_opatom'],
 };
@@ -86,8 +87,15 @@ describe('MXF video, read in-process', () => {
     expect(result.metadata).toMatchObject({ fps: 25, duration: 1, width: 720, height: 608 });
   });
 
-  it('interlaced DNxHD is left to ffprobe', async () => {
-    const source = openSource(path('dnxhd-interlaced.mxf'));
+  it('interlaced DNxHD: the frame header gives one field, the decoder reports the frame', async () => {
+    const result = await probe(path('dnxhd-interlaced.mxf'));
+    expect(result.details?.reader).toBe('mxf');
+    // ffprobe 5.1: 1920x1080 (header height 540), avg_frame_rate 25/1.
+    expect(result.metadata).toMatchObject({ fps: 25, duration: 0.2, width: 1920, height: 1080 });
+  });
+
+  it('two frames are left to ffprobe (find_stream_info averages from the third packet: avg_frame_rate 0/0)', async () => {
+    const source = openSource(path('mpeg2-two-frames.mxf'));
     await expect(mxfVideoFacts(source)).rejects.toBeInstanceOf(NeedsFfprobe);
     await source.close();
   });

@@ -7,17 +7,18 @@
  * avg_frame_rate is the edit rate (rounded to a standard rate as find_stream_info rounds it);
  * the descriptor's aspect ratio gives the sample aspect ratio (DAR x height / width).
  *
- * Other codecs, clip-wrapped MPEG-2 and H.264, interlaced DNxHD, MPEG-2 pictures that repeat a
- * field or come as field pictures, and bitstreams whose own frame rate disagrees with the edit
- * rate go to ffprobe.
+ * Other codecs, clip-wrapped MPEG-2 and H.264, MPEG-2 pictures that repeat a field or come as
+ * field pictures, field-coded H.264, streams of fewer than three frames (avg_frame_rate 0/0) or
+ * whose first three frames outgrow ffmpeg's probe size, and bitstreams whose own frame rate
+ * disagrees with the edit rate go to ffprobe.
  */
 import { ProbeError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
 import { unescapeRbsp } from './bytes.js';
-import { h264DisplaySize, parseH264Sps } from './codecs/h264.js';
+import { h264DisplaySize, parseH264SpsTiming } from './codecs/h264.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
 import { standardFrameRate } from './frame-rate-guess.js';
-import { essenceElements, formatDuration, parseMxf, streamOfElement, type Descriptor, type Klv, type MxfFile } from './mxf.js';
+import { essenceElements, formatDuration, parseMxf, streamOfElement, type Descriptor, type Klv, type MxfFile, type MxfStream } from './mxf.js';
 import { avReduce, type Rational } from './rational.js';
 
 export { isMxf } from './mxf.js';
@@ -27,6 +28,10 @@ type VideoCodec = 'mpeg2video' | 'dnxhd' | 'dvvideo' | 'h264';
 /** Frames whose MPEG-2 picture headers are checked for repeated fields (find_stream_info's window). */
 const MPEG2_FRAMES_CHECKED = 32;
 const FIRST_FRAME_BYTES = 64 * 1024;
+/** Packets find_stream_info must read before it has a duration to average (it skips the first two). */
+const FRAMES_AVERAGED = 3;
+/** Below ffmpeg's default probesize (5,000,000 bytes), with room for packets this walk does not weigh alike. */
+const PROBE_SIZE_MARGIN = 4_000_000;
 const ELEMENTS_WALKED = 4096;
 
 export async function mxfVideoFacts(source: ByteSource): Promise<VideoFacts> {
@@ -37,8 +42,11 @@ export async function mxfVideoFacts(source: ByteSource): Promise<VideoFacts> {
   const descriptor = video.descriptor;
   if (!descriptor) throw new NeedsFfprobe('MXF video track without a descriptor');
   const codec = videoCodecOf(descriptor);
+  const clipEditUnitBytes = clipEditUnitBytesOf(file, video, codec);
   if (video.duration === undefined || video.duration <= 0) throw new NeedsFfprobe('MXF video track without a positive duration');
-  const frames = await firstFrames(file, videoIndex, codec === 'mpeg2video' ? MPEG2_FRAMES_CHECKED : 1);
+  // Below 1000 fps every packet lasts one tick of the 1/edit-rate time base (ff_compute_frame_duration).
+  if (video.editRate.num >= 1000 * video.editRate.den) throw new NeedsFfprobe('MXF edit rate of 1000 or more');
+  const frames = await firstFrames(file, videoIndex, codec === 'mpeg2video' ? MPEG2_FRAMES_CHECKED : 1, clipEditUnitBytes);
   const picture = pictureOf(codec, frames, descriptor, video.editRate);
   if (!descriptor.aspectRatio || descriptor.aspectRatio.num <= 0 || descriptor.aspectRatio.den <= 0) throw new NeedsFfprobe('MXF picture descriptor without an aspect ratio');
   const rate = video.editRate;
@@ -58,7 +66,7 @@ export async function mxfVideoFacts(source: ByteSource): Promise<VideoFacts> {
   };
 }
 
-/** Essence container UL bytes 13-14 (after 06 0e 2b 34 04 01 01 xx 0d 01 03 01 02) for the codecs modelled here. */
+/** The codec as mxf_parse_structural_metadata picks it: the picture essence coding UL first, else the essence container UL. */
 function videoCodecOf(descriptor: Descriptor): VideoCodec {
   const coding = descriptor.essenceCoding && codingCodec(descriptor.essenceCoding);
   const container = descriptor.essenceContainer && containerCodec(descriptor.essenceContainer);
@@ -84,29 +92,64 @@ function codingCodec(ul: Uint8Array): VideoCodec | undefined {
   return undefined;
 }
 
-/** mxf_picture_essence_container_uls for the modelled codecs. */
+/** mxf_picture_essence_container_uls for the modelled codecs (compared to byte 13). */
 function containerCodec(ul: Uint8Array): VideoCodec | undefined {
   const generic = [0x06, 0x0e, 0x2b, 0x34, 0x04, 0x01, 0x01, 0x00, 0x0d, 0x01, 0x03, 0x01, 0x02];
   if (!matches(ul, generic)) return undefined;
-  const [b13, b14] = [ul[13], ul[14]];
-  if ((b13 === 0x04 && b14 === 0x60) || (b13 === 0x01 && b14 === 0x04)) return 'mpeg2video';
-  if (b13 === 0x11 && b14 === 0x01) return 'dnxhd';
-  if (b13 === 0x02 && b14 === 0x41) return 'dvvideo';
-  if (b13 === 0x10 && b14 === 0x60) return 'h264';
-  return undefined;
+  return ({ 0x04: 'mpeg2video', 0x01: 'mpeg2video', 0x11: 'dnxhd', 0x02: 'dvvideo', 0x10: 'h264' } as const)[ul[13] as 0x04 | 0x01 | 0x11 | 0x02 | 0x10];
 }
 
-/** The first `count` essence elements of the stream (their first bytes), in file order. */
-async function firstFrames(file: MxfFile, streamIndex: number, count: number): Promise<{ klv: Klv; bytes: Uint8Array }[]> {
+/**
+ * Each packet must be one frame: frame-wrapped essence, or for the constant-size DNxHD and DV
+ * clip-wrapped essence (OP-Atom) cut by an index's edit unit byte count, which is returned.
+ */
+function clipEditUnitBytesOf(file: MxfFile, video: MxfStream, codec: VideoCodec): number | undefined {
+  const container = video.descriptor?.essenceContainer;
+  const clipWrapped = file.operationalPattern === 'opatom' || !container || wrappingIndicator(container, codec) !== 0x01;
+  if (!clipWrapped) return undefined;
+  const segment = file.indexSegments.find((candidate) => candidate.bodySid === video.bodySid && candidate.editUnitByteCount > 0);
+  if ((codec !== 'dnxhd' && codec !== 'dvvideo') || !segment || file.indexSegments.some((other) => other.bodySid === video.bodySid && other.editUnitByteCount !== segment.editUnitByteCount)) {
+    throw new NeedsFfprobe('MXF clip-wrapped video not cut into frames by a constant-size index');
+  }
+  return segment.editUnitByteCount;
+}
+
+/** mxf_get_wrapping_kind: the container UL byte that tells frame (1) from clip (2) wrapping. */
+function wrappingIndicator(container: Uint8Array, codec: VideoCodec): number | undefined {
+  if (!containerCodec(container)) return undefined;
+  if (codec === 'dnxhd') return container[14];
+  // D-10 (and D-11) wrap frames whether byte 15 says 1 or 2.
+  if (container[13] === 0x01) return container[15] === 0x01 || container[15] === 0x02 ? 0x01 : undefined;
+  return container[15];
+}
+
+/**
+ * The first `count` elements of the stream, read to their first bytes. find_stream_info sums
+ * packet durations from the third packet on, so the average frame rate exists only when it reads
+ * at least three video packets before its probe size (5,000,000 bytes of packets) runs out.
+ */
+async function firstFrames(file: MxfFile, streamIndex: number, count: number, clipEditUnitBytes?: number): Promise<{ klv: Klv; bytes: Uint8Array }[]> {
   const frames: { klv: Klv; bytes: Uint8Array }[] = [];
+  let packets = 0;
+  let packetBytes = 0;
+  const done = () => packets >= FRAMES_AVERAGED && frames.length >= count;
   for (const range of file.essence) {
     for await (const klv of essenceElements(file.source, range.start, range.end, ELEMENTS_WALKED)) {
-      if (streamOfElement(file, klv.key, range.bodySid) !== streamIndex) continue;
-      frames.push({ klv, bytes: await file.source.read(klv.valueOffset, Math.min(klv.length, FIRST_FRAME_BYTES)) });
-      if (frames.length >= count) return frames;
+      const ours = streamOfElement(file, klv.key, range.bodySid) === streamIndex;
+      if (ours && frames.length < count) frames.push({ klv, bytes: await file.source.read(klv.valueOffset, Math.min(klv.length, FIRST_FRAME_BYTES)) });
+      if (packets < FRAMES_AVERAGED) {
+        // A clip-wrapped element is cut into packets of one edit unit each.
+        const inElement = !ours ? 0 : clipEditUnitBytes ? Math.ceil(klv.length / clipEditUnitBytes) : 1;
+        const taken = Math.min(inElement, FRAMES_AVERAGED - packets);
+        packetBytes += ours && clipEditUnitBytes ? Math.min(klv.length, taken * clipEditUnitBytes) : klv.length;
+        packets += taken;
+      }
+      if (done()) break;
     }
+    if (done()) break;
   }
-  if (frames.length === 0) throw new NeedsFfprobe('MXF video track without essence');
+  if (packets < FRAMES_AVERAGED) throw new NeedsFfprobe('MXF video track with fewer than three frames (ffprobe: avg_frame_rate 0/0)');
+  if (packetBytes > PROBE_SIZE_MARGIN) throw new NeedsFfprobe('MXF frames too large for find_stream_info to average three');
   return frames;
 }
 
@@ -180,12 +223,12 @@ function checkMpeg2Picture(bytes: Uint8Array): void {
   if (structure !== 3 || repeatFirstField) throw new NeedsFfprobe('MXF MPEG-2 field pictures or repeated fields');
 }
 
-/** dnxhddec.c dnxhd_decode_header: the frame header's size; interlaced frames are not modelled. */
+/** dnxhddec.c dnxhd_decode_header: the frame header's size; an interlaced frame's header gives one field's height. */
 function dnxhdPicture(bytes: Uint8Array): Picture {
   const prefixes = [[0x00, 0x00, 0x02, 0x80, 0x01], [0x00, 0x00, 0x02, 0x80, 0x02], [0x00, 0x00, 0x02, 0x80, 0x03], [0x00, 0x00, 0x03, 0x8c, 0x03]];
   if (bytes.byteLength < 0x28 || !prefixes.some((prefix) => prefix.every((byte, i) => bytes[i] === byte))) throw new NeedsFfprobe('MXF DNxHD frame without a header');
-  if (bytes[5]! & 2) throw new NeedsFfprobe('interlaced DNxHD');
-  return { width: (bytes[0x1a]! << 8) | bytes[0x1b]!, height: (bytes[0x18]! << 8) | bytes[0x19]! };
+  const fieldHeight = (bytes[0x18]! << 8) | bytes[0x19]!;
+  return { width: (bytes[0x1a]! << 8) | bytes[0x1b]!, height: bytes[5]! & 2 ? fieldHeight * 2 : fieldHeight };
 }
 
 /** dv_profile.c: the profiles by DSF flag and video source type, with their frame size and rate. */
@@ -217,7 +260,8 @@ function h264Picture(bytes: Uint8Array, descriptor: Descriptor): Picture {
   const spsAt = codes.find((at) => (bytes[at]! & 0x1f) === 7);
   if (spsAt === undefined) throw new NeedsFfprobe('MXF H.264 frame without an SPS');
   const next = codes.find((at) => at > spsAt);
-  const sps = parseH264Sps(unescapeRbsp(bytes.subarray(spsAt, next === undefined ? bytes.byteLength : next - 3)));
-  if (descriptor.frameLayout !== 0) throw new NeedsFfprobe('MXF H.264 with a field frame layout');
+  const sps = parseH264SpsTiming(unescapeRbsp(bytes.subarray(spsAt, next === undefined ? bytes.byteLength : next - 3)));
+  // Field coding or picture timing SEI change the fields the parser counts per packet.
+  if (descriptor.frameLayout !== 0 || !sps.frameMbsOnly || sps.picStructPresent) throw new NeedsFfprobe('MXF H.264 with field coding or picture structure timing');
   return h264DisplaySize(sps, { width: descriptor.width, height: descriptor.height });
 }

@@ -655,7 +655,9 @@ export async function* essenceElements(source: ByteSource, offset: number, end: 
   for (let at = offset; at < end; ) {
     if (++walked > limit) throw new NeedsFfprobe('MXF essence with too many KLVs to walk');
     const klv = await readKlvAt(source, at);
-    if (!klv || klv.end > end) throw new ProbeError('truncated', `the MXF KLV at byte ${at} runs past the end of the file (${end} bytes)`);
+    const size = await source.size();
+    if (!klv || klv.end > size) throw new ProbeError('truncated', `the MXF KLV at byte ${at} runs past the end of the file (${size} bytes)`);
+    if (klv.end > end) throw new NeedsFfprobe(`the MXF KLV at byte ${at} runs into the next partition`);
     if (startsWith(klv.key, ENCRYPTED_TRIPLET)) throw new NeedsFfprobe('encrypted MXF essence');
     if (isPacketKey(klv.key)) yield klv;
     at = klv.end;
