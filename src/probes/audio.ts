@@ -3,6 +3,7 @@ import type { ByteSource } from '../sources/source.js';
 import { isAc3At, readAc3 } from './audio/ac3.js';
 import { isAmr, readAmr } from './audio/amr.js';
 import { isAdtsAt, readAdts } from './audio/adts.js';
+import { isAdtsWithoutRate, readRatelessAdts } from './audio/adts-rateless.js';
 import { isAiff, readAiff } from './audio/aiff.js';
 import { readApe } from './audio/ape.js';
 import { startsWith } from './audio/bytes.js';
@@ -14,7 +15,7 @@ import { readFlac } from './audio/flac.js';
 import { readMatroska } from './audio/matroska.js';
 import { isMpegAudioAfterJunk, isMpegAudioAt, readMpeg } from './audio/mpeg.js';
 import { isMpegTs, readMpegTs } from './audio/mpegts.js';
-import { readMusepack } from './audio/musepack.js';
+import { isMusepackBeforeSv7, readMusepack } from './audio/musepack.js';
 import { isMp4, readMp4 } from './audio/mp4.js';
 import { readOgg } from './audio/ogg.js';
 import { isId3v2, skipLeadingId3v2 } from './audio/tags.js';
@@ -100,7 +101,7 @@ const UNDECODABLE: [string, number, string][] = [
 
 const READER_NAMES = new Map<AudioReader, string>([
   [readWav, 'wav'], [readAiff, 'aiff'], [readFlac, 'flac'], [readOgg, 'ogg'], [readMp4, 'mp4'], [readDsf, 'dsf'], [readDff, 'dff'], [readAmr, 'amr'], [readTta, 'tta'], [readMpegTs, 'mpegts'],
-  [readAsfAudio, 'asf'], [readRealMediaAudio, 'rm'], [readMatroska, 'matroska'], [readMpeg, 'mpeg'], [readAdts, 'adts'], [readAc3, 'ac3'], [readApe, 'ape'], [readWavpack, 'wavpack'],
+  [readAsfAudio, 'asf'], [readRealMediaAudio, 'rm'], [readMatroska, 'matroska'], [readMpeg, 'mpeg'], [readAdts, 'adts'], [readRatelessAdts, 'adts'], [readAc3, 'ac3'], [readApe, 'ape'], [readWavpack, 'wavpack'],
   [readMusepack, 'musepack'], [readTak, 'tak'], [readShorten, 'shorten'],
   [readMxf, 'mxf'],
   [decodeWithFfprobe, 'ffprobe'],
@@ -132,6 +133,8 @@ async function readerFor(input: AudioInput): Promise<AudioReader> {
   if (isId3v2(head)) return readerAfterId3v2(input);
   if (isMpegAudioAt(head, 0)) return readMpeg;
   if (isAc3At(head, 0)) return readAc3;
+  if (isAdtsWithoutRate(head)) return readRatelessAdts;
+  if (isMusepackBeforeSv7(head, input.source.extension)) throw new ProbeError('unsupported_format', 'Musepack SV4-SV6: ffmpeg reads SV7 and SV8 only');
   if (isMpegAudioAfterJunk(head, input.source.extension)) return readMpeg;
   return decodeWithFfprobe;
 }

@@ -39,7 +39,10 @@ export async function readDff(input: AudioInput): Promise<AudioFacts> {
       properties = readProperties(await reader.bytes(dataStart, length), length);
     }
     else if (id === 'DSD ') return dsdFacts(mime, properties, length, size - dataStart);
-    else if (id === 'DST ') throw new DecoderNeeded(mime, 'DST-compressed DSDIFF');
+    else if (id === 'DST ') {
+      await checkDstFrames(reader, dataStart, dataStart + length, size);
+      throw new DecoderNeeded(mime, 'DST-compressed DSDIFF');
+    }
     offset = dataStart + length + (length & 1);
   }
   throw new ProbeError('no_audio_stream', 'DSDIFF file without a DSD sound chunk');
@@ -54,6 +57,25 @@ function dsdFacts(mime: string, properties: Properties, bytes: number, available
   if (bytes === 0) throw new ProbeError('corrupt_file', 'the DSDIFF DSD chunk holds no sound');
   if (bytes % channels !== 0) throw new DecoderNeeded(mime, `DSDIFF DSD chunk of ${bytes} bytes for ${channels} channels`);
   return { mime, codec: 'dsd_msbf', sampleRate, channels, bitDepth: 1, duration: ((bytes / channels) * 8) / sampleRate };
+}
+
+/**
+ * iff.c's read_dst_frame as iff_read_header calls it: the DST chunk's local chunks are walked to
+ * the first DSTF (a frame), and the file cannot be opened when the chunk ends first (AVERROR_EOF)
+ * or a local chunk declares no bytes, or an FRTE fewer than 4 (AVERROR_INVALIDDATA). A walk that
+ * runs out of file first is left to ffmpeg.
+ */
+async function checkDstFrames(reader: BlockReader, start: number, end: number, size: number): Promise<void> {
+  for (let offset = start; ; ) {
+    if (offset >= end) throw new ProbeError('corrupt_file', 'the DSDIFF DST chunk holds no DST frame (DSTF): ffmpeg cannot open it');
+    if (offset + CHUNK_HEADER > size) return;
+    const header = await reader.bytes(offset, CHUNK_HEADER);
+    const id = ascii(header, 0);
+    const length = u64(header, 4, false);
+    if (length < 1 || (id === 'FRTE' && length < 4)) throw new ProbeError('corrupt_file', `DSDIFF DST local chunk '${id}' of ${length} bytes`);
+    if (id === 'DSTF') return;
+    offset += CHUNK_HEADER + length + (length & 1);
+  }
 }
 
 /** The PROP chunk's sound properties ('SND ' followed by local chunks). */

@@ -1,7 +1,7 @@
 import { ProbeError } from '../../errors.js';
 import { ascii, BlockReader, u16be, u24be, u32be } from './bytes.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
-import { skipLeadingId3v2 } from './tags.js';
+import { skipLeadingId3v2, trailingTagsStart } from './tags.js';
 
 /**
  * MPEG-1/2/2.5 audio layers I-III (mp1, mp2, mp3), measured as ffmpeg's mp3 demuxer, parser and
@@ -138,7 +138,7 @@ export async function readMpeg(input: AudioInput): Promise<AudioFacts> {
   // Tags at the end (ID3v1, APEv2) are junk after the last frame to ffmpeg's parser, which
   // decodes a frame that runs into them; so the parser is followed to the end of the file.
   const { header, stream } = await DecoderNeeded.declaring(declared, async () => {
-    const start = await firstFrame(reader, audioStart, size);
+    const start = await firstFrame(reader, audioStart, size, () => isInertAfterId3v2(input, leading.end, size));
     const stream = await parseMpegStream(reader, start.offset, size, start.header, MIME);
     // Junk at the start and more later: the bytes may be another format with look-alike frames (ffmpeg's probe decides).
     if (start.offset !== audioStart && stream.irregular.length > 0) throw new DecoderNeeded(MIME, `MPEG frames after junk at byte ${audioStart}, and junk again later`);
@@ -199,26 +199,73 @@ const JUNK_SEARCH = 64 * 1024;
  * The first frame ffmpeg plays, found as mp3_read_header finds it: at `offset`, or after junk,
  * the first frame whose successor is a frame of the same stream. ffmpeg gives up (cannot open
  * the file) when a frame's successor, or the next header it tries, lies past the end of the file;
- * here only where the bytes are MP3 for sure, else the decoder decides.
+ * here only where the bytes are MP3 for sure (see `surelyMp3`), else the decoder decides.
  */
-async function firstFrame(reader: BlockReader, offset: number, size: number): Promise<{ offset: number; header: MpegHeader }> {
+async function firstFrame(reader: BlockReader, offset: number, size: number, surelyMp3: () => Promise<boolean>): Promise<{ offset: number; header: MpegHeader }> {
   if (offset >= size) throw new ProbeError('no_audio_stream', 'tags and no MPEG audio frames');
+  const scan = await scanForFramePair(reader, offset, size);
+  if (scan.found) return scan.found;
+  if (scan.frameTooLong) throw new ProbeError('truncated', scan.frameTooLong);
+  // A frame right after the tags that is the file's last: ffmpeg opens it as MP3 and fails.
+  if (scan.failedAt === offset) throw new ProbeError('corrupt_file', `the MPEG frame at byte ${offset} is the only one in the file: ffmpeg finds no stream`);
+  if (scan.failedAt !== undefined && (await surelyMp3())) {
+    throw new ProbeError('corrupt_file', `no pair of MPEG audio frames after byte ${offset} before the end of the file: ffmpeg's mp3 demuxer cannot open it`);
+  }
+  throw new DecoderNeeded(MIME, `no run of MPEG audio frames after byte ${offset}`);
+}
+
+interface FramePairScan {
+  found?: { offset: number; header: MpegHeader };
+  /** Where the scan met the end of the file (ffmpeg: "Could not seek", EINVAL). */
+  failedAt?: number;
+  /** A frame that runs past the end of the file, described. */
+  frameTooLong?: string;
+}
+
+/**
+ * mp3_read_header's search, byte by byte over JUNK_SEARCH offsets: a valid header (not free
+ * format) whose successor is a header of the same stream (MP3_MASK) starts the stream. Reading
+ * past the end, for the header tried or for a valid header's successor, fails the open. A scan
+ * that meets neither leaves ffmpeg at `offset` (none of the three fields set).
+ */
+async function scanForFramePair(reader: BlockReader, offset: number, size: number): Promise<FramePairScan> {
   const window = await reader.bytes(offset, JUNK_SEARCH + 4);
-  for (let i = 0; i < JUNK_SEARCH && offset + i + 4 <= size; i++) {
+  for (let i = 0; i < JUNK_SEARCH; i++) {
+    if (offset + i + 4 > size) return { failedAt: offset + i };
     const header = parseMpegHeader(u32be(window, i));
     if (!header || header.frameSize === 0) continue;
     const next = offset + i + header.frameSize;
-    if (next > size) throw new ProbeError('truncated', `the MPEG frame at byte ${offset + i} declares ${header.frameSize} bytes, the file holds ${size - offset - i}`);
-    // A frame right after the tags that is the file's last: ffmpeg opens it as MP3 and fails. After
-    // junk, the bytes may be another format its probe prefers.
-    if (next + 4 > size) {
-      if (i === 0) throw new ProbeError('corrupt_file', `the MPEG frame at byte ${offset} is the only one in the file: ffmpeg finds no stream`);
-      break;
-    }
+    if (next > size) return { failedAt: offset + i, frameTooLong: `the MPEG frame at byte ${offset + i} declares ${header.frameSize} bytes, the file holds ${size - offset - i}` };
+    if (next + 4 > size) return { failedAt: offset + i };
     const following = parseMpegHeader(u32be(await reader.bytes(next, 4), 0));
-    if (following && following.frameSize > 0 && ((following.raw ^ header.raw) & MP3_MASK) === 0) return { offset: offset + i, header };
+    if (following && following.frameSize > 0 && ((following.raw ^ header.raw) & MP3_MASK) === 0) return { found: { offset: offset + i, header } };
   }
-  throw new DecoderNeeded(MIME, `no run of MPEG audio frames after byte ${offset}`);
+  return {};
+}
+
+/**
+ * Whether ffmpeg surely opens the file with its mp3 demuxer, so that its failure to find a
+ * stream is the answer: an ID3v2 tag at the start and one of the mp3 demuxer's extensions give
+ * it a score no other demuxer reaches on what follows when that is inert, i.e. zero bytes, MPEG
+ * frames that chain to nothing, and tags at the end (ID3v1, APEv2, Lyrics3): bytes in which no
+ * other format's probe finds a stream it could play. A name without an extension gets no such
+ * score, and anything else in the bytes may be another format (AAC, AC-3, DTS ...) ffmpeg reads.
+ */
+async function isInertAfterId3v2(input: AudioInput, tagsEnd: number, size: number): Promise<boolean> {
+  if (tagsEnd === 0 || !MP3_EXTENSIONS.has(input.source.extension) || input.source.extension === '') return false;
+  const end = await trailingTagsStart(input.source, tagsEnd, size);
+  if (end - tagsEnd > JUNK_SEARCH + 4) return false;
+  const bytes = padded(await input.source.read(tagsEnd, end - tagsEnd));
+  for (let i = 0; i < end - tagsEnd; ) {
+    if (bytes[i] === 0) {
+      i++;
+      continue;
+    }
+    const header = i + 4 <= bytes.byteLength ? parseMpegHeader(u32be(bytes, i)) : undefined;
+    if (!header || header.frameSize === 0) return false;
+    i += header.frameSize;
+  }
+  return true;
 }
 
 /** The frames ffmpeg's parser cuts from a stream of MPEG audio, and which of them the decoder drops. */

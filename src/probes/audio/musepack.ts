@@ -159,3 +159,16 @@ function checkSv8StreamHeader(body: Uint8Array, probedSize: number): void {
   if (rate === undefined) throw new ProbeError('corrupt_file', `Musepack SV8 sample rate index ${body[i]! >> 5}`);
   if (channels > SV8_MAX_CHANNELS) throw new ProbeError('corrupt_file', `Musepack SV8 stream of ${channels} channels, which FFmpeg does not decode`);
 }
+
+/**
+ * Musepack SV4-SV6 (no signature; the version is bits 11-20 of the first little-endian word, as
+ * mutagen and taglib read it). ffmpeg reads SV7 and SV8 only: its mpc demuxer is chosen for such
+ * a file by the .mpc extension alone (score 1; MPEG audio look-alikes in the stream at best tie
+ * it, which leaves no format) and then refuses it ("Not a Musepack file"). Under any other name
+ * some other demuxer may take the bytes, so only .mpc is decided.
+ */
+export function isMusepackBeforeSv7(head: Uint8Array, extension: string): boolean {
+  if (extension !== 'mpc' || head.byteLength < 4 || startsWith(head, 'MP+') || startsWith(head, 'MPCK')) return false;
+  const version = (u32le(head, 0) >>> 11) & 0x3ff;
+  return version >= 4 && version <= 6;
+}
