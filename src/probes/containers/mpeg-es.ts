@@ -34,7 +34,7 @@ export interface VideoPictures extends VideoParameters {
 }
 
 /** Start codes (00 00 01 xx) in a buffer: offsets of the byte after the prefix (found by the native byte search). */
-function startCodes(bytes: Uint8Array): number[] {
+export function startCodes(bytes: Uint8Array): number[] {
   const found: number[] = [];
   for (let one = bytes.indexOf(1, 2); one >= 0 && one + 1 < bytes.byteLength; one = bytes.indexOf(1, one + 1)) {
     if (bytes[one - 1] === 0 && bytes[one - 2] === 0) found.push(one + 1);
@@ -42,7 +42,7 @@ function startCodes(bytes: Uint8Array): number[] {
   return found;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i]);
 }
 

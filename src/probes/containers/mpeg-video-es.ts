@@ -14,7 +14,7 @@
  */
 import type { ByteSource } from '../../sources/source.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
-import { inspectMpegVideo } from './mpeg-es.js';
+import { inspectMpegVideo, sameBytes, startCodes } from './mpeg-es.js';
 
 const SEQUENCE_HEADER = 0xb3;
 const SEQUENCE_END = 0xb7;
@@ -36,7 +36,8 @@ const VBR_DELAY = 0xffff;
  * periods) and than the 41 packets the ffprobe path judges the frame rate mode on.
  */
 const FRAMES_NEEDED = 48;
-const READ_STEP = 256 * 1024;
+/** The first read; each further read doubles what has been read (low-rate streams need one or two). */
+const FIRST_READ = 64 * 1024;
 /** Streams whose first frames need more than this go to ffprobe. */
 const MAX_HEAD_BYTES = 8 * 1024 * 1024;
 /** av_probe_input_buffer2: probe sizes from 2 KiB doubling up to 1 MiB. */
@@ -85,7 +86,8 @@ async function readHead(source: ByteSource): Promise<{ bytes: Uint8Array; comple
   let frameStarts = 0;
   let inSlices = false;
   for (;;) {
-    const chunk = await source.read(length, READ_STEP);
+    const wanted = Math.max(FIRST_READ, length);
+    const chunk = await source.read(length, wanted);
     chunks.push(chunk);
     length += chunk.byteLength;
     // A rough count (start codes split between reads are missed) that decides when to look closer.
@@ -96,7 +98,7 @@ async function readHead(source: ByteSource): Promise<{ bytes: Uint8Array; comple
         frameStarts++;
       }
     }
-    if (chunk.byteLength < READ_STEP) return { bytes: join(chunks, length), complete: true };
+    if (chunk.byteLength < wanted) return { bytes: join(chunks, length), complete: true };
     if (frameStarts >= FRAMES_NEEDED || length >= MAX_HEAD_BYTES) {
       const bytes = join(chunks, length);
       if (splitFrames(bytes, false).length >= FRAMES_NEEDED) return { bytes, complete: false };
@@ -115,17 +117,8 @@ function join(chunks: Uint8Array[], length: number): Uint8Array {
   return bytes;
 }
 
-/** Offsets of the start code values (the byte after 00 00 01). */
-function startCodeOffsets(bytes: Uint8Array): number[] {
-  const found: number[] = [];
-  for (let one = bytes.indexOf(1, 2); one >= 0 && one + 1 < bytes.byteLength; one = bytes.indexOf(1, one + 1)) {
-    if (bytes[one - 1] === 0 && bytes[one - 2] === 0) found.push(one + 1);
-  }
-  return found;
-}
-
 function startCodeValues(bytes: Uint8Array): number[] {
-  return startCodeOffsets(bytes).map((at) => bytes[at]!);
+  return startCodes(bytes).map((at) => bytes[at]!);
 }
 
 function isSlice(code: number): boolean {
@@ -141,7 +134,7 @@ function splitFrames(bytes: Uint8Array, complete: boolean): Uint8Array[] {
   const frames: Uint8Array[] = [];
   let start = 0;
   let inSlices = false;
-  for (const at of startCodeOffsets(bytes)) {
+  for (const at of startCodes(bytes)) {
     const code = bytes[at]!;
     if (code === SEQUENCE_END) {
       if (at + 1 < bytes.byteLength || !complete) throw new NeedsFfprobe('MPEG video ES: data after a sequence end code');
@@ -170,7 +163,7 @@ interface FrameHeaders {
 /** mpegvideo_extract_headers: the headers before the first slice. */
 function readFrameHeaders(frame: Uint8Array): FrameHeaders {
   const headers: FrameHeaders = { vbvDelay: -1, pictureCodingExtension: false };
-  for (const at of startCodeOffsets(frame)) {
+  for (const at of startCodes(frame)) {
     const code = frame[at]!;
     const left = frame.byteLength - at - 1;
     if (isSlice(code)) break;
@@ -218,10 +211,6 @@ function streamBitRate(frames: FrameHeaders[], codec: string): number | undefine
   return setByParser.has(true) ? bitRate : undefined;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i]);
-}
-
 /** av_rescale(a, b, c): a * b / c rounded to nearest, halves away from zero. */
 function rescale(a: number, b: number, c: number): number {
   const product = BigInt(a) * BigInt(b);
@@ -254,7 +243,7 @@ function mpegVideoProbeScore(buf: Uint8Array): number {
   let rejects = 0;
   let vpes = 0;
   let last = 0;
-  for (const at of startCodeOffsets(buf)) {
+  for (const at of startCodes(buf)) {
     const code = buf[at]!;
     const ptr = at + 1;
     if (code === SEQUENCE_HEADER && sequenceHeaderChecksOut(byteAt, ptr, buf.byteLength - ptr)) seq++;
