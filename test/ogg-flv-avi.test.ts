@@ -7,10 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegPath } from '../scripts/fixtures-video.mjs';
 import { probeAudio } from '../src/probes/audio.js';
 import { DecoderNeeded } from '../src/probes/audio/facts.js';
+import { crc32Ogg } from '../src/probes/audio/crc.js';
 import { readOgg } from '../src/probes/audio/ogg.js';
-import { NeedsFfprobe } from '../src/probes/containers/facts.js';
 import { flvVideoFacts } from '../src/probes/containers/flv.js';
-import { oggVideoFacts } from '../src/probes/containers/ogg-video.js';
 import { probeVideo } from '../src/probes/video.js';
 import { BufferSource, FileSource } from '../src/sources/index.js';
 import type { ProbeContext } from '../src/probes/types.js';
@@ -27,6 +26,8 @@ const TONE = (seconds: number) => ['-f', 'lavfi', '-i', `sine=frequency=440:samp
 const FIXTURES: Record<string, string[]> = {
   'theora-vorbis.ogv': [...VIDEO('320x240', '25', 2), ...TONE(2.2), '-c:v', 'libtheora', '-q:v', '5', '-c:a', 'libvorbis'],
   'vorbis.oga': [...TONE(2), '-c:a', 'libvorbis'],
+  // Two frames (0.08 s at 25 fps): find_stream_info reaches the end before it measures a rate.
+  'theora-2-frames.ogv': [...VIDEO('160x120', '25', 0.08), '-c:v', 'libtheora', '-q:v', '5'],
   'theora-ntsc.ogv': [...VIDEO('322x242', '30000/1001', 2), '-c:v', 'libtheora', '-q:v', '5'],
   'h264-aac.flv': [...VIDEO('322x242', '30000/1001', 2), ...TONE(2.5), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac'],
   'sorenson.flv': [...VIDEO('320x240', '25', 2), '-c:v', 'flv'],
@@ -59,7 +60,42 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/**
+ * The Ogg file with one more Theora page after its last one: an empty packet (a repeated frame,
+ * granule + 1) on a page of its own that now ends the stream, as some muxers write it.
+ */
+function withEmptyLastPacket(ogg: Buffer): Buffer {
+  const serial = ogg.readUInt32LE(14);
+  let last = -1;
+  for (let at = 0; at < ogg.byteLength; at += 27 + ogg[at + 26]! + [...ogg.subarray(at + 27, at + 27 + ogg[at + 26]!)].reduce((a, b) => a + b, 0)) {
+    if (ogg.readUInt32LE(at + 14) === serial) last = at;
+  }
+  const copy = Buffer.from(ogg);
+  copy[last + 5] = copy[last + 5]! & ~4;
+  const page = Buffer.alloc(28);
+  page.write('OggS', 0, 'latin1');
+  page[5] = 4;
+  page.writeBigInt64LE(copy.readBigInt64LE(last + 6) + 1n, 6);
+  page.writeUInt32LE(serial, 14);
+  page.writeUInt32LE(copy.readUInt32LE(last + 18) + 1, 18);
+  page[26] = 1;
+  const pageEnd = last + 27 + copy[last + 26]! + [...copy.subarray(last + 27, last + 27 + copy[last + 26]!)].reduce((a, b) => a + b, 0);
+  for (const [bytes, at] of [[copy.subarray(last, pageEnd), 0], [page, 0]] as const) {
+    bytes.writeUInt32LE(0, at + 22);
+    bytes.writeUInt32LE(crc32Ogg(bytes), at + 22);
+  }
+  return Buffer.concat([copy.subarray(0, pageEnd), page, copy.subarray(pageEnd)]);
+}
+
 describe('Ogg Theora in-process', () => {
+  it('reads a Theora stream that ends before find_stream_info measures a rate: the packets over the stream duration', async () => {
+    // Two frames and an empty packet: ffprobe 5.1 counts 2 packets (none empty) over 3 frames at 25 fps.
+    writeFileSync(path('theora-empty-last.ogv'), withEmptyLastPacket(readFileSync(path('theora-2-frames.ogv'))));
+    const result = await probeFile('theora-empty-last.ogv');
+    expect(result.details).toMatchObject({ reader: 'ogg' });
+    expect(result.metadata).toMatchObject({ fps: 2 / 0.12, duration: 0.12, width: 160, height: 120 });
+  });
+
   it('reads Theora with Vorbis: the format lasts as long as the longer (audio) stream', async () => {
     const result = await probeFile('theora-vorbis.ogv');
     expect(result.details).toMatchObject({ reader: 'ogg' });
@@ -226,8 +262,10 @@ describe.skipIf(!existsSync(CORPUS))('Ogg corpus files', () => {
     expect(result.metadata).toEqual({ fps: 30, duration: 5.758549, width: 640, height: 480, file_size: 1452440, mime_type: 'video/ogg' });
   });
 
-  it('taglib__multiplex.ogg (one Theora frame: ffprobe measures no rate) is left to ffprobe', async () => {
-    await expect(oggVideoFacts(corpus('video/taglib__multiplex.ogg'))).rejects.toBeInstanceOf(NeedsFfprobe);
+  it('taglib__multiplex.ogg in-process: one Theora frame and an empty packet, no rate measured (ffprobe 5.1: avg_frame_rate 0/0, 1 packet over a stream duration of 2.000000 s)', async () => {
+    const result = await probeVideo(corpus('video/taglib__multiplex.ogg'), videoContext);
+    expect(result.details).toMatchObject({ reader: 'ogg' });
+    expect(result.metadata).toEqual({ fps: 0.5, duration: 2, width: 500, height: 500, file_size: 13942, mime_type: 'video/ogg' });
   });
 
   it('musicmeta__issue_62.ogg: junk after the comment page is skipped as ffmpeg resyncs (decoded 1146368 samples at 22050 Hz)', async () => {

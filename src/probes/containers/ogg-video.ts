@@ -43,25 +43,29 @@ interface Stream {
   start?: number;
   /** A data packet past the first two carried bytes: find_stream_info then measures the frame rate. */
   rateMeasured: boolean;
+  /** Data packets with bytes: the packets the demuxer returns (it returns no empty one). */
+  returnedPackets: number;
   lastGranule?: number;
 }
 
 export async function oggVideoFacts(source: ByteSource): Promise<VideoFacts> {
   const reader = new BlockReader(source);
-  const streams = await readHead(reader);
+  const { streams, endedAt } = await readHead(reader);
   const video = streams.find((stream) => stream.codec.name === 'theora');
   if (!video || video.codec.name !== 'theora') throw new ProbeError('no_video_stream', `${source.name} has no Theora stream`);
   const size = await source.size();
+  if (endedAt !== undefined) checkReadToTheEnd(streams, video, endedAt, size);
   await readLastGranules(reader, size, streams);
   const header = video.codec.header;
   const videoDuration = streamDuration(video);
-  await checkFrameContinuity(new BlockReader(source), size, video, header);
+  // Read to the end, the walk has counted every packet ffprobe counts.
+  if (endedAt === undefined) await checkFrameContinuity(new BlockReader(source), size, video, header);
   return {
     mime: 'video/ogg',
     containerDuration: formatDuration(streams),
     stream: {
       ...pictureSize(header),
-      avgFrameRate: frameRate(header.timeBase),
+      ...(endedAt === undefined ? { avgFrameRate: frameRate(header.timeBase) } : { frameCount: video.returnedPackets }),
       duration: (videoDuration * header.timeBase.num) / header.timeBase.den,
       sampleAspectRatio: header.sampleAspectRatio,
       variableFrameRate: false,
@@ -70,15 +74,35 @@ export async function oggVideoFacts(source: ByteSource): Promise<VideoFacts> {
   };
 }
 
-/** Walks the pages from the start until every stream has its headers and its start, and the video its measured rate. */
-async function readHead(reader: BlockReader): Promise<Stream[]> {
+/**
+ * The whole file was walked before the video had three frames: find_stream_info reads to the
+ * end, with at most two Theora packets, so it measures no rate (codec_info_duration counts from
+ * the third packet, ff_rfps_calculate wants four) and ffprobe prints avg_frame_rate 0/0; the
+ * rate is then the packets counted over the stream duration. Modelled only when every page was
+ * read whole and every stream started (else its start and duration come from elsewhere).
+ */
+function checkReadToTheEnd(streams: Stream[], video: Stream, endedAt: number, size: number): void {
+  if (endedAt !== size) throw new NeedsFfprobe(`Ogg pages end at byte ${endedAt} of ${size} before every stream started and three Theora frames were seen`);
+  if (!streams.every((stream) => stream.start !== undefined)) throw new NeedsFfprobe('Ogg file ends before every stream started');
+  if (streams.some((stream) => stream.open.length > 0)) throw new NeedsFfprobe('Ogg file ends inside a packet');
+  if (video.returnedPackets === 0) throw new NeedsFfprobe('Ogg Theora stream without a frame');
+}
+
+/**
+ * Walks the pages from the start until every stream has its headers and its start, and the video
+ * its measured rate; or to the end of the pages (`endedAt`, the offset where no page follows).
+ */
+async function readHead(reader: BlockReader): Promise<{ streams: Stream[]; endedAt?: number }> {
   const streams = new Map<number, Stream>();
   let sawData = false;
   for (let offset = 0; ; ) {
     if (offset > HEAD_LIMIT) throw new NeedsFfprobe(`Ogg streams not all started within ${HEAD_LIMIT} bytes`);
     // The size is not asked yet (on a stream that drains it): a page cut by the end fails its CRC check.
     const read = await readPageAt(reader, offset, Infinity);
-    if ('end' in read) throw new NeedsFfprobe(`Ogg pages end (${read.end}) at byte ${offset} before every stream started and three Theora frames were seen`);
+    if ('end' in read) {
+      if (read.end !== 'no-page' || streams.size === 0) throw new NeedsFfprobe(`Ogg pages end (${read.end}) at byte ${offset} before every stream started and three Theora frames were seen`);
+      return { streams: [...streams.values()], endedAt: offset };
+    }
     const { page } = read;
     const bytes = await checkedPage(reader, page);
     if (!bytes) throw new NeedsFfprobe(`Ogg page at byte ${offset} fails its CRC check`);
@@ -91,7 +115,7 @@ async function readHead(reader: BlockReader): Promise<Stream[]> {
     const stream = streams.get(page.serial);
     if (!stream) throw new NeedsFfprobe(`Ogg page of unknown stream ${page.serial}`);
     addPage(stream, page, body);
-    if (sawData && [...streams.values()].every(isStarted)) return [...streams.values()];
+    if (sawData && [...streams.values()].every(isStarted)) return { streams: [...streams.values()] };
   }
 }
 
@@ -147,7 +171,7 @@ function isStarted(stream: Stream): boolean {
 function newStream(page: OggPage, body: Uint8Array): Stream {
   const first = body.subarray(0, page.lacing[0] ?? 0);
   if (page.lacing.length !== 1 || page.lacing[0] === 255) throw new NeedsFfprobe('Ogg BOS page with more than its first header');
-  const base = { serial: page.serial, packets: [], open: [], rateMeasured: false };
+  const base = { serial: page.serial, packets: [], open: [], rateMeasured: false, returnedPackets: 0 };
   if (first[0] === 0x80 && startsWith(first, 'theora', 1)) return { ...base, codec: { name: 'theora', header: parseTheoraHeader(first) } };
   if (first[0] === 1 && startsWith(first, 'vorbis', 1)) return { ...base, codec: { name: 'vorbis', id: parseVorbisIdentification(first) } };
   throw new NeedsFfprobe(`Ogg stream '${String.fromCharCode(...first.subarray(0, 8)).replace(/[^\x20-\x7e]/g, '.')}'`);
@@ -171,6 +195,7 @@ function addPage(stream: Stream, page: OggPage, body: Uint8Array): void {
     if (index < HEADER_PACKETS) checkHeaderPacket(stream, packet, index);
     else {
       onPage.push(packet);
+      if (packet.byteLength > 0) stream.returnedPackets++;
       // find_stream_info measures the rate from the third data packet on, when it has a duration (is not empty).
       if (index >= HEADER_PACKETS + 2 && packet.byteLength > 0) stream.rateMeasured = true;
     }
