@@ -6,7 +6,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegPath } from '../scripts/fixtures-audio.mjs';
 import { probeAudio } from '../src/probes/audio.js';
 import { firstFrameSbr, lowRateAacConfig } from '../src/probes/audio/aac-sbr.js';
+import { readAdts } from '../src/probes/audio/adts.js';
 import { parseAacConfig } from '../src/probes/audio/codec.js';
+import { DecoderNeeded } from '../src/probes/audio/facts.js';
 import type { ProbeContext } from '../src/probes/types.js';
 import { FileSource } from '../src/sources/file.js';
 
@@ -140,6 +142,47 @@ describe('streams written by ffmpeg', () => {
     writeFileSync(adts, Buffer.concat(Array.from({ length: 10 }, (_, i) => adtsFrame(rawBlock(1, i >= 3), 7, 1))));
     execFileSync(ffmpegPath(), ['-v', 'error', '-y', '-i', adts, '-c', 'copy', m4a]);
     expect(await measured(m4a)).toEqual({ reader: 'mp4', sample_rate: 22050, num_channels: 1, samples: 10240 });
+  });
+});
+
+/** readAdts over bytes in a file, as the audio probe hands them over. */
+async function readAdtsFile(path: string) {
+  const source = new FileSource(path);
+  try {
+    const head = readFileSync(path).subarray(0, 4096);
+    return await readAdts({ source, head, size: () => source.size(), options: {}, detection: context.detection });
+  } finally {
+    await source.close();
+  }
+}
+
+describe('ADTS at 24 kHz or less', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'aac-sbr-adts-'));
+  });
+  const write = (name: string, sbrFrom: number, frames: number) => {
+    const path = join(dir, name);
+    writeFileSync(path, Buffer.concat(Array.from({ length: frames }, (_, i) => adtsFrame(rawBlock(1, i >= sbrFrom), 7, 1))));
+    return path;
+  };
+
+  // ffprobe 5.1: 44100 Hz, 2 channels, 10 frames of 2048.
+  it('reads SBR in the first frame as HE-AAC for the whole stream', async () => {
+    expect(await readAdtsFile(write('sbr.aac', 0, 10))).toMatchObject({ sampleRate: 44100, channels: 2, duration: 20480 / 44100 });
+  });
+
+  it('reads a stream without SBR in any frame at its core rate', async () => {
+    expect(await readAdtsFile(write('lc.aac', 99, 10))).toMatchObject({ sampleRate: 22050, channels: 1, duration: 10240 / 22050 });
+  });
+
+  // ffprobe 5.1 switches there: 3 frames of 1024 then 7 of 2048 (ADTS headers reopen the configuration).
+  it('leaves SBR that first appears in a later frame to the decoder', async () => {
+    await expect(readAdtsFile(write('late.aac', 3, 10))).rejects.toBeInstanceOf(DecoderNeeded);
+  });
+
+  it('leaves streams of fewer than three frames to ffmpeg, whose probe may not take them for ADTS', async () => {
+    await expect(readAdtsFile(write('short.aac', 0, 2))).rejects.toBeInstanceOf(DecoderNeeded);
   });
 });
 

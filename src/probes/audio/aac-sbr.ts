@@ -61,8 +61,44 @@ class Bits {
   read(n: number): number {
     if (this.pos + n > this.length) throw new Unsure('the frame ends inside an element');
     let value = 0;
-    for (let i = 0; i < n; i++, this.pos++) value = value * 2 + ((this.bytes[this.pos >> 3]! >> (7 - (this.pos & 7))) & 1);
+    while (n > 0) {
+      const available = 8 - (this.pos & 7);
+      const take = available < n ? available : n;
+      value = value * (1 << take) + ((this.bytes[this.pos >> 3]! >> (available - take)) & ((1 << take) - 1));
+      this.pos += take;
+      n -= take;
+    }
     return value;
+  }
+
+  /** The next 10 bits, zeros past the end. */
+  private peek10(): number {
+    const { bytes, pos } = this;
+    const i = pos >> 3;
+    const window = ((bytes[i] ?? 0) << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    return (window >> (14 - (pos & 7))) & 0x3ff;
+  }
+
+  /** One Huffman symbol: the first 10 bits through the code's table, longer codes on through its trie. */
+  symbol(code: HuffmanCode): number {
+    const entry = code.first[this.peek10()]!;
+    if (entry >= 0) {
+      const length = entry >> 16;
+      if (this.pos + length > this.length) throw new Unsure('the frame ends inside a Huffman code');
+      this.pos += length;
+      return entry & 0xffff;
+    }
+    const { bytes, length } = this;
+    let node = ~entry;
+    for (let pos = this.pos + FIRST_BITS; pos < length; pos++) {
+      const child = code.trie[2 * node + ((bytes[pos >> 3]! >> (7 - (pos & 7))) & 1)]!;
+      if (child < 0) {
+        this.pos = pos + 1;
+        return ~child;
+      }
+      node = child;
+    }
+    throw new Unsure('the frame ends inside a Huffman code');
   }
 
   skip(n: number): void {
@@ -71,42 +107,47 @@ class Bits {
   }
 }
 
-/** A Huffman code as a binary trie: node n's children are at 2n and 2n+1; a leaf holds ~symbol. */
-type Trie = Int32Array;
-const tries = new Map<HuffmanTable, Trie>();
+/** Bits a Huffman code's first table resolves at once. */
+const FIRST_BITS = 10;
 
-function trieOf(table: HuffmanTable): Trie {
-  let trie = tries.get(table);
-  if (trie) return trie;
-  const [codes, lengths] = table;
+/**
+ * A Huffman code ready to decode: `first` maps the next 10 bits to (length << 16 | symbol), or
+ * for longer codes to ~node of `trie`, a binary trie whose node n has its children at 2n and
+ * 2n+1 and whose leaves hold ~symbol.
+ */
+interface HuffmanCode {
+  first: Int32Array;
+  trie: Int32Array;
+}
+
+const codes = new Map<HuffmanTable, HuffmanCode>();
+
+function codeOf(table: HuffmanTable): HuffmanCode {
+  let code = codes.get(table);
+  if (code) return code;
+  const [words, lengths] = table;
   const nodes: number[] = [0, 0];
-  let next = 1;
-  codes.forEach((code, symbol) => {
+  const first = new Int32Array(1 << FIRST_BITS);
+  words.forEach((word, symbol) => {
+    const length = lengths[symbol]!;
+    if (length <= FIRST_BITS) first.fill((length << 16) | symbol, word << (FIRST_BITS - length), (word + 1) << (FIRST_BITS - length));
     let node = 0;
-    for (let b = lengths[symbol]! - 1; b >= 0; b--) {
-      const slot = 2 * node + ((code >> b) & 1);
+    for (let b = length - 1; b >= 0; b--) {
+      const slot = 2 * node + ((word >> b) & 1);
       if (b === 0) nodes[slot] = ~symbol;
       else {
         if (!nodes[slot]) {
-          nodes[slot] = next++;
+          nodes[slot] = nodes.length / 2;
           nodes.push(0, 0);
         }
         node = nodes[slot]!;
       }
+      if (length > FIRST_BITS && b === length - FIRST_BITS) first[word >> b] = ~node;
     }
   });
-  trie = Int32Array.from(nodes);
-  tries.set(table, trie);
-  return trie;
-}
-
-function decodeSymbol(bits: Bits, trie: Trie): number {
-  let node = 0;
-  for (;;) {
-    const child = trie[2 * node + bits.read(1)]!;
-    if (child < 0) return ~child;
-    node = child;
-  }
+  code = { first, trie: Int32Array.from(nodes) };
+  codes.set(table, code);
+  return code;
 }
 
 /** What decode_ics_info leaves for the rest of the channel stream. */
@@ -287,7 +328,7 @@ function sectionData(bits: Bits, ics: IcsInfo): number[] {
 
 /** decode_scalefactors: differential codes, a 9-bit first noise energy, the global gain range check. */
 function scalefactors(bits: Bits, ics: IcsInfo, bandTypes: number[], globalGain: number): void {
-  const trie = trieOf(SCALEFACTOR_CODE);
+  const code = codeOf(SCALEFACTOR_CODE);
   let gain = globalGain;
   let firstNoise = true;
   for (const type of bandTypes) {
@@ -297,7 +338,7 @@ function scalefactors(bits: Bits, ics: IcsInfo, bandTypes: number[], globalGain:
       firstNoise = false;
       continue;
     }
-    const delta = decodeSymbol(bits, trie) - 60;
+    const delta = bits.symbol(code) - 60;
     if (type >= NOISE_BT) continue; // noise energies and intensity positions are not range-checked
     gain += delta;
     if (gain < 0 || gain > 255) throw new Unsure(`scalefactor ${gain} out of range`);
@@ -367,7 +408,7 @@ function spectralData(bits: Bits, ics: IcsInfo, bandTypes: number[]): void {
       const codebook = bandTypes[index]!;
       if (codebook === 0 || codebook >= NOISE_BT) continue;
       const width = ics.offsets[band + 1]! - ics.offsets[band]!;
-      for (let w = 0; w < groupLength; w++) spectralBand(bits, codebook, width);
+      for (let w = 0; w < groupLength; w++) spectralBand(bits, codebookOf(codebook), width);
     }
   }
 }
@@ -387,17 +428,41 @@ const CODEBOOK_SHAPES: Record<number, readonly [number, number, boolean]> = {
   11: [2, 17, false],
 };
 
-function spectralBand(bits: Bits, codebook: number, width: number): void {
-  const [size, modulus, signed] = CODEBOOK_SHAPES[codebook]!;
-  const trie = trieOf(SPECTRAL_CODES[codebook - 1]!);
-  for (let done = 0; done < width; done += size) {
-    let symbol = decodeSymbol(bits, trie);
-    if (signed) continue;
-    const values: number[] = [];
-    for (let i = 0; i < size; i++, symbol = Math.floor(symbol / modulus)) values.unshift(symbol % modulus);
-    bits.skip(values.filter((v) => v !== 0).length); // sign bits
-    if (codebook !== ESC_BT) continue;
-    for (const value of values) if (value === 16) escape(bits);
+/** A spectral codebook ready to walk: its code, tuple size, and per symbol the sign bits and escapes that follow. */
+interface Codebook {
+  code: HuffmanCode;
+  size: number;
+  signBits: Uint8Array;
+  escapes: Uint8Array;
+}
+
+const codebooks = new Map<number, Codebook>();
+
+function codebookOf(n: number): Codebook {
+  let codebook = codebooks.get(n);
+  if (codebook) return codebook;
+  const [size, modulus, signed] = CODEBOOK_SHAPES[n]!;
+  const table = SPECTRAL_CODES[n - 1]!;
+  const symbols = table[0].length;
+  const signBits = new Uint8Array(symbols);
+  const escapes = new Uint8Array(symbols);
+  for (let symbol = 0; symbol < symbols; symbol++) {
+    for (let i = 0, rest = symbol; i < size; i++, rest = Math.floor(rest / modulus)) {
+      const value = rest % modulus;
+      if (!signed && value !== 0) signBits[symbol]!++;
+      if (n === ESC_BT && value === 16) escapes[symbol]!++;
+    }
+  }
+  codebook = { code: codeOf(table), size, signBits, escapes };
+  codebooks.set(n, codebook);
+  return codebook;
+}
+
+function spectralBand(bits: Bits, codebook: Codebook, width: number): void {
+  for (let done = 0; done < width; done += codebook.size) {
+    const symbol = bits.symbol(codebook.code);
+    bits.skip(codebook.signBits[symbol]!);
+    for (let e = codebook.escapes[symbol]!; e > 0; e--) escape(bits);
   }
 }
 

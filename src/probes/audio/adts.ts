@@ -1,4 +1,5 @@
 import { ProbeError } from '../../errors.js';
+import { decodedLayout, firstFrameSbr, type LowRateAac } from './aac-sbr.js';
 import { BlockReader, u16be, u32be } from './bytes.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
 import { countFrames, type FrameSyntax } from './frames.js';
@@ -25,6 +26,8 @@ interface AdtsHeader {
   frameLength: number;
   rawBlocks: number;
   protectionAbsent: boolean;
+  /** Audio object type - 1 (1: AAC-LC). */
+  profile: number;
 }
 
 /** ff_adts_header_parse's checks: sync, a rate in the table, a frame at least a header long. */
@@ -40,6 +43,7 @@ export function parseAdtsHeader(b: Uint8Array, o: number): AdtsHeader | undefine
     frameLength,
     rawBlocks: b[o + 6]! & 3,
     protectionAbsent: (b[o + 1]! & 1) === 1,
+    profile: b[o + 2]! >> 6,
   };
 }
 
@@ -55,19 +59,56 @@ export async function readAdts(input: AudioInput): Promise<AudioFacts> {
   if (!first) throw new ProbeError('corrupt_file', `no ADTS frame at byte ${start}`);
   // A raw FLAC frame header (0xFFF8/9) reads as ADTS with a CRC; ffmpeg's probe may take the file for either.
   if (!first.protectionAbsent) throw new DecoderNeeded(MIME, 'ADTS with CRC (or raw FLAC frames that look like it)');
-  if (first.sampleRate <= 24000) throw new DecoderNeeded(MIME, `ADTS at ${first.sampleRate} Hz may carry SBR`);
   if (first.channelConfig === 0) throw new DecoderNeeded(MIME, 'ADTS channel layout in a program config element');
-  const frames = await countFrames(reader, start, await input.size(), adtsFrames(first));
+  const size = await input.size();
+  const sbr = first.sampleRate <= 24000 ? await lowRateLayout(input, start, size, first) : undefined;
+  const frames = await countFrames(reader, start, size, adtsFrames(first));
   // ffmpeg's AAC decoder drops the first frame of libfaac output, which names itself in a FIL element.
-  const played = hasLibfaacMarker(await reader.bytes(start, first.frameLength)) ? frames - 1 : frames;
+  const libfaac = hasLibfaacMarker(await reader.bytes(start, first.frameLength));
+  if (libfaac && sbr?.frameSamples === 2048) throw new DecoderNeeded(MIME, `ADTS at ${first.sampleRate} Hz with SBR beside libfaac's marker`);
+  const played = libfaac ? frames - 1 : frames;
   return {
     mime: MIME,
     codec: 'aac',
-    sampleRate: first.sampleRate,
-    channels: first.channelConfig === 7 ? 8 : first.channelConfig,
+    sampleRate: sbr?.sampleRate ?? first.sampleRate,
+    channels: sbr?.channels ?? (first.channelConfig === 7 ? 8 : first.channelConfig),
     bitDepth: 32, // ffmpeg's AAC decoder outputs float
-    duration: (Math.max(0, played) * SAMPLES_PER_FRAME) / first.sampleRate,
+    duration: (Math.max(0, played) * (sbr?.frameSamples ?? SAMPLES_PER_FRAME)) / (sbr?.sampleRate ?? first.sampleRate),
   };
+}
+
+/** Frames walked at most for SBR; longer streams without it in their first frame go to the decoder. */
+const MAX_SBR_SCAN_FRAMES = 60_000;
+
+/**
+ * ADTS at 24 kHz or less (AAC-LC, one SCE or one CPE): FFmpeg's decoder takes the configuration
+ * from every frame header and, until SBR is on, turns it on at any frame that carries SBR data
+ * (aac-sbr.ts). SBR in the first frame holds for the whole stream; without it, every frame must
+ * be free of SBR. The frame walk that follows judges the stream's end and any junk.
+ */
+async function lowRateLayout(input: AudioInput, start: number, size: number, first: AdtsHeader) {
+  const reason = `ADTS at ${first.sampleRate} Hz may carry SBR`;
+  const samplingIndex = RATES.indexOf(first.sampleRate);
+  if (first.profile !== 1 || (first.channelConfig !== 1 && first.channelConfig !== 2)) throw new DecoderNeeded(MIME, reason);
+  const config: LowRateAac = { samplingIndex, channelConfig: first.channelConfig, sampleRate: first.sampleRate, sbr: 'implicit', sbrChannels: 2 };
+  const reader = new BlockReader(input.source);
+  let sbr = false;
+  let frames = 0;
+  for (let offset = start; offset + HEADER_BYTES <= size && !(sbr && frames >= 3); frames++) {
+    if (frames === MAX_SBR_SCAN_FRAMES) throw new DecoderNeeded(MIME, `${reason} (more than ${MAX_SBR_SCAN_FRAMES} frames)`);
+    const header = parseAdtsHeader(await reader.bytes(offset, HEADER_BYTES), 0);
+    if (!header || header.fixed !== first.fixed || offset + header.frameLength > size) break;
+    if (!sbr) {
+      const verdict = firstFrameSbr((await reader.bytes(offset, header.frameLength)).subarray(HEADER_BYTES), config);
+      if ('unsure' in verdict) throw new DecoderNeeded(MIME, `${reason} (frame ${frames}: ${verdict.unsure})`);
+      if (verdict.sbr && frames > 0) throw new DecoderNeeded(MIME, `${reason} (first in frame ${frames})`);
+      sbr = verdict.sbr;
+    }
+    offset += header.frameLength;
+  }
+  // Fewer than three chained frames leave ffmpeg's probe unsure the file is ADTS (adts_aac_probe scores 1).
+  if (frames < 3) throw new DecoderNeeded(MIME, `${reason} (${frames} frames)`);
+  return decodedLayout(config, sbr);
 }
 
 function adtsFrames(first: AdtsHeader): FrameSyntax {
