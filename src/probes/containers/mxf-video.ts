@@ -25,9 +25,10 @@ export { isMxf } from './mxf.js';
 
 type VideoCodec = 'mpeg2video' | 'dnxhd' | 'dvvideo' | 'h264';
 
-/** Frames whose MPEG-2 picture headers are checked for repeated fields (find_stream_info's window). */
-const MPEG2_FRAMES_CHECKED = 32;
+/** Frames whose MPEG-2 picture headers are checked for repeated fields (pulldown repeats one every other frame). */
+const MPEG2_FRAMES_CHECKED = 8;
 const FIRST_FRAME_BYTES = 64 * 1024;
+const PICTURE_HEADER_BYTES = 4096;
 /** Packets find_stream_info must read before it has a duration to average (it skips the first two). */
 const FRAMES_AVERAGED = 3;
 /** Below ffmpeg's default probesize (5,000,000 bytes), with room for packets this walk does not weigh alike. */
@@ -136,7 +137,9 @@ async function firstFrames(file: MxfFile, streamIndex: number, count: number, cl
   for (const range of file.essence) {
     for await (const klv of essenceElements(file.source, range.start, range.end, ELEMENTS_WALKED)) {
       const ours = streamOfElement(file, klv.key, range.bodySid) === streamIndex;
-      if (ours && frames.length < count) frames.push({ klv, bytes: await file.source.read(klv.valueOffset, Math.min(klv.length, FIRST_FRAME_BYTES)) });
+      // The first frame is read further (an SPS may follow other NAL units); later MPEG-2 frames only to their picture coding extension.
+      const head = frames.length === 0 ? FIRST_FRAME_BYTES : PICTURE_HEADER_BYTES;
+      if (ours && frames.length < count) frames.push({ klv, bytes: await file.source.read(klv.valueOffset, Math.min(klv.length, head)) });
       if (packets < FRAMES_AVERAGED) {
         // A clip-wrapped element is cut into packets of one edit unit each.
         const inElement = !ours ? 0 : clipEditUnitBytes ? Math.ceil(klv.length / clipEditUnitBytes) : 1;

@@ -439,8 +439,56 @@ function mediaTypeOf(dataDefinition: Uint8Array | undefined): MediaType | undefi
   return ({ 1: 'video', 2: 'audio', 3: 'data' } as const)[dataDefinition[12] as 1 | 2 | 3];
 }
 
+/**
+ * The source seen through one cached block: KLV headers, partition packs and the first bytes of
+ * frames lie close together, so most of the many small reads cost no I/O.
+ */
+class CachedSource implements ByteSource {
+  private start = 0;
+  private block: Uint8Array = new Uint8Array(0);
+  private length?: Promise<number>;
+
+  constructor(private readonly inner: ByteSource) {}
+
+  get name(): string {
+    return this.inner.name;
+  }
+
+  get extension(): string {
+    return this.inner.extension;
+  }
+
+  get path(): string | undefined {
+    return this.inner.path;
+  }
+
+  get bytesRead(): number {
+    return this.inner.bytesRead;
+  }
+
+  size(): Promise<number> {
+    return (this.length ??= this.inner.size());
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const end = offset + length;
+    if (offset >= this.start && end <= this.start + this.block.byteLength) return this.block.subarray(offset - this.start, end - this.start);
+    if (length > CACHE_BLOCK) return this.inner.read(offset, length);
+    this.block = await this.inner.read(offset, Math.min(CACHE_BLOCK, Math.max(0, (await this.size()) - offset)));
+    this.start = offset;
+    return this.block.subarray(0, Math.min(length, this.block.byteLength));
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+const CACHE_BLOCK = 16 * 1024;
+
 /** Reads every partition and resolves the streams. */
-export async function parseMxf(source: ByteSource): Promise<MxfFile> {
+export async function parseMxf(original: ByteSource): Promise<MxfFile> {
+  const source = new CachedSource(original);
   const size = await source.size();
   const header = await readPartition(source, 0, size);
   if (header.partition.kind !== 'header') throw new NeedsFfprobe('MXF file not starting with a header partition');
