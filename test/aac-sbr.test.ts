@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegPath } from '../scripts/fixtures-audio.mjs';
 import { probeAudio } from '../src/probes/audio.js';
 import { firstFrameSbr, lowRateAacConfig } from '../src/probes/audio/aac-sbr.js';
+import { SCALEFACTOR_CODE, SPECTRAL_CODES, type HuffmanTable } from '../src/probes/audio/aac-tables.js';
 import { readAdts } from '../src/probes/audio/adts.js';
 import { parseAacConfig } from '../src/probes/audio/codec.js';
 import { DecoderNeeded } from '../src/probes/audio/facts.js';
@@ -68,6 +69,21 @@ async function measured(path: string) {
     await source.close();
   }
 }
+
+describe('Huffman tables', () => {
+  // FFmpeg's VLC builder rejects incomplete or ambiguous codes; each table must be a complete prefix code.
+  it.each([['scalefactor', SCALEFACTOR_CODE] as const, ...SPECTRAL_CODES.map((table, i) => [`codebook ${i + 1}`, table] as const)])('%s is complete and prefix-free', (_, table: HuffmanTable) => {
+    const [codes, lengths] = table;
+    expect(codes).toHaveLength(lengths.length);
+    expect(lengths.reduce((sum, length) => sum + 2 ** -length, 0)).toBeCloseTo(1, 12);
+    const words = codes.map((code, i) => code.toString(2).padStart(lengths[i]!, '0')).sort();
+    for (let i = 1; i < words.length; i++) expect(words[i]!.startsWith(words[i - 1]!)).toBe(false);
+  });
+  it('has the sizes of ff_aac_spectral_sizes', () => {
+    expect(SPECTRAL_CODES.map(([codes]) => codes.length)).toEqual([81, 81, 81, 81, 81, 81, 64, 64, 169, 169, 289]);
+    expect(SCALEFACTOR_CODE[0]).toHaveLength(121);
+  });
+});
 
 describe('first raw_data_block', () => {
   it('finds an SBR payload after the channel element, mono or stereo', () => {

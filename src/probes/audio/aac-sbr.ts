@@ -10,8 +10,8 @@ import { SCALEFACTOR_CODE, SPECTRAL_CODES, SWB_OFFSETS_LONG, SWB_OFFSETS_SHORT, 
  *
  * This module walks that first raw_data_block exactly as the decoder's bitstream syntax goes
  * (ics_info, section_data, scalefactors, pulse, TNS, gain control, spectral data with the 11
- * codebooks, CPE ms_mask, DSE, FIL) and reports `sbr`, `none`, or `unsure` for anything the
- * decoder would treat otherwise (an error it would recover from on a later frame, an element
+ * codebooks, CPE ms_mask, DSE, FIL) and reports whether it carries SBR, or `unsure` for anything
+ * the decoder would treat otherwise (an error it would recover from on a later frame, an element
  * other than the one the channel configuration names, bytes left after END, ...).
  */
 
@@ -35,7 +35,6 @@ const enum Element {
 
 const EIGHT_SHORT_SEQUENCE = 2;
 const NOISE_BT = 13;
-const INTENSITY_BT2 = 14;
 const ESC_BT = 11;
 const EXT_DYNAMIC_RANGE = 11;
 const EXT_SBR_DATA = 13;
