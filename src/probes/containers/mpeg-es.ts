@@ -35,11 +35,14 @@ export interface VideoPictures extends VideoParameters {
 
 /** Start codes (00 00 01 xx) in a buffer: offsets of the byte after the prefix (found by the native byte search). */
 export function startCodes(bytes: Uint8Array): number[] {
-  const found: number[] = [];
+  return [...eachStartCode(bytes)];
+}
+
+/** {@link startCodes} one at a time, for readers that stop early. */
+export function* eachStartCode(bytes: Uint8Array): Generator<number> {
   for (let one = bytes.indexOf(1, 2); one >= 0 && one + 1 < bytes.byteLength; one = bytes.indexOf(1, one + 1)) {
-    if (bytes[one - 1] === 0 && bytes[one - 2] === 0) found.push(one + 1);
+    if (bytes[one - 1] === 0 && bytes[one - 2] === 0) yield one + 1;
   }
-  return found;
 }
 
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

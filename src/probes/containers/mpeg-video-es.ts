@@ -14,7 +14,7 @@
  */
 import type { ByteSource } from '../../sources/source.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
-import { inspectMpegVideo, sameBytes, startCodes } from './mpeg-es.js';
+import { eachStartCode, inspectMpegVideo, sameBytes, startCodes } from './mpeg-es.js';
 
 const SEQUENCE_HEADER = 0xb3;
 const SEQUENCE_END = 0xb7;
@@ -51,12 +51,11 @@ export function isMpegVideoElementaryStream(head: Uint8Array): boolean {
 }
 
 export async function mpegVideoEsFacts(source: ByteSource): Promise<VideoFacts> {
-  const { bytes, complete } = await readHead(source);
+  const { bytes, complete, frames } = await readHead(source);
   // The decoder drops a sequence header whose marker bit or end is wrong (and with it, for
   // MPEG-1, the bit rate it would set); the probe skips it.
   if (!sequenceHeaderChecksOut((at) => bytes[at] ?? 0, 4, bytes.byteLength - 4)) throw new NeedsFfprobe('MPEG video ES: the first sequence header does not check out');
   checkProbeChoosesMpegVideo(bytes, complete);
-  const frames = splitFrames(bytes, complete);
   if (frames.length < 3) throw new NeedsFfprobe('MPEG video ES: fewer than 3 frames (find_stream_info may measure no frame rate)');
   const parameters = inspectMpegVideo(frames, { extendedRateCodes: true });
   const bitRate = streamBitRate(frames.map(readFrameHeaders), parameters.codec);
@@ -79,31 +78,20 @@ export async function mpegVideoEsFacts(source: ByteSource): Promise<VideoFacts> 
   };
 }
 
-/** The first FRAMES_NEEDED frames (or the whole stream), read in steps. */
-async function readHead(source: ByteSource): Promise<{ bytes: Uint8Array; complete: boolean }> {
+/** The first FRAMES_NEEDED frames (or the whole stream), read in growing steps. */
+async function readHead(source: ByteSource): Promise<{ bytes: Uint8Array; complete: boolean; frames: Uint8Array[] }> {
   const chunks: Uint8Array[] = [];
   let length = 0;
-  let frameStarts = 0;
-  let inSlices = false;
   for (;;) {
     const wanted = Math.max(FIRST_READ, length);
     const chunk = await source.read(length, wanted);
     chunks.push(chunk);
     length += chunk.byteLength;
-    // A rough count (start codes split between reads are missed) that decides when to look closer.
-    for (const code of startCodeValues(chunk)) {
-      if (isSlice(code)) inSlices = true;
-      else if (inSlices) {
-        inSlices = false;
-        frameStarts++;
-      }
-    }
-    if (chunk.byteLength < wanted) return { bytes: join(chunks, length), complete: true };
-    if (frameStarts >= FRAMES_NEEDED || length >= MAX_HEAD_BYTES) {
-      const bytes = join(chunks, length);
-      if (splitFrames(bytes, false).length >= FRAMES_NEEDED) return { bytes, complete: false };
-      if (length >= MAX_HEAD_BYTES) throw new NeedsFfprobe('MPEG video ES: large frames');
-    }
+    const complete = chunk.byteLength < wanted;
+    const bytes = join(chunks, length);
+    const frames = splitFrames(bytes, complete);
+    if (complete || frames.length >= FRAMES_NEEDED) return { bytes, complete, frames };
+    if (length >= MAX_HEAD_BYTES) throw new NeedsFfprobe('MPEG video ES: large frames');
   }
 }
 
@@ -115,10 +103,6 @@ function join(chunks: Uint8Array[], length: number): Uint8Array {
     at += chunk.byteLength;
   }
   return bytes;
-}
-
-function startCodeValues(bytes: Uint8Array): number[] {
-  return startCodes(bytes).map((at) => bytes[at]!);
 }
 
 function isSlice(code: number): boolean {
@@ -163,7 +147,7 @@ interface FrameHeaders {
 /** mpegvideo_extract_headers: the headers before the first slice. */
 function readFrameHeaders(frame: Uint8Array): FrameHeaders {
   const headers: FrameHeaders = { vbvDelay: -1, pictureCodingExtension: false };
-  for (const at of startCodes(frame)) {
+  for (const at of eachStartCode(frame)) {
     const code = frame[at]!;
     const left = frame.byteLength - at - 1;
     if (isSlice(code)) break;
