@@ -8,7 +8,9 @@ import { probeAudio } from '../src/probes/audio.js';
 import { alacPacketSamples, parseAlacConfig, type AlacConfig } from '../src/probes/audio/alac.js';
 import { DecoderNeeded } from '../src/probes/audio/facts.js';
 import { readMatroska } from '../src/probes/audio/matroska.js';
+import { readApe } from '../src/probes/audio/ape.js';
 import type { ProbeContext } from '../src/probes/types.js';
+import { BufferSource } from '../src/sources/buffer.js';
 import { FileSource } from '../src/sources/file.js';
 
 /**
@@ -120,5 +122,71 @@ describe('ALAC packet headers', () => {
     const cookie = Uint8Array.from([0, 0, 16, 0, 0, 16, 40, 10, 14, 2, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xac, 0x44]);
     expect(parseAlacConfig(cookie)).toEqual({ frameLength: 4096, bitDepth: 16, riceLimit: 14, channels: 2, sampleRate: 44100 });
     expect(parseAlacConfig(cookie.subarray(0, 23))).toBeUndefined();
+  });
+});
+
+describe('Monkey\'s Audio before 3.98', () => {
+  /**
+   * A file as MAC 3.9x lays it out: the 32-byte header, the seek element count (4 bytes), a 44-byte WAV
+   * header, the seek table, then frames of a CRC word (high bit: frame flags follow) and the
+   * flags, as the decoder reads them (32-bit words byte-swapped).
+   */
+  function oldApe(version: number, frameFlags: number[], finalBlocks: number, channels = 2): Uint8Array {
+    const header = Buffer.alloc(36);
+    header.write('MAC ', 0, 'latin1');
+    header.writeUInt16LE(version, 4);
+    header.writeUInt16LE(2000, 6); // compression level: normal
+    header.writeUInt16LE(0x12, 8); // flags: CRC, seek element count present
+    header.writeUInt16LE(channels, 10);
+    header.writeUInt32LE(44100, 12);
+    header.writeUInt32LE(44, 16); // WAV header bytes
+    header.writeUInt32LE(frameFlags.length, 24);
+    header.writeUInt32LE(finalBlocks, 28);
+    header.writeUInt32LE(frameFlags.length, 32);
+    const firstFrame = 36 + 44 + 4 * frameFlags.length;
+    const frameBytes = 12;
+    const seek = Buffer.alloc(4 * frameFlags.length);
+    frameFlags.forEach((_, i) => seek.writeUInt32LE(firstFrame + i * frameBytes, 4 * i));
+    const frames = Buffer.concat(frameFlags.map((flags) => {
+      const frame = Buffer.alloc(frameBytes);
+      frame.writeUInt32LE(0x80001234, 0); // stored little-endian: the decoder's byte swap reads it big-endian
+      frame.writeUInt32LE(flags, 4);
+      return frame;
+    }));
+    return Buffer.concat([header, Buffer.alloc(44), seek, frames]);
+  }
+
+  async function read(bytes: Uint8Array) {
+    const source = new BufferSource(bytes);
+    try {
+      return await readApe({ source, head: bytes, options: {}, detection: context.detection, size: () => source.size() });
+    } finally {
+      await source.close();
+    }
+  }
+
+  it('counts the frames by version when the last frame is silence the decoder fills from its flags', async () => {
+    // 3.95+: 294912 blocks a frame; two frames, the last of 1000 blocks.
+    const facts = await read(oldApe(3960, [3, 3], 1000));
+    expect(facts).toMatchObject({ codec: 'ape', sampleRate: 44100, channels: 2, bitDepth: 16 });
+    expect(Math.round(facts.duration * 44100)).toBe(294912 + 1000);
+    // 3.90-3.94: 73728 blocks a frame; a mono frame with one silence bit is silent.
+    expect(Math.round((await read(oldApe(3930, [3, 1], 5, 1))).duration * 44100)).toBe(73728 + 5);
+  });
+
+  it('leaves a last frame with audio in it, and versions before 3.90, to the decoder', async () => {
+    await expect(read(oldApe(3960, [3, 0], 1000))).rejects.toBeInstanceOf(DecoderNeeded);
+    await expect(read(oldApe(3960, [3, 1], 1000))).rejects.toBeInstanceOf(DecoderNeeded); // one silent channel of two
+    await expect(read(oldApe(3890, [3], 1000))).rejects.toBeInstanceOf(DecoderNeeded);
+  });
+
+  it('calls a file whose last frame starts past its end truncated', async () => {
+    const whole = oldApe(3960, [3, 3], 1000);
+    await expect(read(whole.subarray(0, whole.byteLength - 12))).rejects.toMatchObject({ code: 'truncated' });
+  });
+
+  it.skipIf(!existsSync(corpus))('reads the corpus 3.96 file as ffprobe decodes it', async () => {
+    // ffprobe -show_frames: 162496 samples (35 frames of 4608, one of 1216), 44100 Hz, 2 channels, bits_per_raw_sample 16.
+    expect(await measured(join(corpus, 'mutagen__mac-396.ape'))).toEqual({ reader: 'ape', codec: 'ape', sample_rate: 44100, num_channels: 2, bit_depth: 16, samples: 162496 });
   });
 });
