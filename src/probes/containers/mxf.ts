@@ -492,13 +492,14 @@ export async function parseMxf(original: ByteSource): Promise<MxfFile> {
   const size = await source.size();
   const header = await readPartition(source, 0, size);
   if (header.partition.kind !== 'header') throw new NeedsFfprobe('MXF file not starting with a header partition');
-  const offsets = await partitionOffsets(source, header.partition, size);
+  const { offsets, footerKnown } = await partitionOffsets(source, header.partition, size);
   const contents = [header];
   for (const offset of offsets) if (offset !== 0) contents.push(await readPartition(source, offset, size));
   const partitions = contents.map((content) => content.partition);
   const operationalPattern = operationalPatternOf(partitions);
-  const metadata = headerMetadata(contents);
-  const indexSegments = contents.flatMap((content) => content.klvs.filter(({ klv }) => startsWith(klv.key, INDEX_SEGMENT)).map(({ value, klv }) => parseIndexSegment(localItems(value, klv.offset))));
+  const read = footerKnown ? contents : partitionsBeforeEssence(contents);
+  const metadata = headerMetadata(read);
+  const indexSegments = read.flatMap((content) => content.klvs.filter(({ klv }) => startsWith(klv.key, INDEX_SEGMENT)).map(({ value, klv }) => parseIndexSegment(localItems(value, klv.offset))));
   if (!contents.some((content) => content.firstEssence)) throw new NeedsFfprobe('MXF file without essence (ffmpeg: "no essence")');
   await checkLastPartition(source, contents[contents.length - 1]!, size);
   const streams = resolveStreams(metadata);
@@ -506,6 +507,17 @@ export async function parseMxf(original: ByteSource): Promise<MxfFile> {
     firstEssence ? [{ bodySid: partition.bodySid, start: firstEssence.offset, end: contents[i + 1]?.partition.offset ?? size }] : [],
   );
   return { size, operationalPattern, partitions, streams, indexSegments, essence, source };
+}
+
+/**
+ * mxf_read_header reads forward to the first essence, then jumps to the footer and back through
+ * the earlier partitions. Without a footer to jump to (no RIP, none named in the header), it
+ * stops at the first essence: later partitions' metadata and index are never read.
+ */
+function partitionsBeforeEssence(contents: PartitionContent[]): PartitionContent[] {
+  const firstEssence = contents.findIndex((content) => content.firstEssence);
+  if (contents.slice(0, firstEssence).some(({ partition }) => partition.footerPartition > 0)) throw new NeedsFfprobe('MXF footer named by a body partition only');
+  return contents.slice(0, firstEssence + 1);
 }
 
 /**
@@ -528,7 +540,7 @@ function operationalPatternOf(partitions: Partition[]): MxfFile['operationalPatt
  * else the footer and the chain of previous partitions back from it. A partition offset at or past
  * the end of the file means the file was cut.
  */
-async function partitionOffsets(source: ByteSource, header: Partition, size: number): Promise<number[]> {
+async function partitionOffsets(source: ByteSource, header: Partition, size: number): Promise<{ offsets: number[]; footerKnown: boolean }> {
   const fromRip = await readRandomIndexPack(source, size);
   const footer = header.footerPartition;
   if (fromRip) {
@@ -536,10 +548,10 @@ async function partitionOffsets(source: ByteSource, header: Partition, size: num
     if (footer && last !== footer) throw new NeedsFfprobe('MXF RIP and header disagree on the footer partition');
     if (fromRip[0] !== 0 || fromRip.some((offset, i) => i > 0 && offset <= fromRip[i - 1]!)) throw new NeedsFfprobe('MXF RIP offsets out of order');
     if (fromRip.length > MAX_PARTITIONS) throw new NeedsFfprobe('MXF file with too many partitions');
-    return fromRip.slice(1);
+    return { offsets: fromRip.slice(1), footerKnown: true };
   }
   if (footer >= size) throw new ProbeError('truncated', `the MXF header places the footer partition at byte ${footer}, the file holds ${size} bytes`);
-  if (!footer) return walkPartitionsForward(source, header, size);
+  if (!footer) return { offsets: await walkPartitionsForward(source, header, size), footerKnown: false };
   const chain: number[] = [];
   for (let offset = footer; offset > 0; ) {
     if (chain.length > MAX_PARTITIONS) throw new NeedsFfprobe('MXF file with too many partitions');
@@ -550,7 +562,7 @@ async function partitionOffsets(source: ByteSource, header: Partition, size: num
     if (previous >= offset) throw new NeedsFfprobe('MXF previous partition does not lie before its partition');
     offset = previous;
   }
-  return chain;
+  return { offsets: chain, footerKnown: true };
 }
 
 /** Without a footer, ffmpeg reads the file forward: every partition is met by walking the KLVs. */
