@@ -116,6 +116,17 @@ describe('AudioSpecificConfig at 24 kHz or less', () => {
     expect(parseAacConfig(Uint8Array.of(0x13, 0x88, 0x56, 0xe5, 0xa5, 0x48, 0x00))).toMatchObject({ sbr: { sbr: 'explicit', sbrChannels: 1 } });
   });
 
+  // Object type 5 / 29, core rate, channels, extension rate, core object type (ISO 14496-3 1.6.2.1).
+  const hierarchical = (type: number, rate: number, channels: number, ext: number, core: number) =>
+    bytesOf(field(type, 5) + field(rate, 4) + field(channels, 4) + field(ext, 4) + field(core, 5) + '000');
+
+  it('reads object types 5 and 29 as SBR on from the first frame (ffprobe 5.1 on such patched files: 2x rate, 2 channels)', () => {
+    expect(parseAacConfig(hierarchical(5, 7, 1, 4, 2))).toMatchObject({ sbr: { sbr: 'explicit', sampleRate: 22050, channelConfig: 1, sbrChannels: 2 } });
+    expect(parseAacConfig(hierarchical(29, 3, 2, 0, 2))).toMatchObject({ sbr: { sbr: 'explicit', sampleRate: 48000, channelConfig: 2, sbrChannels: 2 } });
+    expect(parseAacConfig(hierarchical(5, 7, 2, 7, 2))).not.toHaveProperty('sbr'); // extension rate = core rate
+    expect(parseAacConfig(hierarchical(5, 7, 2, 4, 1))).not.toHaveProperty('sbr'); // AAC Main core
+  });
+
   it('leaves other object types and layouts to the decoder', () => {
     expect(lowRateAacConfig(Uint8Array.of(0x0b, 0x90), 1, 7, 2, 22050)).not.toHaveProperty('sbr'); // AAC Main
     expect(lowRateAacConfig(Uint8Array.of(0x13, 0xb0), 2, 7, 6, 22050)).not.toHaveProperty('sbr'); // 5.1

@@ -472,7 +472,7 @@ function escape(bits: Bits): void {
   bits.skip(ones + 4);
 }
 
-/** AAC-LC at 24 kHz or less whose config turns SBR on (`explicit`) or leaves it to the first frame (`implicit`). */
+/** AAC-LC whose config turns SBR on (`explicit`) or, at 24 kHz or less, leaves it to the first frame (`implicit`). */
 export interface LowRateAac extends AacCore {
   /** The core sampling rate the config states. */
   sampleRate: number;
@@ -480,6 +480,41 @@ export interface LowRateAac extends AacCore {
   /** Channels the decoder outputs once SBR is on: a mono core gets parametric stereo unless the config says ps = 0. */
   sbrChannels: number;
 }
+
+/** MSB-first bits of an AudioSpecificConfig, zeros past its end as FFmpeg's padded reader gives them. */
+function configBits(asc: Uint8Array): (at: number, n: number) => number {
+  return (at, n) => {
+    let value = 0;
+    for (let i = at; i < at + n; i++) value = value * 2 + (((asc[i >> 3] ?? 0) >> (7 - (i & 7))) & 1);
+    return value;
+  };
+}
+
+/**
+ * An AudioSpecificConfig of object type 5 (SBR) or 29 (PS), the hierarchical signalling of
+ * HE-AAC, as ff_mpeg4audio_get_config_gb reads it: core rate and channels, the extension rate,
+ * then the core object type and its GASpecificConfig. Handled: an AAC-LC core with one SCE or one
+ * CPE, 1024-sample frames and an extension rate above the core rate; SBR is then on from the first
+ * frame, and a mono core gets parametric stereo (type 29 says so; with type 5 ps stays -1, which
+ * decode_ga_specific_config turns into 1).
+ */
+export function hierarchicalSbrConfig(asc: Uint8Array): { decoderNeeded: string; sbr?: LowRateAac } {
+  const bitsAt = configBits(asc);
+  const objectType = bitsAt(0, 5);
+  const decoderNeeded = `AAC audio object type ${objectType}`;
+  const samplingIndex = bitsAt(5, 4);
+  const channelConfig = bitsAt(9, 4);
+  // FFmpeg takes type 29 followed by these bits for the MP3onMP4 draft, not for PS.
+  if (objectType === 29 && bitsAt(13, 3) & 3 && !(bitsAt(13, 9) & 0x3f)) return { decoderNeeded };
+  const extIndex = bitsAt(13, 4);
+  const coreType = bitsAt(17, 5);
+  if (samplingIndex > 12 || extIndex >= samplingIndex || coreType !== 2 || (channelConfig !== 1 && channelConfig !== 2)) return { decoderNeeded };
+  if (bitsAt(22, 1) === 1) return { decoderNeeded: 'AAC with 960-sample frames' };
+  const sampleRate = AAC_RATES[samplingIndex]!;
+  return { decoderNeeded, sbr: { samplingIndex, channelConfig, sampleRate, sbr: 'explicit', sbrChannels: 2 } };
+}
+
+const AAC_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
 
 /**
  * An AudioSpecificConfig at 24 kHz or less as FFmpeg 5.1 configures its decoder from it
@@ -494,11 +529,7 @@ export function lowRateAacConfig(asc: Uint8Array, objectType: number, samplingIn
   const decoderNeeded = `AAC at ${sampleRate} Hz may carry SBR`;
   if (objectType !== 2 || (channelConfig !== 1 && channelConfig !== 2) || samplingIndex < 6 || samplingIndex > 12) return { decoderNeeded };
   const bitLength = asc.byteLength * 8;
-  const bitsAt = (at: number, n: number) => {
-    let value = 0;
-    for (let i = at; i < at + n; i++) value = value * 2 + (((asc[i >> 3] ?? 0) >> (7 - (i & 7))) & 1);
-    return value;
-  };
+  const bitsAt = configBits(asc);
   if (bitsAt(13, 1) === 1) return { decoderNeeded: 'AAC with 960-sample frames' };
   const core: AacCore = { samplingIndex, channelConfig };
   let sync = 13;

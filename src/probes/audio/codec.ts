@@ -1,4 +1,4 @@
-import { lowRateAacConfig, type LowRateAac } from './aac-sbr.js';
+import { hierarchicalSbrConfig, lowRateAacConfig, type LowRateAac } from './aac-sbr.js';
 
 /**
  * SPEC's codec naming and bit-depth rules, applied to ffprobe's stream fields and shared by the
@@ -79,6 +79,7 @@ export function parseAacConfig(asc: Uint8Array, framesDecoded = true): { sampleR
   const sampleRate = rateIndex === 15 ? read(24) : AAC_RATES[rateIndex];
   const channelConfig = read(4);
   if (objectType === AOT_USAC) return { corrupt: 'AAC audio object type 42 (USAC): ffmpeg 5.1 has no decoder for it' };
+  if ((objectType === 5 || objectType === 29) && framesDecoded) return hierarchicalSbrConfig(asc);
   if (![1, 2, 4].includes(objectType)) return { decoderNeeded: `AAC audio object type ${objectType}` };
   if (!sampleRate) return { corrupt: `AAC sampling frequency index ${rateIndex}` };
   if (sampleRate <= 24000 && framesDecoded) return lowRateAacConfig(asc, objectType, rateIndex, channelConfig, sampleRate);

@@ -91,7 +91,7 @@ export async function readMp4(input: AudioInput): Promise<AudioFacts> {
 }
 
 /**
- * AAC-LC at 24 kHz or less whose config turns SBR on or leaves it to the first packet (aac-sbr.ts):
+ * AAC-LC whose config turns SBR on, or at 24 kHz or less leaves it to the first packet (aac-sbr.ts):
  * with SBR the track decodes at twice the rate, 2048 samples a packet, and the decoder doubles
  * the container's skip (edit or iTunSMPB). libfaac's own skip is not doubled, and fragments are
  * not replayed here: both stay with the decoder.
@@ -155,7 +155,7 @@ interface Format {
 type FrameLength = AacFrame | 'stts' | { packets: PacketFrames };
 
 /**
- * A fixed frame; for AAC-LC at 24 kHz or less, the config whose SBR is on or left to the first
+ * A fixed frame; for AAC-LC whose config turns SBR on or (at 24 kHz or less) leaves it to the first
  * frame (`sbr`, until resolved) and, with SBR on, the decoder's skip_samples_multiplier.
  */
 interface AacFrame {
