@@ -77,6 +77,13 @@ describe('ID3v2-tagged MP3 without a pair of frames (mp3_read_header fails: EINV
     await expect(readMpeg(readerInput(text, 'x.mp3'))).rejects.toBeInstanceOf(DecoderNeeded);
   });
 
+  it('leaves zeros that ffmpeg probes as another format to ffmpeg', async () => {
+    // ffprobe 5.1.9 opens the first as tiertexseq (pcm_s16be audio), the second as adp (adpcm_dtk, 48000 Hz, 2 channels).
+    const seq = concat(id3v2(200), zeros(256), MP3_FRAME, zeros(50));
+    const adp = concat(id3v2(200), zeros(285), 'TAG', 'A'.repeat(30), zeros(95));
+    for (const bytes of [seq, adp]) await expect(readMpeg(readerInput(bytes, 'x.mp3'))).rejects.toBeInstanceOf(DecoderNeeded);
+  });
+
   it('leaves junk longer than the 64 KiB search to ffmpeg, which then reads on from the tags', async () => {
     // ffprobe 5.1.9 decodes the lone frame of this file (the search ends without a verdict).
     const bytes = concat(id3v2(200), zeros(65536), MP3_FRAME, zeros(50));

@@ -1,7 +1,7 @@
 import { ProbeError } from '../../errors.js';
 import { ascii, BlockReader, u16be, u24be, u32be } from './bytes.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
-import { skipLeadingId3v2, trailingTagsStart } from './tags.js';
+import { isId3v2, skipLeadingId3v2, trailingTagsStart } from './tags.js';
 
 /**
  * MPEG-1/2/2.5 audio layers I-III (mp1, mp2, mp3), measured as ffmpeg's mp3 demuxer, parser and
@@ -205,13 +205,14 @@ async function firstFrame(reader: BlockReader, offset: number, size: number, sur
   if (offset >= size) throw new ProbeError('no_audio_stream', 'tags and no MPEG audio frames');
   const scan = await scanForFramePair(reader, offset, size);
   if (scan.found) return scan.found;
+  // The search fails the open; after junk, only where ffmpeg surely opens the bytes as MP3.
+  if (scan.failedAt === undefined || (scan.failedAt !== offset && !(await surelyMp3()))) {
+    throw new DecoderNeeded(MIME, `no run of MPEG audio frames after byte ${offset}`);
+  }
   if (scan.frameTooLong) throw new ProbeError('truncated', scan.frameTooLong);
   // A frame right after the tags that is the file's last: ffmpeg opens it as MP3 and fails.
   if (scan.failedAt === offset) throw new ProbeError('corrupt_file', `the MPEG frame at byte ${offset} is the only one in the file: ffmpeg finds no stream`);
-  if (scan.failedAt !== undefined && (await surelyMp3())) {
-    throw new ProbeError('corrupt_file', `no pair of MPEG audio frames after byte ${offset} before the end of the file: ffmpeg's mp3 demuxer cannot open it`);
-  }
-  throw new DecoderNeeded(MIME, `no run of MPEG audio frames after byte ${offset}`);
+  throw new ProbeError('corrupt_file', `no pair of MPEG audio frames after byte ${offset} before the end of the file: ffmpeg's mp3 demuxer cannot open it`);
 }
 
 interface FramePairScan {
@@ -265,7 +266,47 @@ async function isInertAfterId3v2(input: AudioInput, tagsEnd: number, size: numbe
     if (!header || header.frameSize === 0) return false;
     i += header.frameSize;
   }
-  return true;
+  return !(await zeroFondProbesScore(input, size));
+}
+
+/** ffmpeg's largest probe buffer (PROBE_BUF_MAX): the last, decisive round sees the file up to here. */
+const PROBE_BUF_MAX = 1 << 20;
+
+/**
+ * Two of ffmpeg's probes take mostly-zero bytes for their formats without any magic, scoring 25,
+ * which beats the 24 (or 1) the mp3 demuxer has from its extension: tiertexseq (256 zero bytes,
+ * then not two more) and adp (every 32nd byte pair repeated, changing at least twice). Either
+ * one makes the demuxer ffmpeg opens such bytes with uncertain (adp plays them as DTK ADPCM).
+ * They see what av_probe_input_format3 passes on: the file after its first ID3v2 tag, unless
+ * the tag fills the buffer.
+ */
+async function zeroFondProbesScore(input: AudioInput, size: number): Promise<boolean> {
+  const buffer = await input.source.read(0, Math.min(size, PROBE_BUF_MAX));
+  const probed = afterFirstId3v2(buffer);
+  return tiertexSeqProbe(probed) || adpProbe(probed);
+}
+
+/** av_probe_input_format3's ID3v2 rule: the probes see the bytes after the first tag when more than 16 follow it. */
+function afterFirstId3v2(buffer: Uint8Array): Uint8Array {
+  if (buffer.byteLength <= 10 || !isId3v2(buffer)) return buffer;
+  const length = 10 + ((buffer[6]! << 21) | (buffer[7]! << 14) | (buffer[8]! << 7) | buffer[9]!) + ((buffer[5]! & 0x10) !== 0 ? 10 : 0);
+  return buffer.byteLength > length + 16 ? buffer.subarray(length) : buffer;
+}
+
+function tiertexSeqProbe(b: Uint8Array): boolean {
+  return b.byteLength >= 258 && b.subarray(0, 256).every((byte) => byte === 0) && (b[256] !== 0 || b[257] !== 0);
+}
+
+function adpProbe(b: Uint8Array): boolean {
+  if (b.byteLength < 32) return false;
+  let changes = 0;
+  let last = 0;
+  for (let i = 0; i < b.byteLength - 3; i += 32) {
+    if (b[i] !== b[i + 2] || b[i + 1] !== b[i + 3]) return false;
+    if (b[i] !== last) changes++;
+    last = b[i]!;
+  }
+  return changes > 1;
 }
 
 /** The frames ffmpeg's parser cuts from a stream of MPEG audio, and which of them the decoder drops. */
