@@ -197,13 +197,14 @@ function frameRoom(h: ApeHeader, length: number, skip: number): number {
 
 /**
  * The file must hold the audio data the descriptor declares, and every frame must start inside
- * it: a frame that starts past the end of the data ends the stream early.
+ * it, else the descriptor and the seek table disagree.
  */
 async function checkFramesInData(input: AudioInput, frames: number[], audioEnd: number): Promise<void> {
   const size = await input.size();
   if (audioEnd > size) throw new ProbeError('truncated', `APE descriptor declares audio data up to byte ${audioEnd}, the file holds ${size}`);
   const last = frames.at(-1)!;
-  if (last >= audioEnd) throw new ProbeError('corrupt_file', `APE frame at byte ${last} starts past the audio data, which ends at byte ${audioEnd}`);
+  // ffmpeg reads frames by the seek table alone: whether this one decodes is the decoder's business.
+  if (last >= audioEnd) throw new DecoderNeeded(MIME, `APE frame at byte ${last} starts past the audio data, which ends at byte ${audioEnd}`);
 }
 
 /** Bytes the decoder needs after the frame's CRC word (and after its flags word, if present). */
