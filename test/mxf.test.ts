@@ -125,6 +125,19 @@ describe('MXF audio, read in-process', () => {
     expect(d10.metadata).toMatchObject({ duration: 1, sample_rate: 48000, bit_depth: 16, num_channels: 1 });
   });
 
+  it('a material track whose source track is not in the file (OP-Atom sets) is a data stream; the sound track still decodes', async () => {
+    // The material package's first source clip (the picture track's) is pointed at source track 9, which does not exist:
+    // ffprobe 5.1 then shows a data stream and the pcm_s16le stream (2.000000 s), no video.
+    const bytes = readFileSync(path('mpeg2-pcm.mxf'));
+    const sourceTrackIdTag = bytes.indexOf(Buffer.from([0x11, 0x02, 0x00, 0x04]));
+    bytes[sourceTrackIdTag + 7] = 9;
+    writeFileSync(path('missing-picture-track.mxf'), bytes);
+    const result = await probe(path('missing-picture-track.mxf'));
+    expect(result.modality).toBe('audio');
+    expect(result.details?.reader).toBe('mxf');
+    expect(result.metadata).toMatchObject({ duration: 2, sample_rate: 48000, bit_depth: 16, num_channels: 1 });
+  });
+
   it('a cut audio-only file is truncated', async () => {
     await expect(probe(cut('pcm24-opatom.mxf', (size) => Math.floor(size * 0.7)))).rejects.toMatchObject({ code: 'truncated' });
   });

@@ -117,6 +117,8 @@ export interface MxfStream {
   bodySid: number;
   indexSid: number;
   descriptor?: Descriptor;
+  /** mxf_add_metadata_stream's data stream for a clip whose source package or track is not in the file: no track, no duration. */
+  placeholder?: boolean;
 }
 
 export interface MxfFile {
@@ -644,12 +646,12 @@ function resolveTrack(metadata: HeaderMetadata, materialTrack: MetadataSet, mate
         return track;
       })
       .find((track) => numberAt(track.items, 0x4801, (b) => u32(b, 0), 4) === sourceTrackId);
-    if (!sourceTrack) throw new NeedsFfprobe('MXF material track without its source track');
+    if (!sourceTrack) break;
     return makeStream(metadata, { materialTrack, materialSequence, clip, sourcePackage, sourceTrack, packageUid: packageUid! });
   }
-  // Tracks without a source clip (timecode) make no stream; a data stream of a clip without package is not modelled.
-  if (components.some((uid) => metadata.resolve(uid, 'sourceClip'))) throw new NeedsFfprobe('MXF source clip without its source package');
-  return undefined;
+  // A clip whose essence lies in another file (OP-Atom sets) still makes a stream; timecode tracks make none.
+  if (!components.some((uid) => metadata.resolve(uid, 'sourceClip'))) return undefined;
+  return { type: 'data', editRate: { num: 1, den: 1 }, trackNumber: new Uint8Array(4), bodySid: 0, indexSid: 0, placeholder: true };
 }
 
 interface TrackChain {
@@ -666,8 +668,9 @@ function makeStream(metadata: HeaderMetadata, chain: TrackChain): MxfStream | un
   if (!sourceSequence) throw new NeedsFfprobe('MXF source track without its sequence (ffmpeg fails the file)');
   const dataDefinition = fixed(chain.materialSequence.items, 0x0201, 16);
   const sourceDefinition = fixed(sourceSequence.items, 0x0201, 16);
-  // ffmpeg skips a track whose material and source data definitions differ.
-  if (!dataDefinition || !sourceDefinition || hex(dataDefinition) !== hex(sourceDefinition)) throw new NeedsFfprobe('MXF material and source data definitions differ');
+  if (!dataDefinition || !sourceDefinition) throw new NeedsFfprobe('MXF sequence without a data definition');
+  // ffmpeg makes no stream of a track whose material and source data definitions differ.
+  if (hex(dataDefinition) !== hex(sourceDefinition)) return undefined;
   const type = mediaTypeOf(dataDefinition);
   if (!type) throw new NeedsFfprobe(`MXF data definition ${hex(dataDefinition)} not modelled`);
   const editRate = fixed(chain.materialTrack.items, 0x4b01, 8);
@@ -726,9 +729,11 @@ export async function* essenceElements(source: ByteSource, offset: number, end: 
 
 /** mxf_get_stream_index: the stream an essence element belongs to (by track number; OP-Atom's lone stream takes any). */
 export function streamOfElement(file: MxfFile, key: Uint8Array, bodySid: number): number {
-  const index = file.streams.findIndex((stream) => (!bodySid || !stream.bodySid || stream.bodySid === bodySid) && stream.trackNumber.every((byte, i) => key[12 + i] === byte));
+  const index = file.streams.findIndex(
+    (stream) => !stream.placeholder && (!bodySid || !stream.bodySid || stream.bodySid === bodySid) && stream.trackNumber.every((byte, i) => key[12 + i] === byte),
+  );
   if (index >= 0) return index;
-  return file.streams.length === 1 ? 0 : -1;
+  return file.streams.length === 1 && !file.streams[0]!.placeholder ? 0 : -1;
 }
 
 /** update_stream_timings: the longest stream (each starts at 0); audio durations are rescaled to the sample rate first. */
