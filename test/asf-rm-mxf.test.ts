@@ -20,6 +20,7 @@ const FIXTURES: Record<string, string[]> = {
   'wmav1.wma': [...TONE(22050), '-t', '1', '-ac', '1', '-c:a', 'wmav1'],
   'wmav2.wma': [...TONE(44100), '-t', '2', '-ac', '2', '-c:a', 'wmav2', '-b:a', '128k'],
   'low-fps.wmv': [...PICTURE('160x120', 5), '-t', '12', '-c:v', 'msmpeg4'],
+  'half-fps-wmav2.wmv': [...PICTURE('160x120', '1/2'), ...TONE(22050), '-t', '12', '-c:v', 'msmpeg4', '-c:a', 'wmav2'],
   'rv10-ac3.rm': [...PICTURE('320x240', 25), ...TONE(44100), '-t', '2', '-c:v', 'rv10', '-c:a', 'ac3'],
   'rv20.rm': [...PICTURE('176x144', 15), '-t', '2', '-c:v', 'rv20'],
   'ra144.rm': [...TONE(8000), '-t', '1', '-ac', '1', '-c:a', 'real_144'],
@@ -70,6 +71,13 @@ describe('ASF video, read in-process', () => {
     const result = await probe(path('low-fps.wmv'));
     expect(result.details?.reader).toBe('asf');
     expect((result.metadata as { fps: number }).fps).toBeCloseTo(5, 9);
+  });
+
+  it('0.5 fps with WMA: probing ends on 5 s of audio packet durations, after three frames, so no rate is guessed', async () => {
+    const result = await probe(path('half-fps-wmav2.wmv'));
+    expect(result.details?.reader).toBe('asf');
+    // ffprobe 5.1: avg_frame_rate 0/0, 6 packets over a stream duration of 12.046 s; format duration 12.092.
+    expect(result.metadata).toMatchObject({ fps: 6 / 12.046, duration: 12.092 });
   });
 
   it('warns about the aspect ratio the muxer stored', async () => {
@@ -147,8 +155,9 @@ const CORPUS = '/work/shared/corpus';
 
 describe.skipIf(!existsSync(CORPUS))('ASF corpus files', () => {
   it('describes the ASF video as ffprobe 5.1 does', async () => {
-    // 5.5 fps: the probing may end on the audio's packet durations, which the reader leaves to ffprobe.
+    // WMA with a block align of 1: its packets have no durations, so probing ends on the frame count.
     const result = await probe(join(CORPUS, 'video/filetype__fixture.asf'));
+    expect(result.details?.reader).toBe('asf');
     // expected.jsonl: 153 frames / 27.699 s, format duration 28.086 (audio starts at 0.387 s).
     expect(result.metadata).toMatchObject({ fps: 153 / 27.699, duration: 28.086, width: 160, height: 120 });
     expect(result.warnings.map((w) => w.code)).toEqual(['unsupported_by_encord', 'variable_frame_rate']);

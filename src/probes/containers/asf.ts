@@ -728,7 +728,12 @@ const VFR_PACKETS = 41;
 const PROBE_SIZE = 5_000_000;
 const ANALYZE_MS = 5000;
 const MAX_TS_PROBE = 50;
+/** For audio whose packet durations are not modelled: how far short of 5 s its dts may run. */
 const AUDIO_SPAN_MARGIN_MS = 1000;
+const WMA_TAGS = new Set([0x160, 0x161]);
+/** ff_wma_init refuses these, and a WMA stream whose decoder does not open is never described. */
+const WMA_MAX_RATE = 50000;
+const WMA_MAX_CHANNELS = 2;
 /** fps_analyze_framecount, doubled for a millisecond time base. */
 const FPS_ANALYZE_STEPS = 40;
 
@@ -791,7 +796,34 @@ function checkModelled(file: AsfFile, video: AsfStream): void {
     if (stream.type === 'data') throw new NeedsFfprobe('ASF data (command) stream');
     if (stream.type === 'video' && stream !== video) throw new NeedsFfprobe('ASF with several video streams');
     if (stream.wave && !PLAIN_AUDIO_TAGS.has(stream.wave.formatTag)) throw new NeedsFfprobe(`ASF audio tag 0x${stream.wave.formatTag.toString(16)} (parsed by FFmpeg)`);
+    if (stream.wave && WMA_TAGS.has(stream.wave.formatTag)) checkWmaDecoderOpens(stream.wave);
   }
+}
+
+/**
+ * find_stream_info waits for the decoder to give the sample format: wma_decode_init and
+ * ff_wma_init refuse a block align of 0, more than 2 channels, over 50 kHz or no bit rate. The
+ * bit rate must be the WAVEFORMATEX's (when 0, the demuxer takes another from the header).
+ */
+function checkWmaDecoderOpens(wave: AsfWaveFormat): void {
+  const opens = wave.blockAlign > 0 && wave.channels > 0 && wave.channels <= WMA_MAX_CHANNELS && wave.sampleRate > 0 && wave.sampleRate <= WMA_MAX_RATE;
+  if (!opens || wave.bytesPerSecond === 0) throw new NeedsFfprobe(`ASF WMA stream the decoder may not open (${wave.channels} ch, ${wave.sampleRate} Hz, block ${wave.blockAlign}, ${wave.bytesPerSecond} B/s)`);
+}
+
+/**
+ * A packet's duration in ms as compute_pkt_fields sets it; undefined where not modelled. Video:
+ * none (no frame rate is known while probing). WMA v1/v2: av_get_audio_frame_duration assumes
+ * constant bit rate, samples = bytes * 8 * rate / bit rate, but only for a block align over 1
+ * (the decoder sets no frame_size); the samples then round down to the millisecond time base.
+ */
+function packetDurationMs(stream: AsfStream, size: number): number | undefined {
+  if (stream.type === 'video') return 0;
+  const wave = stream.wave;
+  if (!wave || !WMA_TAGS.has(wave.formatTag)) return undefined;
+  const bitRate = wave.bytesPerSecond * 8;
+  if (!(wave.blockAlign > 1 && size > 0)) return 0;
+  const samples = Math.floor((size * 8 * wave.sampleRate) / bitRate);
+  return Math.floor((samples * 1000) / wave.sampleRate);
 }
 
 interface VideoWalk {
@@ -826,14 +858,17 @@ async function walkForVideo(source: ByteSource, file: AsfFile, video: AsfStream)
 
 /**
  * The packets avformat_find_stream_info reads before it stops (every stream seen and 40 video
- * dts steps, or 5 MB, or 5 s of one stream's dts), and what it learns from them: each stream's
- * first time (its start_time) and the video frame rate guess.
+ * dts steps, or 5 MB, or 5 s of one stream: the durations of its packets from the third on, or
+ * without durations the span of its dts past 30 packets), and what it learns from them: each
+ * stream's first time (its start_time) and the video frame rate guess.
  */
 class StreamInfoProbe {
   readonly starts = new Map<AsfStream, number>();
   readonly rates = new Map<AsfStream, FrameRateGuess>();
   private readonly frames = new Map<AsfStream, number>();
   private readonly spans = new Map<AsfStream, { first?: number; last?: number; firstIndex: number; lastIndex: number }>();
+  /** codec_info_duration (ms). */
+  private readonly analysed = new Map<AsfStream, number>();
   private readSize = 0;
   private stopped = false;
 
@@ -849,13 +884,18 @@ class StreamInfoProbe {
     this.readSize += size;
     const frames = this.frames.get(stream) ?? 0;
     if (!this.starts.has(stream)) this.starts.set(stream, dts);
-    if (frames > 1 && this.analysedSpan(stream, dts, frames) >= ANALYZE_MS) {
-      this.stopped = true;
-      return;
-    }
-    // Other streams' packets carry durations whose sum also ends the probing at 5 s: not modelled.
-    if (!this.rates.has(stream) && dts - this.starts.get(stream)! >= ANALYZE_MS - AUDIO_SPAN_MARGIN_MS) {
+    const duration = packetDurationMs(stream, size);
+    if (duration === undefined && dts - this.starts.get(stream)! >= ANALYZE_MS - AUDIO_SPAN_MARGIN_MS) {
       throw new NeedsFfprobe('ASF probing may end on the audio duration');
+    }
+    if (frames > 1) {
+      const span = this.analysedSpan(stream, dts, frames);
+      const analysed = this.analysed.get(stream) ?? 0;
+      if ((analysed || span) >= ANALYZE_MS) {
+        this.stopped = true;
+        return;
+      }
+      this.analysed.set(stream, analysed + (duration ?? 0));
     }
     this.rates.get(stream)?.add(dts);
     this.frames.set(stream, frames + 1);
