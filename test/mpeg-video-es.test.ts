@@ -71,6 +71,14 @@ async function facts(path: string) {
   }
 }
 
+/** Offset of the first start code `code` (the byte after 00 00 01). */
+function findStartCode(bytes: Uint8Array, code: number): number {
+  for (let at = 3; at < bytes.byteLength; at++) {
+    if (bytes[at] === code && bytes[at - 1] === 1 && bytes[at - 2] === 0 && bytes[at - 3] === 0) return at;
+  }
+  throw new Error(`no start code ${code}`);
+}
+
 /** estimate_timings_from_bit_rate: the file's bits over the bit rate, in the raw demuxer's 1/1200000 ticks. */
 function bitRateDuration(path: string, bitRate: number): number {
   return Math.round((statSync(path).size * 8 * 1_200_000) / bitRate) / 1_200_000;
@@ -97,6 +105,28 @@ describe('raw MPEG-1/2 video elementary streams in-process', () => {
     expect(described.containerDuration).toBeUndefined();
     expect(described.stream.avgFrameRate).toEqual({ num: 24000, den: 1001 });
     await expect(probe(paths['vbr-24.m2v']!)).rejects.toMatchObject({ code: 'corrupt_file' });
+  });
+
+  it('takes the bit rate once the first frame\'s picture carries a vbv_delay (the parser sets it, nothing clears it)', async () => {
+    const bytes = new Uint8Array(readFileSync(paths['vbr-24.m2v']!));
+    const at = findStartCode(bytes, 0x00);
+    // vbv_delay: the 16 bits after the 10-bit temporal reference and 3-bit picture type.
+    const vbvDelay = 0x1000;
+    bytes[at + 2] = (bytes[at + 2]! & 0xf8) | (vbvDelay >> 13);
+    bytes[at + 3] = (vbvDelay >> 5) & 0xff;
+    bytes[at + 4] = (bytes[at + 4]! & 0x07) | ((vbvDelay & 0x1f) << 3);
+    const patched = join(dir, 'vbv-first.m2v');
+    writeFileSync(patched, bytes);
+    const described = await facts(patched);
+    // The sequence header's bit_rate field, as ffmpeg wrote it for this VBR stream.
+    const field = (bytes[8]! << 10) | (bytes[9]! << 2) | (bytes[10]! >> 6);
+    expect(described.containerDuration).toBeCloseTo(bitRateDuration(patched, field * 400), 5);
+  });
+
+  it('hands a frame rate that find_stream_info would round (90 fps from frame_rate_extension) to ffprobe', async () => {
+    const fast = join(dir, 'fast.m2v');
+    await run(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...SOURCE('352x288', '90', 1), '-c:v', 'mpeg2video', ...CBR('2M'), '-f', 'mpeg2video', fast]);
+    await expect(facts(fast)).rejects.toThrow(/no standard rate/);
   });
 
   it('estimates a cut stream from its own size', async () => {

@@ -15,6 +15,7 @@
 import type { ByteSource } from '../../sources/source.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
 import { eachStartCode, inspectMpegVideo, sameBytes, startCodes } from './mpeg-es.js';
+import type { Rational } from './rational.js';
 
 const SEQUENCE_HEADER = 0xb3;
 const SEQUENCE_END = 0xb7;
@@ -58,6 +59,7 @@ export async function mpegVideoEsFacts(source: ByteSource): Promise<VideoFacts> 
   checkProbeChoosesMpegVideo(bytes, complete);
   if (frames.length < 3) throw new NeedsFfprobe('MPEG video ES: fewer than 3 frames (find_stream_info may measure no frame rate)');
   const parameters = inspectMpegVideo(frames, { extendedRateCodes: true });
+  if (!isStandardFrameRate(parameters.frameRate)) throw new NeedsFfprobe(`MPEG video ES: ${parameters.frameRate.num}/${parameters.frameRate.den} fps is no standard rate (find_stream_info would round it to one)`);
   const bitRate = streamBitRate(frames.map(readFrameHeaders), parameters.codec);
   const fileSize = await source.size();
   const durationTicks = bitRate === undefined ? undefined : rescale(8 * fileSize, TIME_BASE, bitRate);
@@ -171,8 +173,7 @@ function readFrameHeaders(frame: Uint8Array): FrameHeaders {
  * AVCodecContext.bit_rate after find_stream_info, in bit/s; undefined when nothing sets it.
  * The parser sets 400 * bit_rate for a frame with a sequence header when the stream is MPEG-1
  * with a constant rate, or the frame's picture has a vbv_delay; the MPEG-1 decoder sets it too,
- * for any rate other than 0 (its vbv_delay test sees no picture yet). Streams where frames
- * disagree on this go to ffprobe.
+ * for any rate other than 0 (its vbv_delay test sees no picture yet).
  */
 function streamBitRate(frames: FrameHeaders[], codec: string): number | undefined {
   const mpeg2 = codec === 'mpeg2video';
@@ -190,9 +191,29 @@ function streamBitRate(frames: FrameHeaders[], codec: string): number | undefine
   const bitRate = (field + extensionBits * 2 ** 18) * 400;
   if (field === 0 && extensionBits === 0) throw new NeedsFfprobe('MPEG video ES: bit_rate 0');
   if (!mpeg2) return bitRate;
-  const setByParser = new Set(withHeader.map((frame) => frame.vbvDelay !== VBR_DELAY));
-  if (setByParser.size !== 1) throw new NeedsFfprobe('MPEG-2 video ES: vbv_delay marks only some frames as constant rate');
-  return setByParser.has(true) ? bitRate : undefined;
+  // The first frame is always parsed, and nothing clears the rate once set; a later frame that
+  // sets it may lie beyond the frames find_stream_info parses.
+  const setsRate = withHeader.map((frame) => frame.vbvDelay !== VBR_DELAY);
+  if (setsRate[0]) return bitRate;
+  if (setsRate.includes(true)) throw new NeedsFfprobe('MPEG-2 video ES: vbv_delay marks only later frames as constant rate');
+  return undefined;
+}
+
+/**
+ * get_std_framerate (libavformat/demux.c) in units of 1/(12 * 1001) fps: n/12 fps up to 30,
+ * whole rates 31-60, 80, 120, 240, and the NTSC rates x000/1001.
+ */
+const STANDARD_FRAME_RATES = new Set([
+  ...Array.from({ length: 30 * 12 }, (_, i) => (i + 1) * 1001),
+  ...Array.from({ length: 30 }, (_, i) => (i + 31) * 1001 * 12),
+  ...[80, 120, 240].map((rate) => rate * 1001 * 12),
+  ...[24, 30, 60, 12, 15, 48].map((rate) => rate * 1000 * 12),
+]);
+
+/** find_stream_info rounds avg_frame_rate to the standard rate nearest the codec's; only a standard codec rate survives as is. */
+function isStandardFrameRate(rate: Rational): boolean {
+  const scaled = (rate.num * 12 * 1001) / rate.den;
+  return Number.isInteger(scaled) && STANDARD_FRAME_RATES.has(scaled);
 }
 
 /** av_rescale(a, b, c): a * b / c rounded to nearest, halves away from zero. */
