@@ -84,6 +84,14 @@ describe('ID3v2-tagged MP3 without a pair of frames (mp3_read_header fails: EINV
     for (const bytes of [seq, adp]) await expect(readMpeg(readerInput(bytes, 'x.mp3'))).rejects.toBeInstanceOf(DecoderNeeded);
   });
 
+  it('leaves frames behind 256 zero bytes to ffmpeg, whose tiertexseq probe ties its mp3 probe there', async () => {
+    // ffprobe 5.1.9 -v trace: mp3 and tiertexseq both score 25, so no format: Invalid data found (255 zero bytes: mp3).
+    const frames = concat(MP3_FRAME, MP3_FRAME, MP3_FRAME, MP3_FRAME, MP3_FRAME, MP3_FRAME);
+    await expect(readMpeg(readerInput(concat(id3v2(200), zeros(256), frames), 'x.mp3'))).rejects.toBeInstanceOf(DecoderNeeded);
+    const { codec, sampleRate } = await readMpeg(readerInput(concat(id3v2(200), zeros(255), frames), 'x.mp3'));
+    expect({ codec, sampleRate }).toEqual({ codec: 'mp3', sampleRate: 44100 });
+  });
+
   it('leaves junk longer than the 64 KiB search to ffmpeg, which then reads on from the tags', async () => {
     // ffprobe 5.1.9 decodes the lone frame of this file (the search ends without a verdict).
     const bytes = concat(id3v2(200), zeros(65536), MP3_FRAME, zeros(50));

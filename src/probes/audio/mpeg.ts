@@ -131,6 +131,7 @@ export async function readMpeg(input: AudioInput): Promise<AudioFacts> {
   const tag = tagFrame?.layer === 3 && tagFrame.frameSize > 0 ? parseInfoTag(await reader.bytes(leading.end, tagFrame.frameSize), tagFrame) : undefined;
   const audioStart = tag ? leading.end + tagFrame!.frameSize : leading.end;
   const size = await input.size();
+  if (await zeroFondProbesScore(input, size)) throw new DecoderNeeded(MIME, "ffmpeg's tiertexseq or adp probe may take the bytes after the tags for its format");
   if (tag && tag.bytes > size - leading.end) {
     throw new ProbeError('truncated', `the MPEG ${tagName(tag)} header declares ${tag.bytes} bytes, the file holds ${size - leading.end}`);
   }
@@ -266,7 +267,7 @@ async function isInertAfterId3v2(input: AudioInput, tagsEnd: number, size: numbe
     if (!header || header.frameSize === 0) return false;
     i += header.frameSize;
   }
-  return !(await zeroFondProbesScore(input, size));
+  return true;
 }
 
 /** ffmpeg's largest probe buffer (PROBE_BUF_MAX): the last, decisive round sees the file up to here. */
@@ -274,23 +275,27 @@ const PROBE_BUF_MAX = 1 << 20;
 
 /**
  * Two of ffmpeg's probes take mostly-zero bytes for their formats without any magic, scoring 25,
- * which beats the 24 (or 1) the mp3 demuxer has from its extension: tiertexseq (256 zero bytes,
- * then not two more) and adp (every 32nd byte pair repeated, changing at least twice). Either
- * one makes the demuxer ffmpeg opens such bytes with uncertain (adp plays them as DTK ADPCM).
- * They see what av_probe_input_format3 passes on: the file after its first ID3v2 tag, unless
- * the tag fills the buffer.
+ * which beats the 24 (or 1) the mp3 demuxer has from its extension, or ties the 25 it gives junk
+ * followed by frames: tiertexseq (256 zero bytes, then not two more) and adp (every 32nd byte
+ * pair repeated, changing at least twice). Either one leaves the demuxer ffmpeg opens such
+ * bytes with uncertain (tiertexseq fails on them, adp plays them as DTK ADPCM). They see the
+ * last probe round's buffer (the file, up to 1 MiB) after the first ID3v2 tag, unless the tag
+ * fills it; both need its first two byte pairs alike, which frames right there never are.
  */
 async function zeroFondProbesScore(input: AudioInput, size: number): Promise<boolean> {
-  const buffer = await input.source.read(0, Math.min(size, PROBE_BUF_MAX));
-  const probed = afterFirstId3v2(buffer);
+  const bufferEnd = Math.min(size, PROBE_BUF_MAX);
+  const start = probedStart(input.head, bufferEnd);
+  const first = await input.source.read(start, 4);
+  if (first.byteLength < 4 || first[0] !== first[2] || first[1] !== first[3]) return false;
+  const probed = await input.source.read(start, bufferEnd - start);
   return tiertexSeqProbe(probed) || adpProbe(probed);
 }
 
-/** av_probe_input_format3's ID3v2 rule: the probes see the bytes after the first tag when more than 16 follow it. */
-function afterFirstId3v2(buffer: Uint8Array): Uint8Array {
-  if (buffer.byteLength <= 10 || !isId3v2(buffer)) return buffer;
-  const length = 10 + ((buffer[6]! << 21) | (buffer[7]! << 14) | (buffer[8]! << 7) | buffer[9]!) + ((buffer[5]! & 0x10) !== 0 ? 10 : 0);
-  return buffer.byteLength > length + 16 ? buffer.subarray(length) : buffer;
+/** av_probe_input_format3's ID3v2 rule: the probes see the bytes after the first tag when more than 16 follow it in the buffer. */
+function probedStart(head: Uint8Array, bufferEnd: number): number {
+  if (!isId3v2(head)) return 0;
+  const length = 10 + ((head[6]! << 21) | (head[7]! << 14) | (head[8]! << 7) | head[9]!) + ((head[5]! & 0x10) !== 0 ? 10 : 0);
+  return bufferEnd > length + 16 ? length : 0;
 }
 
 function tiertexSeqProbe(b: Uint8Array): boolean {
