@@ -162,6 +162,15 @@ describe('streams written by ffmpeg', () => {
     expect(await measured(m4a)).toEqual({ reader: 'mp4', sample_rate: 44100, num_channels: 2, samples: 20480 });
   });
 
+  // ffprobe 5.1 on the same bytes: 44100 Hz, 2 channels, 10 frames of 2048.
+  it('reads a fragmented M4A whose first frame carries SBR as HE-AAC', async () => {
+    const adts = join(dir, 'sbr-frag.aac');
+    const m4a = join(dir, 'sbr-frag.m4a');
+    writeFileSync(adts, Buffer.concat(Array.from({ length: 10 }, () => adtsFrame(rawBlock(1, true), 7, 1))));
+    execFileSync(ffmpegPath(), ['-v', 'error', '-y', '-i', adts, '-c', 'copy', '-bsf:a', 'aac_adtstoasc', '-movflags', 'frag_keyframe', '-frag_duration', '100000', m4a]);
+    expect(await measured(m4a)).toEqual({ reader: 'mp4', sample_rate: 44100, num_channels: 2, samples: 20480 });
+  });
+
   // ffprobe 5.1: 22050 Hz, 1 channel, 10 frames of 1024 ("Implicit SBR was found with a first occurrence after the first frame").
   it('ignores SBR that first appears after the first frame of an M4A', async () => {
     const adts = join(dir, 'late-sbr.aac');

@@ -79,12 +79,11 @@ export async function readMp4(input: AudioInput): Promise<AudioFacts> {
   if (fragmented) {
     const traks = children(moov, 0, moov.byteLength).filter((b) => b.type === 'trak');
     checkSampleData(track, size);
-    await resolveSbr(input, track, mime, fragmented);
     const samples = await fragmentedDecodedSamples(input, moov, root, track, traks.findIndex((b) => b.body === trak.body), mime);
     return { mime, ...track.format, duration: samples / track.format.sampleRate };
   }
   checkSampleData(track, size);
-  await resolveSbr(input, track, mime, fragmented);
+  await resolveSbr(track, mime, () => firstPacket(input, track));
   const perPacket = typeof track.frame === 'object' && 'packets' in track.frame ? await packetSamples(input, chunkRuns(track), track.frame.packets, mime) : undefined;
   const samples = await decodedSamples(input, moov, root, track, mime, perPacket);
   return { mime, ...track.format, duration: samples / track.format.sampleRate };
@@ -93,21 +92,27 @@ export async function readMp4(input: AudioInput): Promise<AudioFacts> {
 /**
  * AAC-LC whose config turns SBR on, or at 24 kHz or less leaves it to the first packet (aac-sbr.ts):
  * with SBR the track decodes at twice the rate, 2048 samples a packet, and the decoder doubles
- * the container's skip (edit or iTunSMPB). libfaac's own skip is not doubled, and fragments are
- * not replayed here: both stay with the decoder.
+ * the container's skip (edit or iTunSMPB). libfaac's own skip is not doubled: that stays with
+ * the decoder. `firstPacket`: the packet the decoder meets first, if it is known.
  */
-async function resolveSbr(input: AudioInput, track: Track, mime: string, fragmented: boolean): Promise<void> {
+async function resolveSbr(track: Track, mime: string, firstPacket: () => Promise<Uint8Array | undefined>): Promise<void> {
   const config = typeof track.frame === 'object' && 'fixed' in track.frame ? track.frame.sbr : undefined;
   if (!config) return;
   const reason = `AAC at ${config.sampleRate} Hz with ${config.sbr} SBR`;
-  if (fragmented || track.sampleCount === 0) throw new DecoderNeeded(mime, reason);
-  const first = await input.source.read(chunkRuns(track)[0]!.offset, track.sizes(0));
+  const first = await firstPacket();
+  if (!first) throw new DecoderNeeded(mime, reason);
   const verdict = config.sbr === 'explicit' ? { sbr: true } : firstFrameSbr(first, config);
   if ('unsure' in verdict) throw new DecoderNeeded(mime, `${reason} (${verdict.unsure})`);
   if (verdict.sbr && hasLibfaacMarker(first)) throw new DecoderNeeded(mime, `${reason} beside libfaac's marker`);
   const layout = decodedLayout(config, verdict.sbr);
   track.format = { ...track.format, sampleRate: layout.sampleRate, channels: layout.channels };
   track.frame = verdict.sbr ? { fixed: layout.frameSamples, skipMultiplier: 2 } : { fixed: layout.frameSamples };
+}
+
+/** The packet the decoder meets first: the moov's first sample, else the first fragment's. */
+async function firstPacket(input: AudioInput, track: Track, firstFragmentSample?: { offset: number; size: number }): Promise<Uint8Array | undefined> {
+  if (track.sampleCount > 0) return input.source.read(chunkRuns(track)[0]!.offset, track.sizes(0));
+  return firstFragmentSample && input.source.read(firstFragmentSample.offset, firstFragmentSample.size);
 }
 
 /** Top-level boxes; one that runs past the end of the file is truncation. */
@@ -297,6 +302,7 @@ async function fragmentedDecodedSamples(input: AudioInput, moov: Uint8Array, roo
   if (track.frame === 'stts') throw new DecoderNeeded(mime, 'fragmented MP4 of a codec whose packets decode to their durations');
   if (track.isAac && iTunesPriming(moov, root) > 0) throw new DecoderNeeded(mime, 'fragmented MP4 with iTunSMPB priming');
   const stream = await fragmentStream(input, trackIndex, mime);
+  await resolveSbr(track, mime, () => firstPacket(input, track, stream.firstSample));
   if (stream.overlapping) throw new DecoderNeeded(mime, 'MP4 fragments that overlap in time');
   if ('packets' in track.frame) {
     if (track.edit) throw new DecoderNeeded(mime, 'fragmented MP4 with an edit list beside packet-coded audio');
