@@ -280,7 +280,8 @@ const PROBE_BUF_MAX = 1 << 20;
  * pair repeated, changing at least twice). Either one leaves the demuxer ffmpeg opens such
  * bytes with uncertain (tiertexseq fails on them, adp plays them as DTK ADPCM). They see the
  * last probe round's buffer (the file, up to 1 MiB) after the first ID3v2 tag, unless the tag
- * fills it; both need its first two byte pairs alike, which frames right there never are.
+ * fills it; both need its first two byte pairs alike, which frames right there never are. The
+ * mp3 probe outbids them where seven frames follow the zeros.
  */
 async function zeroFondProbesScore(input: AudioInput, size: number): Promise<boolean> {
   const bufferEnd = Math.min(size, PROBE_BUF_MAX);
@@ -288,7 +289,24 @@ async function zeroFondProbesScore(input: AudioInput, size: number): Promise<boo
   const first = await input.source.read(start, 4);
   if (first.byteLength < 4 || first[0] !== first[2] || first[1] !== first[3]) return false;
   const probed = await input.source.read(start, bufferEnd - start);
-  return tiertexSeqProbe(probed) || adpProbe(probed);
+  return (tiertexSeqProbe(probed) || adpProbe(probed)) && mp3ProbeFirstFrames(probed) < 7;
+}
+
+/**
+ * mp3_read_probe's run of frames from the first non-zero byte; seven or more score 51, which
+ * neither zero-fond probe reaches.
+ */
+function mp3ProbeFirstFrames(b: Uint8Array): number {
+  const end = b.byteLength - 4;
+  let offset = 0;
+  while (offset < end && b[offset] === 0) offset++;
+  let frames = 0;
+  for (; offset < end; frames++) {
+    const header = parseMpegHeader(u32be(b, offset));
+    if (!header || header.frameSize === 0 || syncEmulations(b, offset, header, end) > 2) break;
+    offset += header.frameSize;
+  }
+  return frames;
 }
 
 /** av_probe_input_format3's ID3v2 rule: the probes see the bytes after the first tag when more than 16 follow it in the buffer. */
