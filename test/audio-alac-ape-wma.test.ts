@@ -54,6 +54,11 @@ beforeAll(() => {
   tone('alac-6ch.mka', 48000, 30001, 6, ['-c:a', 'alac']);
   const whole = readFileSync(at('alac-s16.mka'));
   writeFileSync(at('alac-cut.mka'), whole.subarray(0, whole.byteLength - 100));
+  // The first SimpleBlock (track 1, timestamp 0, keyframe): its packet's first element made a CCE, which the decoder refuses.
+  const damaged = Buffer.from(whole);
+  const block = damaged.indexOf(Buffer.from([0x81, 0x00, 0x00, 0x80])) + 4;
+  damaged[block] = (damaged[block]! & 0x1f) | (2 << 5);
+  writeFileSync(at('alac-damaged.mka'), damaged);
 }, 60_000);
 
 describe('ALAC in Matroska', () => {
@@ -72,6 +77,14 @@ describe('ALAC in Matroska', () => {
     expect(await measured(at('alac-6ch.mka'))).toEqual({ reader: 'matroska', codec: 'alac', sample_rate: 48000, num_channels: 6, bit_depth: 16, samples: 30001 });
   });
 
+  it('leaves a packet the decoder rejects to it', async () => {
+    const source = new FileSource(at('alac-damaged.mka'));
+    const head = readFileSync(at('alac-damaged.mka'));
+    const input = { source, head, options: {}, detection: context.detection, size: () => source.size() };
+    await expect(readMatroska(input)).rejects.toThrow(/ALAC packet the decoder may reject/);
+    await source.close();
+  });
+
   it('leaves a cut file to the decoder', async () => {
     const source = new FileSource(at('alac-cut.mka'));
     const head = readFileSync(at('alac-cut.mka'));
@@ -88,39 +101,45 @@ describe('ALAC in Matroska', () => {
   });
 });
 
-describe('ALAC packet headers', () => {
-  const config: AlacConfig = { frameLength: 4096, bitDepth: 16, riceLimit: 14, channels: 2, sampleRate: 44100 };
+describe('ALAC packets', () => {
+  const config: AlacConfig = { frameLength: 4096, bitDepth: 16, riceHistoryMult: 40, riceInitialHistory: 10, riceLimit: 14, channels: 1, sampleRate: 44100 };
 
-  /** A packet from its first element's header fields (MSB first), padded with zero bytes. */
-  function packet(fields: [bits: number, value: number][], bytes = 64): Uint8Array {
-    const out = new Uint8Array(bytes);
+  /** Packet bytes from fields (width in bits, value), MSB first. */
+  function packet(fields: [bits: number, value: number][]): Uint8Array {
+    const total = fields.reduce((sum, [width]) => sum + width, 0);
+    const out = new Uint8Array(Math.ceil(total / 8));
     let bit = 0;
     for (const [width, value] of fields) {
       for (let b = width - 1; b >= 0; b--, bit++) if (Math.floor(value / 2 ** b) % 2) out[bit >> 3]! |= 0x80 >> (bit & 7);
     }
     return out;
   }
+  /** An element header: type, tag, unused bits, has_size, extra bits, uncompressed flag. */
   const header = (element: number, hasSize: number, uncompressed: number) => [[3, element], [4, 0], [12, 0], [1, hasSize], [2, 0], [1, uncompressed]] as [number, number][];
-  const predictor = (order: number, quant: number) => [[4, 0], [4, quant], [3, 4], [5, order], ...new Array(order).fill([16, 0])] as [number, number][];
+  const verbatim = (samples: number, channels: number) => new Array(samples * channels).fill([16, 0x1234]) as [number, number][];
+  const END: [number, number] = [3, 7];
 
-  it('takes the explicit count, else the frame length', () => {
-    expect(alacPacketSamples(packet([...header(1, 1, 0), [32, 1808], [16, 0], ...predictor(4, 9), ...predictor(4, 9)]), config)).toBe(1808);
-    expect(alacPacketSamples(packet([...header(1, 0, 0), [16, 0], ...predictor(4, 9), ...predictor(4, 9)]), config)).toBe(4096);
+  it('decodes a verbatim frame to its explicit count, else the frame length', () => {
+    expect(alacPacketSamples(packet([...header(0, 1, 1), [32, 3], ...verbatim(3, 1), END]), config)).toBe(3);
+    expect(alacPacketSamples(packet([...header(0, 0, 1), ...verbatim(4096, 1), END]), config)).toBe(4096);
+    const stereo = { ...config, channels: 2 };
+    expect(alacPacketSamples(packet([...header(1, 1, 1), [32, 5], ...verbatim(5, 2), END]), stereo)).toBe(5);
   });
 
   it('refuses what the decoder refuses', () => {
-    expect(alacPacketSamples(packet([...header(2, 0, 0)]), config)).toBeUndefined(); // CCE element
-    expect(alacPacketSamples(packet([...header(1, 1, 0), [32, 5000]]), config)).toBeUndefined(); // above the frame length
-    expect(alacPacketSamples(packet([...header(1, 1, 0), [32, 0]]), config)).toBeUndefined();
-    expect(alacPacketSamples(packet([...header(1, 0, 0), [16, 0], ...predictor(4, 0)]), config)).toBeUndefined(); // lpc_quant 0
-    expect(alacPacketSamples(packet([...header(1, 0, 0)]), { ...config, riceLimit: 0 })).toBeUndefined();
-    expect(alacPacketSamples(packet([...header(1, 0, 1)]), { ...config, channels: 1 })).toBeUndefined(); // a pair in a mono stream
-    expect(alacPacketSamples(packet([...header(0, 0, 1)], 100), config)).toBeUndefined(); // verbatim frame longer than the packet
+    expect(alacPacketSamples(packet([...header(0, 1, 1), [32, 3], ...verbatim(3, 1)]), config)).toBeUndefined(); // no END element
+    expect(alacPacketSamples(packet([...header(0, 1, 1), [32, 3], ...verbatim(2, 1)]), config)).toBeUndefined(); // samples missing
+    expect(alacPacketSamples(packet([...header(2, 1, 1), [32, 3], ...verbatim(3, 1), END]), config)).toBeUndefined(); // CCE element
+    expect(alacPacketSamples(packet([...header(1, 1, 1), [32, 3], ...verbatim(3, 2), END]), config)).toBeUndefined(); // a pair in a mono stream
+    expect(alacPacketSamples(packet([...header(0, 1, 1), [32, 5000], END]), config)).toBeUndefined(); // above the frame length
+    expect(alacPacketSamples(packet([...header(0, 1, 0), [32, 3], [16, 0], [4, 0], [4, 0], [3, 4], [5, 0], END]), config)).toBeUndefined(); // lpc_quant 0
+    const stereo = { ...config, channels: 2 };
+    expect(alacPacketSamples(packet([...header(0, 1, 1), [32, 3], ...verbatim(3, 1), END]), stereo)).toBeUndefined(); // one channel of two
   });
 
   it('parses the config as ffmpeg lays it out', () => {
     const cookie = Uint8Array.from([0, 0, 16, 0, 0, 16, 40, 10, 14, 2, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xac, 0x44]);
-    expect(parseAlacConfig(cookie)).toEqual({ frameLength: 4096, bitDepth: 16, riceLimit: 14, channels: 2, sampleRate: 44100 });
+    expect(parseAlacConfig(cookie)).toEqual({ frameLength: 4096, bitDepth: 16, riceHistoryMult: 40, riceInitialHistory: 10, riceLimit: 14, channels: 2, sampleRate: 44100 });
     expect(parseAlacConfig(cookie.subarray(0, 23))).toBeUndefined();
   });
 });

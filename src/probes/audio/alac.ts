@@ -1,8 +1,8 @@
 /**
  * ALAC as ffmpeg's alac decoder (libavcodec/alac.c) sees it: the ALACSpecificConfig ("magic
- * cookie") that sets its frame length, sample size, channels and rate, and the header of a
- * packet's first element, which says how many samples the packet decodes to. Shared by the MP4
- * and Matroska readers.
+ * cookie") that sets its frame length, sample size, channels and rate (shared by the MP4 and
+ * Matroska readers), and a packet's bitstream, parsed to find whether and to how many samples
+ * the packet decodes.
  */
 
 /** The 24-byte ALACSpecificConfig, in the order Apple's spec gives it. */
@@ -11,6 +11,8 @@ export interface AlacConfig {
   frameLength: number;
   /** bits_per_raw_sample. */
   bitDepth: number;
+  riceHistoryMult: number;
+  riceInitialHistory: number;
   riceLimit: number;
   channels: number;
   sampleRate: number;
@@ -25,6 +27,8 @@ export function parseAlacConfig(bytes: Uint8Array): AlacConfig | undefined {
   return {
     frameLength: view.getUint32(0),
     bitDepth: bytes[5]!,
+    riceHistoryMult: bytes[6]!,
+    riceInitialHistory: bytes[7]!,
     riceLimit: bytes[8]!,
     channels: bytes[9]!,
     sampleRate: view.getUint32(20),
@@ -50,22 +54,41 @@ export function alacConfigProblem(config: AlacConfig): string | undefined {
 const ELEMENT_SCE = 0;
 const ELEMENT_CPE = 1;
 const ELEMENT_LFE = 3;
+const ELEMENT_END = 7;
+/** ff_alac_channel_layout_offsets: where the elements' channels go, by channel count. */
+const LAYOUT_OFFSETS = [[0], [0, 1], [2, 0, 1], [2, 0, 1, 3], [2, 0, 1, 3, 4], [2, 0, 1, 4, 5, 3], [2, 0, 1, 4, 5, 6, 3], [2, 6, 7, 0, 1, 4, 5, 3]];
+/** get_bits.h reads at most this many bits at once (show_bits). */
+const MAX_SHOW_BITS = 25;
 
 /**
- * Samples a packet decodes to, read from its first element's header: the explicit count when
- * the has_size flag is set, else the config's frame length. Undefined for a packet the decoder
- * rejects or may output nothing for (no first element, an element it refuses, a count out of
- * range, a predictor it refuses): those are the decoder's business. The rest of the packet is
- * Rice-coded residue that only decoding walks; the decoder outputs every frame whose first
- * element header is sound, as the encoders write them.
+ * Samples a packet decodes to, or undefined when ffmpeg's decoder (alac_decode_frame) would
+ * output nothing for it or may treat it otherwise. The packet's bitstream is walked as the
+ * decoder parses it (element headers, predictor tables, Rice-coded residue, the END element):
+ * its errors all come from that parse (LPC prediction cannot fail), so a packet that parses
+ * decodes to its first element's count (the explicit one when has_size is set, else the
+ * config's frame length).
  */
 export function alacPacketSamples(packet: Uint8Array, config: AlacConfig): number | undefined {
   const bits = new BitReader(packet);
-  if (packet.byteLength < 4) return undefined;
-  const element = bits.read(3);
-  if (element !== ELEMENT_SCE && element !== ELEMENT_CPE && element !== ELEMENT_LFE) return undefined;
-  const channels = element === ELEMENT_CPE ? 2 : 1;
-  if (channels > config.channels) return undefined;
+  let samples = 0;
+  let channel = 0;
+  while (bits.left() >= 3) {
+    const element = bits.read(3);
+    if (element === ELEMENT_END) return channel === config.channels && samples > 0 ? samples : undefined;
+    if (element !== ELEMENT_SCE && element !== ELEMENT_CPE && element !== ELEMENT_LFE) return undefined;
+    const channels = element === ELEMENT_CPE ? 2 : 1;
+    if (channel + channels > config.channels || LAYOUT_OFFSETS[config.channels - 1]![channel]! + channels > config.channels) return undefined;
+    const count = elementSamples(bits, channels, samples, config);
+    // decode_element's errors end the packet, unless they come with the last bit (then the END is missing anyway).
+    if (count === undefined) return undefined;
+    samples = count;
+    channel += channels;
+  }
+  return undefined; // no END element
+}
+
+/** One element (decode_element): its sample count, or undefined where the decoder fails. */
+function elementSamples(bits: BitReader, channels: number, previous: number, config: AlacConfig): number | undefined {
   bits.skip(4 + 12); // element instance tag, unused header bits
   const hasSize = bits.read(1) === 1;
   const extraBits = bits.read(2) * 8;
@@ -73,36 +96,106 @@ export function alacPacketSamples(packet: Uint8Array, config: AlacConfig): numbe
   if (bps > 32 || bps < 1) return undefined;
   const compressed = bits.read(1) === 0;
   const samples = hasSize ? bits.read(32) : config.frameLength;
-  if (samples === 0 || samples > config.frameLength) return undefined;
-  if (compressed && !predictorsSound(bits, channels, config)) return undefined;
-  if (!compressed && bits.left() < samples * channels * config.bitDepth) return undefined;
-  return bits.left() >= 0 ? samples : undefined;
-}
-
-/** The compressed element's predictor headers, checked as decode_element checks them. */
-function predictorsSound(bits: BitReader, channels: number, config: AlacConfig): boolean {
-  if (config.riceLimit === 0) return false;
+  if (samples === 0 || samples > config.frameLength || (previous !== 0 && samples !== previous)) return undefined;
+  if (!compressed) {
+    for (let i = 0; i < samples; i++) {
+      if (bits.left() <= 0) return undefined;
+      bits.skip(channels * config.bitDepth);
+    }
+    return samples;
+  }
+  if (config.riceLimit === 0) return undefined;
   bits.skip(16); // decorrelation shift and left weight
+  const historyMults: number[] = [];
   for (let ch = 0; ch < channels; ch++) {
     bits.skip(4); // prediction type
     const quant = bits.read(4);
-    bits.skip(3); // Rice history multiplier
+    historyMults.push(bits.read(3));
     const order = bits.read(5);
-    if (order >= config.frameLength || quant === 0) return false;
+    if (order >= config.frameLength || quant === 0) return undefined;
     bits.skip(16 * order);
   }
-  return bits.left() > 0;
+  if (extraBits) {
+    for (let i = 0; i < samples; i++) {
+      if (bits.left() <= 0) return undefined;
+      bits.skip(channels * extraBits);
+    }
+  }
+  for (const mult of historyMults) {
+    if (!walkRice(bits, samples, bps, Math.trunc((mult * config.riceHistoryMult) / 4), config)) return undefined;
+  }
+  return samples;
 }
 
-/** MSB-first bits; reads past the end give zeros and a negative left(). */
+/** rice_decompress: the adaptive Rice code of one channel's residue, in unsigned 32-bit arithmetic as in C. */
+function walkRice(bits: BitReader, samples: number, bps: number, historyMult: number, config: AlacConfig): boolean {
+  let history = config.riceInitialHistory;
+  let signModifier = 0;
+  for (let i = 0; i < samples; i++) {
+    if (bits.left() <= 0) return false;
+    const k = Math.min(log2((history >>> 9) + 3), config.riceLimit);
+    const x = riceScalar(bits, k, bps);
+    if (x === undefined) return false;
+    const value = (x + signModifier) >>> 0;
+    signModifier = 0;
+    history = value > 0xffff ? 0xffff : (history + Math.imul(value, historyMult) - (Math.imul(history, historyMult) >>> 9)) >>> 0;
+    if (history < 128 && i + 1 < samples) {
+      const blockK = Math.min(7 - log2(history) + ((history + 16) >> 6), config.riceLimit);
+      const blockSize = riceScalar(bits, blockK, 16);
+      if (blockSize === undefined) return false;
+      if (blockSize > 0) i += Math.min(blockSize, samples - i - 1);
+      if (blockSize <= 0xffff) signModifier = 1;
+      history = 0;
+    }
+  }
+  return true;
+}
+
+/** decode_scalar: a unary prefix of at most 9, then k bits (one fewer for small values), or an escaped raw value. */
+function riceScalar(bits: BitReader, k: number, bps: number): number | undefined {
+  // get_unary_0_9: ones up to the first zero, at most nine of them.
+  const ones = Math.min(Math.clz32(~(bits.peek(9) << 23)), 9);
+  bits.skip(ones < 9 ? ones + 1 : 9);
+  if (ones > 8) return bits.read(bps);
+  if (k === 1) return ones;
+  if (k > MAX_SHOW_BITS) return undefined; // beyond what show_bits reads: not modelled
+  const extra = bits.peek(k);
+  const x = (ones << k) - ones;
+  if (extra > 1) {
+    bits.skip(k);
+    return x + extra - 1;
+  }
+  bits.skip(k - 1);
+  return x;
+}
+
+/** av_log2: the index of the highest set bit (0 for 0). */
+const log2 = (value: number) => (value > 0 ? 31 - Math.clz32(value) : 0);
+
+/** Zero bytes after the packet, as ffmpeg pads it: reads past the end give zeros. */
+const PADDING = 8;
+
+/** MSB-first bits; reads past the end give zeros (ffmpeg's padding) and a negative left(). */
 class BitReader {
   private bit = 0;
+  private readonly bytes: Uint8Array;
+  private readonly size: number;
 
-  constructor(private readonly bytes: Uint8Array) {}
+  constructor(packet: Uint8Array) {
+    this.bytes = new Uint8Array(packet.byteLength + PADDING);
+    this.bytes.set(packet);
+    this.size = packet.byteLength * 8;
+  }
+
+  /** The next n bits (n <= 32) without consuming them. */
+  peek(n: number): number {
+    if (n > MAX_SHOW_BITS) return this.peek(16) * 2 ** (n - 16) + this.peekAt(this.bit + 16, n - 16);
+    return this.peekAt(this.bit, n);
+  }
 
   read(n: number): number {
-    let value = 0;
-    for (let i = 0; i < n; i++, this.bit++) value = value * 2 + (((this.bytes[this.bit >> 3] ?? 0) >> (7 - (this.bit & 7))) & 1);
+    const value = this.peek(n);
+    this.bit += n;
     return value;
   }
 
@@ -111,6 +204,16 @@ class BitReader {
   }
 
   left(): number {
-    return this.bytes.byteLength * 8 - this.bit;
+    return this.size - this.bit;
+  }
+
+  /** n <= 25 bits from `bit`: the 32 bits of the four bytes there, shifted into place. */
+  private peekAt(bit: number, n: number): number {
+    if (n === 0) return 0;
+    const at = bit >> 3;
+    if (at + 4 > this.bytes.byteLength) return 0; // far past the end, where reads have already failed
+    const b = this.bytes;
+    const word = (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
+    return (word << (bit & 7)) >>> (32 - n);
   }
 }

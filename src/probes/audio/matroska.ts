@@ -19,10 +19,10 @@ import { opusPacketSamples } from './ogg.js';
  * packets are proven to decode are measured: Opus (framing the decoder accepts; its decoders
  * conceal damage inside frames), AC-3/E-AC-3 and FLAC (CRC-checked frames), PCM, MP3 (cut into
  * frames by ffmpeg's parser as a raw MP3 is), plain AAC (1024 samples a frame, as in MP4), ALAC
- * (the count each packet's first element states). Other codecs (a damaged Vorbis packet is
- * dropped by the decoder), compressed tracks, and structure the walk cannot follow exactly as
- * ffmpeg does (elements past their parent, unknown IDs, blocks before the tracks) are left to
- * ffprobe.
+ * (each packet's bitstream walked as the decoder parses it). Other codecs (a damaged Vorbis
+ * packet is dropped by the decoder), compressed tracks, and structure the walk cannot follow
+ * exactly as ffmpeg does (elements past their parent, unknown IDs, blocks before the tracks)
+ * are left to ffprobe.
  */
 
 const ID = {
@@ -453,18 +453,25 @@ function aacCodec(track: AudioTrack, mime: string): PacketCodec {
   };
 }
 
+/** ALAC bytes past which ffmpeg's own decoding (in C) costs less than walking the bitstream here. */
+const MAX_ALAC_WALK_BYTES = 8 << 20;
+
 /**
  * ALAC: CodecPrivate is the ALACSpecificConfig (matroskadec adds the atom header the decoder
- * wants); each packet decodes to the count its first element states, else the frame length.
+ * wants); each packet's bitstream is walked as the decoder parses it (alac.ts), so a packet it
+ * would reject goes to the decoder with the file.
  */
 function alacCodec(track: AudioTrack, mime: string): PacketCodec {
   const config = parseAlacConfig(track.codecPrivate);
   if (!config) throw new DecoderNeeded(mime, 'Matroska ALAC without its configuration');
   const problem = alacConfigProblem(config);
   if (problem) throw new DecoderNeeded(mime, problem);
+  let walked = 0;
   return {
     facts: { codec: 'alac', sampleRate: config.sampleRate, channels: config.channels, bitDepth: config.bitDepth },
     samples(packet) {
+      walked += packet.byteLength;
+      if (walked > MAX_ALAC_WALK_BYTES) throw new DecoderNeeded(mime, 'Matroska ALAC track too long to walk in-process');
       const samples = alacPacketSamples(packet, config);
       if (samples === undefined) throw new DecoderNeeded(mime, 'a Matroska ALAC packet the decoder may reject');
       return samples;
