@@ -33,7 +33,7 @@ const FIXTURES: Record<string, { args: string[]; fps: number; width: number; hei
   // frame_rate_code 9, FFmpeg's extension for Xing's 15 fps.
   'cbr-15.m1v': { args: [...SOURCE('160x120', '15', 3), '-c:v', 'mpeg1video', '-strict', 'unofficial', ...CBR('200k'), '-f', 'mpeg1video'], fps: 15, width: 160, height: 120, bitRate: 200_000, squarePixels: true },
   'cbr-50-wide.m2v': { args: [...SOURCE('720x576', '50', 1), '-c:v', 'mpeg2video', '-aspect', '16:9', ...CBR('6M'), '-f', 'mpeg2video'], fps: 50, width: 720, height: 576, bitRate: 6_000_000, squarePixels: false },
-  'cbr-interlaced.m2v': { args: [...SOURCE('720x480', '30000/1001', 1), '-c:v', 'mpeg2video', '-flags', '+ildct+ilme', ...CBR('4M'), '-f', 'mpeg2video'], fps: 30000 / 1001, width: 720, height: 480, bitRate: 4_000_000, squarePixels: true },
+  'cbr-interlaced.m2v': { args: [...SOURCE('720x480', '30000/1001', 2), '-c:v', 'mpeg2video', '-flags', '+ildct+ilme', ...CBR('4M'), '-f', 'mpeg2video'], fps: 30000 / 1001, width: 720, height: 480, bitRate: 4_000_000, squarePixels: true },
   // MPEG-2 without vbv_delay: nothing gives FFmpeg a bit rate, so ffprobe states no duration.
   'vbr-24.m2v': { args: [...SOURCE('352x288', '24000/1001', 2), '-c:v', 'mpeg2video', '-f', 'mpeg2video'], fps: 24000 / 1001, width: 352, height: 288, squarePixels: true },
 };
@@ -79,6 +79,20 @@ function findStartCode(bytes: Uint8Array, code: number): number {
   throw new Error(`no start code ${code}`);
 }
 
+/** Sets repeat_first_field and progressive_frame in the picture coding extension of the frames `repeat` picks. */
+function withRepeatedFields(stream: Buffer, repeat: (frame: number) => boolean): Buffer {
+  const bytes = Buffer.from(stream);
+  let frame = 0;
+  for (let at = 3; at + 5 < bytes.byteLength; at++) {
+    if (bytes[at] !== 0xb5 || bytes[at - 1] !== 1 || bytes[at - 2] !== 0 || bytes[at - 3] !== 0 || bytes[at + 1]! >> 4 !== 8) continue;
+    if (repeat(frame++)) {
+      bytes[at + 4] = bytes[at + 4]! | 0x02;
+      bytes[at + 5] = bytes[at + 5]! | 0x80;
+    }
+  }
+  return bytes;
+}
+
 /** estimate_timings_from_bit_rate: the file's bits over the bit rate, in the raw demuxer's 1/1200000 ticks. */
 function bitRateDuration(path: string, bitRate: number): number {
   return Math.round((statSync(path).size * 8 * 1_200_000) / bitRate) / 1_200_000;
@@ -121,6 +135,23 @@ describe('raw MPEG-1/2 video elementary streams in-process', () => {
     // The sequence header's bit_rate field, as ffmpeg wrote it for this VBR stream.
     const field = (bytes[8]! << 10) | (bytes[9]! << 2) | (bytes[10]! >> 6);
     expect(described.containerDuration).toBeCloseTo(bitRateDuration(patched, field * 400), 5);
+  });
+
+  it('reads 3:2 pulldown (repeat_first_field on every other frame) at the coded rate, with varying frame durations', async () => {
+    const pulldown = join(dir, 'pulldown.m2v');
+    writeFileSync(pulldown, withRepeatedFields(readFileSync(paths['cbr-interlaced.m2v']!), (n) => n % 2 === 0));
+    const result = await probe(pulldown);
+    expect(result.details?.reader).toBe('mpeg');
+    // avg_frame_rate: the parser counts 3 fields for 1.5 frame periods, so the measured rate is the coded one.
+    expect(result.metadata.fps).toBeCloseTo(30000 / 1001, 9);
+    expect(result.metadata.duration).toBeCloseTo(bitRateDuration(pulldown, 4_000_000), 5);
+    expect(result.warnings.map((warning) => warning.code)).toContain('variable_frame_rate');
+  });
+
+  it('hands a stream with a single repeated field to ffprobe (the frame rate mode depends on where it falls)', async () => {
+    const once = join(dir, 'once.m2v');
+    writeFileSync(once, withRepeatedFields(readFileSync(paths['cbr-interlaced.m2v']!), (n) => n === 5));
+    await expect(facts(once)).rejects.toThrow(/repeated fields/);
   });
 
   it('hands a frame rate that find_stream_info would round (90 fps from frame_rate_extension) to ffprobe', async () => {

@@ -214,6 +214,8 @@ export interface MpegVideoOptions {
    * extended table; only the raw elementary stream reader has checked their timing against ffprobe.
    */
   extendedRateCodes?: boolean;
+  /** Accept repeat_first_field: the caller times such pictures itself (packetTicks is then the unrepeated frame's). */
+  repeatedFields?: boolean;
 }
 /** ff_mpeg2_aspect: display aspect ratios for aspect_ratio_information 2..4. */
 const MPEG2_ASPECT: readonly Rational[] = [{ num: 0, den: 1 }, { num: 1, den: 1 }, { num: 4, den: 3 }, { num: 16, den: 9 }, { num: 221, den: 100 }];
@@ -250,7 +252,7 @@ export function inspectMpegVideo(payloads: Uint8Array[], options: MpegVideoOptio
     for (const at of startCodes(payload)) {
       const code = payload[at];
       if (code === SEQUENCE_HEADER) readSequenceHeader(payload.subarray(at + 1, at + 9), state);
-      else if (code === EXTENSION) readExtension(payload.subarray(at + 1, at + 12), state);
+      else if (code === EXTENSION) readExtension(payload.subarray(at + 1, at + 12), state, options);
       else if (code === PICTURE) {
         pictures++;
         bPictures[index] = ((payload[at + 2] ?? 0) >> 3 & 7) === B_PICTURE;
@@ -279,7 +281,7 @@ const SEQUENCE_DISPLAY_EXTENSION = 2;
 const PICTURE_CODING_EXTENSION = 8;
 const FRAME_PICTURE = 3;
 
-function readExtension(bytes: Uint8Array, state: MpegVideoState): void {
+function readExtension(bytes: Uint8Array, state: MpegVideoState, options: MpegVideoOptions): void {
   if (bytes.byteLength < 5) throw new NeedsFfprobe('MPEG stream: extension cut');
   const bits = new BitReader(bytes);
   const id = bits.u(4);
@@ -303,7 +305,7 @@ function readExtension(bytes: Uint8Array, state: MpegVideoState): void {
     bits.skip(6);
     const repeatFirstField = bits.flag();
     if (structure !== FRAME_PICTURE) throw new NeedsFfprobe('MPEG stream: MPEG-2 field pictures');
-    if (repeatFirstField) throw new NeedsFfprobe('MPEG stream: MPEG-2 repeated fields');
+    if (repeatFirstField && !options.repeatedFields) throw new NeedsFfprobe('MPEG stream: MPEG-2 repeated fields');
   }
 }
 

@@ -3,14 +3,17 @@
  * read as FFmpeg 5.1 reads them for ffprobe: the "mpegvideo" raw demuxer (time base 1/1200000)
  * with the mpegvideo parser, then avformat_find_stream_info and estimate_timings.
  *
- * - avg_frame_rate: find_stream_info measures the parser's frame durations and rounds the result
- *   to the standard rate the sequence header names (its error is 0), so it is that rate.
+ * - avg_frame_rate: find_stream_info measures the parser's frame durations over the fields they
+ *   count and rounds the result to the standard rate the sequence header names (its error is 0),
+ *   so it is that rate, repeated fields or not.
  * - duration: the demuxer gives no timestamps, so estimate_timings_from_bit_rate divides the file
  *   size by the stream's bit rate, which is what the parser (and, for MPEG-1, the decoder) left in
  *   AVCodecContext.bit_rate; without one, ffprobe prints no duration at all.
+ * - the frame rate mode: repeated fields (3:2 pulldown) make frame durations differ; see
+ *   {@link timestampsVary}.
  *
- * Only streams whose frames FFmpeg times alike are answered (frame pictures, no repeated
- * fields, one unchanging sequence header): see {@link inspectMpegVideo}.
+ * Field pictures, a changing sequence header, rates FFmpeg would round and the like go to
+ * ffprobe: see {@link inspectMpegVideo}.
  */
 import type { ByteSource } from '../../sources/source.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
@@ -58,9 +61,11 @@ export async function mpegVideoEsFacts(source: ByteSource): Promise<VideoFacts> 
   if (!sequenceHeaderChecksOut((at) => bytes[at] ?? 0, 4, bytes.byteLength - 4)) throw new NeedsFfprobe('MPEG video ES: the first sequence header does not check out');
   checkProbeChoosesMpegVideo(bytes, complete);
   if (frames.length < 3) throw new NeedsFfprobe('MPEG video ES: fewer than 3 frames (find_stream_info may measure no frame rate)');
-  const parameters = inspectMpegVideo(frames, { extendedRateCodes: true });
+  const parameters = inspectMpegVideo(frames, { extendedRateCodes: true, repeatedFields: true });
   if (!isStandardFrameRate(parameters.frameRate)) throw new NeedsFfprobe(`MPEG video ES: ${parameters.frameRate.num}/${parameters.frameRate.den} fps is no standard rate (find_stream_info would round it to one)`);
-  const bitRate = streamBitRate(frames.map(readFrameHeaders), parameters.codec);
+  const headers = frames.map(readFrameHeaders);
+  const bitRate = streamBitRate(headers, parameters.codec);
+  const variableFrameRate = timestampsVary(headers);
   const fileSize = await source.size();
   const durationTicks = bitRate === undefined ? undefined : rescale(8 * fileSize, TIME_BASE, bitRate);
   return {
@@ -73,8 +78,7 @@ export async function mpegVideoEsFacts(source: ByteSource): Promise<VideoFacts> 
       avgFrameRate: parameters.frameRate,
       duration: durationTicks === undefined ? undefined : durationTicks / TIME_BASE,
       sampleAspectRatio: parameters.sampleAspectRatio,
-      // Every frame lasts one frame period, so the packets' timestamps are evenly spaced.
-      variableFrameRate: false,
+      variableFrameRate,
     },
     reader: 'mpeg',
   };
@@ -143,12 +147,13 @@ interface FrameHeaders {
   /** The sequence extension's bytes (MPEG-2), when the frame carries one. */
   sequenceExtension?: Uint8Array;
   vbvDelay: number;
-  pictureCodingExtension: boolean;
+  /** The picture coding extension's flags (MPEG-2). */
+  pictureCoding?: { topFieldFirst: boolean; repeatFirstField: boolean; progressiveFrame: boolean };
 }
 
 /** mpegvideo_extract_headers: the headers before the first slice. */
 function readFrameHeaders(frame: Uint8Array): FrameHeaders {
-  const headers: FrameHeaders = { vbvDelay: -1, pictureCodingExtension: false };
+  const headers: FrameHeaders = { vbvDelay: -1 };
   for (const at of eachStartCode(frame)) {
     const code = frame[at]!;
     const left = frame.byteLength - at - 1;
@@ -162,7 +167,9 @@ function readFrameHeaders(frame: Uint8Array): FrameHeaders {
     } else if (code === EXTENSION && left >= 6) {
       const id = frame[at + 1]! >> 4;
       if (id === SEQUENCE_EXTENSION_ID) headers.sequenceExtension = frame.slice(at + 1, at + 7);
-      else if (id === PICTURE_CODING_EXTENSION_ID) headers.pictureCodingExtension = true;
+      else if (id === PICTURE_CODING_EXTENSION_ID) {
+        headers.pictureCoding = { topFieldFirst: (frame[at + 4]! & 0x80) !== 0, repeatFirstField: (frame[at + 4]! & 2) !== 0, progressiveFrame: (frame[at + 5]! & 0x80) !== 0 };
+      }
     }
   }
   if (headers.vbvDelay < 0) throw new NeedsFfprobe('MPEG video ES: a frame without a picture header');
@@ -185,7 +192,7 @@ function streamBitRate(frames: FrameHeaders[], codec: string): number | undefine
       throw new NeedsFfprobe('MPEG video ES: a sequence header without the same sequence extension');
     }
   }
-  if (mpeg2 && frames.some((frame) => !frame.pictureCodingExtension)) throw new NeedsFfprobe('MPEG-2 video ES: a picture without its coding extension');
+  if (mpeg2 && frames.some((frame) => !frame.pictureCoding)) throw new NeedsFfprobe('MPEG-2 video ES: a picture without its coding extension');
   const field = withHeader[0]!.bitRateField!;
   const extensionBits = firstExtension ? (((firstExtension[2]! & 0x1f) << 7) | (firstExtension[3]! >> 1)) : 0;
   const bitRate = (field + extensionBits * 2 ** 18) * 400;
@@ -214,6 +221,46 @@ const STANDARD_FRAME_RATES = new Set([
 function isStandardFrameRate(rate: Rational): boolean {
   const scaled = (rate.num * 12 * 1001) / rate.den;
   return Number.isInteger(scaled) && STANDARD_FRAME_RATES.has(scaled);
+}
+
+/**
+ * Fields each frame lasts (repeat_pict + 1, as mpegvideo_parser.c sets repeat_pict from the
+ * picture coding extension; MPEG-1 and plain MPEG-2 frames last two).
+ */
+function fieldsOf(frame: FrameHeaders, progressiveSequence: boolean): number {
+  const coding = frame.pictureCoding;
+  if (!coding?.repeatFirstField) return 2;
+  if (progressiveSequence) return coding.topFieldFirst ? 6 : 4;
+  return coding.progressiveFrame ? 3 : 2;
+}
+
+/** Frames whose durations give the 40 gaps between ffprobe's first 41 packet timestamps. */
+const TIMESTAMP_FRAMES = 40;
+/** Gaps timestampsVary drops as outliers (the largest tenth of 40). */
+const DROPPED_GAPS = 4;
+/**
+ * Frames of the window that may give no gap: the last I/P frame's duration advances the packet
+ * after the window (one frame; one more kept as margin).
+ */
+const UNUSED_FRAMES = 2;
+
+/**
+ * The frame-rate-mode verdict the ffprobe path reaches on the first 41 packets: their timestamps
+ * advance by frame durations (compute_pkt_fields: a B frame's own, an I/P frame's previous I/P
+ * frame's, the first frame's twice), so the 40 gaps are durations of the first 40 frames. Equal
+ * durations: even. A short and a longer duration surviving the frames that may give no gap and
+ * the 4 largest gaps dropped: varying. Anything between goes to ffprobe.
+ */
+function timestampsVary(frames: FrameHeaders[]): boolean {
+  const progressiveSequence = ((frames[0]?.sequenceExtension?.[1] ?? 0) & 8) !== 0;
+  const fields = frames.map((frame) => fieldsOf(frame, progressiveSequence));
+  if (fields.every((count) => count === fields[0])) return false;
+  const window = fields.slice(0, TIMESTAMP_FRAMES);
+  const shortest = Math.min(...window);
+  const short = window.filter((count) => count === shortest).length;
+  const longer = window.length - short;
+  if (window.length === TIMESTAMP_FRAMES && short - UNUSED_FRAMES >= 1 && longer - UNUSED_FRAMES > DROPPED_GAPS) return true;
+  throw new NeedsFfprobe('MPEG-2 video ES: too few repeated fields to tell the frame rate mode');
 }
 
 /** av_rescale(a, b, c): a * b / c rounded to nearest, halves away from zero. */
