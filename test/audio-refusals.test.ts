@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { probeAudio } from '../src/probes/audio.js';
+import { readAdts } from '../src/probes/audio/adts.js';
 import { isAdtsWithoutRate, readRatelessAdts } from '../src/probes/audio/adts-rateless.js';
 import { readDff } from '../src/probes/audio/dff.js';
 import { DecoderNeeded, type AudioInput } from '../src/probes/audio/facts.js';
@@ -117,6 +118,14 @@ describe('ADTS whose headers name no sampling rate (index 13-15)', () => {
   it('leaves a file with a usable header later to the decoder', async () => {
     const bytes = concat(adtsFrame(15), adtsFrame(15), adtsFrame(15), adtsFrame(4));
     await expect(readRatelessAdts(readerInput(bytes, 'x.aac'))).rejects.toBeInstanceOf(DecoderNeeded);
+  });
+
+  it('leaves files of fewer than three frames to ffmpeg, whose probe may pick no format for them', async () => {
+    // ffprobe 5.1.9 on one or two frames of a 44.1 kHz stereo ADTS encode: Invalid data found when processing input.
+    for (const frames of [1, 2]) {
+      const bytes = concat(...Array.from({ length: frames }, () => adtsFrame(4)));
+      await expect(readAdts(readerInput(bytes, 'x.aac'))).rejects.toBeInstanceOf(DecoderNeeded);
+    }
   });
 
   it('is only decided where ffmpeg surely probes ADTS: three chained frames from the start', () => {

@@ -1,6 +1,6 @@
 import { ProbeError } from '../../errors.js';
-import { isAdtsAt, parseAdtsHeader } from './adts.js';
-import { BlockReader, u16be, u32be } from './bytes.js';
+import { isAdtsAt, parseAdtsHeader, PROBE_CERTAIN_FRAMES, probedRun } from './adts.js';
+import { BlockReader } from './bytes.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
 
 /**
@@ -14,21 +14,6 @@ import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
 
 const MIME = 'audio/aac';
 const HEADER_BYTES = 7;
-/** adts_aac_probe scores a file whose first three frames chain AVPROBE_SCORE_EXTENSION + 1. */
-const PROBE_CERTAIN_FRAMES = 3;
-
-/** adts_aac_probe's first run: frames chained from the start by sync word and length alone. */
-function probedRun(b: Uint8Array): number {
-  const end = b.byteLength - HEADER_BYTES;
-  let frames = 0;
-  for (let o = 0; o < end; frames++) {
-    if ((u16be(b, o) & 0xfff6) !== 0xfff0) break;
-    const length = (u32be(b, o + 3) >> 13) & 0x1fff;
-    if (length < HEADER_BYTES) break;
-    o += Math.min(length, end - o);
-  }
-  return frames;
-}
 
 /**
  * A file that starts with ADTS frames ffmpeg's probe surely takes for ADTS (score 51, which no

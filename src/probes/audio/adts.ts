@@ -52,6 +52,24 @@ export function isAdtsAt(bytes: Uint8Array, offset: number): boolean {
   return header !== undefined && ((bytes[offset + 1]! >> 1) & 3) === 0;
 }
 
+/** adts_aac_probe scores a file whose first three frames chain AVPROBE_SCORE_EXTENSION + 1 (else 1, or 25 for a later run). */
+export const PROBE_CERTAIN_FRAMES = 3;
+/** The 13-bit frame length field's largest value. */
+const MAX_FRAME_BYTES = 8191;
+
+/** adts_aac_probe's first run: frames chained from the start by sync word and length alone. */
+export function probedRun(b: Uint8Array): number {
+  const end = b.byteLength - HEADER_BYTES;
+  let frames = 0;
+  for (let o = 0; o < end; frames++) {
+    if ((u16be(b, o) & 0xfff6) !== 0xfff0) break;
+    const length = (u32be(b, o + 3) >> 13) & 0x1fff;
+    if (length < HEADER_BYTES) break;
+    o += Math.min(length, end - o);
+  }
+  return frames;
+}
+
 export async function readAdts(input: AudioInput): Promise<AudioFacts> {
   const { end: start } = await skipLeadingId3v2(input.source, input.head);
   const reader = new BlockReader(input.source);
@@ -60,6 +78,10 @@ export async function readAdts(input: AudioInput): Promise<AudioFacts> {
   // A raw FLAC frame header (0xFFF8/9) reads as ADTS with a CRC; ffmpeg's probe may take the file for either.
   if (!first.protectionAbsent) throw new DecoderNeeded(MIME, 'ADTS with CRC (or raw FLAC frames that look like it)');
   if (first.channelConfig === 0) throw new DecoderNeeded(MIME, 'ADTS channel layout in a program config element');
+  // Fewer than three chained frames: adts_aac_probe scores 1, which other formats tie or beat (ffprobe then finds none).
+  if (probedRun(await reader.bytes(start, PROBE_CERTAIN_FRAMES * MAX_FRAME_BYTES + HEADER_BYTES)) < PROBE_CERTAIN_FRAMES) {
+    throw new DecoderNeeded(MIME, `fewer than ${PROBE_CERTAIN_FRAMES} ADTS frames chained from byte ${start}`);
+  }
   const size = await input.size();
   const sbr = first.sampleRate <= 24000 ? await lowRateLayout(input, start, size, first) : undefined;
   const frames = await countFrames(reader, start, size, adtsFrames(first));
