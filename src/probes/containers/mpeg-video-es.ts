@@ -10,7 +10,7 @@
  *   size by the stream's bit rate, which is what the parser (and, for MPEG-1, the decoder) left in
  *   AVCodecContext.bit_rate; without one, ffprobe prints no duration at all.
  * - the frame rate mode: repeated fields (3:2 pulldown) make frame durations differ; see
- *   {@link timestampsVary}.
+ *   {@link frameDurationsVary}.
  *
  * Field pictures, a changing sequence header, rates FFmpeg would round and the like go to
  * ffprobe: see {@link inspectMpegVideo}.
@@ -65,7 +65,7 @@ export async function mpegVideoEsFacts(source: ByteSource): Promise<VideoFacts> 
   if (!isStandardFrameRate(parameters.frameRate)) throw new NeedsFfprobe(`MPEG video ES: ${parameters.frameRate.num}/${parameters.frameRate.den} fps is no standard rate (find_stream_info would round it to one)`);
   const headers = frames.map(readFrameHeaders);
   const bitRate = streamBitRate(headers, parameters.codec);
-  const variableFrameRate = timestampsVary(headers);
+  const variableFrameRate = frameDurationsVary(headers);
   const fileSize = await source.size();
   const durationTicks = bitRate === undefined ? undefined : rescale(8 * fileSize, TIME_BASE, bitRate);
   return {
@@ -236,7 +236,7 @@ function fieldsOf(frame: FrameHeaders, progressiveSequence: boolean): number {
 
 /** Frames whose durations give the 40 gaps between ffprobe's first 41 packet timestamps. */
 const TIMESTAMP_FRAMES = 40;
-/** Gaps timestampsVary drops as outliers (the largest tenth of 40). */
+/** Gaps the frame-rate-mode rule (frame-rate-mode.ts) drops as outliers (the largest tenth of 40). */
 const DROPPED_GAPS = 4;
 /**
  * Frames of the window that may give no gap: the last I/P frame's duration advances the packet
@@ -251,7 +251,7 @@ const UNUSED_FRAMES = 2;
  * durations: even. A short and a longer duration surviving the frames that may give no gap and
  * the 4 largest gaps dropped: varying. Anything between goes to ffprobe.
  */
-function timestampsVary(frames: FrameHeaders[]): boolean {
+function frameDurationsVary(frames: FrameHeaders[]): boolean {
   const progressiveSequence = ((frames[0]?.sequenceExtension?.[1] ?? 0) & 8) !== 0;
   const fields = frames.map((frame) => fieldsOf(frame, progressiveSequence));
   if (fields.every((count) => count === fields[0])) return false;
