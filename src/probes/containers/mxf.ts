@@ -29,9 +29,9 @@ const CRYPTO_CONTEXT = [0x06, 0x0e, 0x2b, 0x34, 0x02, 0x53, 0x01, 0x01, 0x0d, 0x
 const ESSENCE_KEYS = [
   [0x06, 0x0e, 0x2b, 0x34, 0x01, 0x02, 0x01, 0x01, 0x0d, 0x01, 0x03, 0x01], // essence element
   [0x06, 0x0e, 0x2b, 0x34, 0x01, 0x02, 0x01, 0x01, 0x0e, 0x04, 0x03, 0x01], // Avid essence element
-  [0x06, 0x0e, 0x2b, 0x34, 0x01, 0x02, 0x01, 0x01, 0x0e, 0x09, 0x05, 0x01], // Canopus essence element
-  [0x06, 0x0e, 0x2b, 0x34, 0x02, 0x05, 0x01, 0x01, 0x0d, 0x01, 0x03, 0x01, 0x04, 0x01, 0x01], // CP system item
-  [0x06, 0x0e, 0x2b, 0x34, 0x02, 0x43, 0x01, 0x01, 0x0d, 0x01, 0x03, 0x01, 0x04, 0x01, 0x02], // GC system item
+  [0x06, 0x0e, 0x2b, 0x34, 0x01, 0x02, 0x01, 0x0a, 0x0e, 0x0f, 0x03, 0x01], // Canopus essence element
+  [0x06, 0x0e, 0x2b, 0x34, 0x02, 0x05, 0x01, 0x01, 0x0d, 0x01, 0x03, 0x01, 0x04], // CP system item
+  [0x06, 0x0e, 0x2b, 0x34, 0x02, 0x43, 0x01, 0x01, 0x0d, 0x01, 0x03, 0x01, 0x14], // GC system item
   [0x06, 0x0e, 0x2b, 0x34, 0x02, 0x04, 0x01, 0x07, 0x0d, 0x01, 0x03, 0x01, 0x02, 0x7e, 0x01, 0x00], // encrypted triplet
 ];
 /** The essence element keys packets are read from (system items are skipped). */
@@ -45,7 +45,7 @@ const MAX_PARTITIONS = 4096;
 const MAX_METADATA_BYTES = 16 << 20;
 const MAX_KLVS_WALKED = 20_000;
 
-export type MediaType = 'video' | 'audio' | 'data';
+type MediaType = 'video' | 'audio' | 'data';
 
 export interface Klv {
   offset: number;
@@ -61,10 +61,8 @@ export interface Partition {
   offset: number;
   kind: 'header' | 'body' | 'footer';
   footerPartition: number;
-  previousPartition: number;
   headerByteCount: number;
   indexByteCount: number;
-  indexSid: number;
   bodySid: number;
   operationalPattern: Uint8Array;
   essenceContainerCount: number;
@@ -91,19 +89,12 @@ export interface Descriptor {
   channels: number;
   bitsPerSample: number;
   linkedTrackId?: number;
-  subDescriptors: string[];
-  multiple: boolean;
 }
 
+/** What the readers use of an index table segment. */
 export interface IndexSegment {
-  indexSid: number;
   bodySid: number;
   editUnitByteCount: number;
-  editRate?: Rational;
-  startPosition: number;
-  duration: number;
-  /** Stream offsets of the IndexEntryArray (relative to the essence container). */
-  streamOffsets: number[];
 }
 
 /** One stream as mxf_parse_structural_metadata creates it. */
@@ -115,7 +106,6 @@ export interface MxfStream {
   duration?: number;
   trackNumber: Uint8Array;
   bodySid: number;
-  indexSid: number;
   descriptor?: Descriptor;
   /** mxf_add_metadata_stream's data stream for a clip whose source package or track is not in the file: no track, no duration. */
   placeholder?: boolean;
@@ -167,7 +157,7 @@ function rational(bytes: Uint8Array, at: number): Rational {
 }
 
 /** Key and BER length of the KLV at `offset` of `bytes` (which hold the file from `base`); undefined when cut. */
-export function parseKlvHeader(bytes: Uint8Array, offset: number, base: number): Klv | undefined {
+function parseKlvHeader(bytes: Uint8Array, offset: number, base: number): Klv | undefined {
   if (offset + 17 > bytes.byteLength) return undefined;
   if (!startsWith(bytes, KLV_PREFIX, offset)) throw new NeedsFfprobe(`MXF: no KLV key at byte ${base + offset} (ffmpeg would resynchronise)`);
   const first = bytes[offset + 16]!;
@@ -198,11 +188,11 @@ function isPartitionPack(key: Uint8Array): boolean {
   return startsWith(key, PARTITION_PACK_PREFIX) && key[13]! >= 2 && key[13]! <= 4;
 }
 
-export function isEssenceKey(key: Uint8Array): boolean {
+function isEssenceKey(key: Uint8Array): boolean {
   return ESSENCE_KEYS.some((prefix) => startsWith(key, prefix));
 }
 
-export function isPacketKey(key: Uint8Array): boolean {
+function isPacketKey(key: Uint8Array): boolean {
   return PACKET_KEYS.some((prefix) => startsWith(key, prefix));
 }
 
@@ -212,11 +202,9 @@ function parsePartitionPack(klv: Klv, value: Uint8Array): Partition {
   return {
     offset: klv.offset,
     kind,
-    previousPartition: i64(value, 16),
     footerPartition: i64(value, 24),
     headerByteCount: i64(value, 32),
     indexByteCount: i64(value, 40),
-    indexSid: u32(value, 48),
     bodySid: u32(value, 60),
     operationalPattern: value.slice(64, 80),
     essenceContainerCount: u32(value, 80),
@@ -385,34 +373,25 @@ function packageId(items: Map<number, Uint8Array>, tag: number): string | undefi
 }
 
 function parseIndexSegment(items: Map<number, Uint8Array>): IndexSegment {
-  const segment: IndexSegment = {
-    indexSid: numberAt(items, 0x3f06, (b) => u32(b, 0), 4) ?? 0,
-    bodySid: numberAt(items, 0x3f07, (b) => u32(b, 0), 4) ?? 0,
-    editUnitByteCount: numberAt(items, 0x3f05, (b) => u32(b, 0), 4) ?? 0,
-    startPosition: numberAt(items, 0x3f0c, (b) => i64(b, 0), 8) ?? 0,
-    duration: numberAt(items, 0x3f0d, (b) => i64(b, 0), 8) ?? 0,
-    streamOffsets: [],
-  };
-  const rate = fixed(items, 0x3f0b, 8);
-  if (rate) segment.editRate = rational(rate, 0);
   const entries = items.get(0x3f0a);
   if (entries && entries.byteLength >= 8) {
+    // mxf_read_index_entry_array fails the header on entries shorter than 11 bytes.
     const count = u32(entries, 0);
     const length = u32(entries, 4);
     if (count > 0 && (length < 11 || 8 + count * length > entries.byteLength)) throw new NeedsFfprobe('MXF index entry array malformed');
-    for (let i = 0; i < count; i++) segment.streamOffsets.push(i64(entries, 8 + i * length + 3));
   }
-  return segment;
+  return {
+    bodySid: numberAt(items, 0x3f07, (b) => u32(b, 0), 4) ?? 0,
+    editUnitByteCount: numberAt(items, 0x3f05, (b) => u32(b, 0), 4) ?? 0,
+  };
 }
 
-function parseDescriptor(items: Map<number, Uint8Array>, multiple: boolean): Descriptor {
+function parseDescriptor(items: Map<number, Uint8Array>): Descriptor {
   const descriptor: Descriptor = {
     width: numberAt(items, 0x3203, (b) => u32(b, 0), 4) ?? 0,
     height: numberAt(items, 0x3202, (b) => u32(b, 0), 4) ?? 0,
     channels: numberAt(items, 0x3d07, (b) => u32(b, 0), 4) ?? 0,
     bitsPerSample: numberAt(items, 0x3d01, (b) => u32(b, 0), 4) ?? 0,
-    subDescriptors: uidArray(items.get(0x3f01)),
-    multiple,
   };
   const container = fixed(items, 0x3004, 16);
   if (container) descriptor.essenceContainer = container.slice(0, 16);
@@ -651,7 +630,7 @@ function resolveTrack(metadata: HeaderMetadata, materialTrack: MetadataSet, mate
   }
   // A clip whose essence lies in another file (OP-Atom sets) still makes a stream; timecode tracks make none.
   if (!components.some((uid) => metadata.resolve(uid, 'sourceClip'))) return undefined;
-  return { type: 'data', editRate: { num: 1, den: 1 }, trackNumber: new Uint8Array(4), bodySid: 0, indexSid: 0, placeholder: true };
+  return { type: 'data', editRate: { num: 1, den: 1 }, trackNumber: new Uint8Array(4), bodySid: 0, placeholder: true };
 }
 
 interface TrackChain {
@@ -692,7 +671,6 @@ function makeStream(metadata: HeaderMetadata, chain: TrackChain): MxfStream | un
     ...(clipDuration >= 0 && { duration: clipDuration }),
     trackNumber,
     bodySid: (container && numberAt(container.items, 0x3f07, (b) => u32(b, 0), 4)) ?? 0,
-    indexSid: (container && numberAt(container.items, 0x3f06, (b) => u32(b, 0), 4)) ?? 0,
     ...(descriptor && { descriptor }),
   };
 }
@@ -701,12 +679,12 @@ function makeStream(metadata: HeaderMetadata, chain: TrackChain): MxfStream | un
 function resolveDescriptor(metadata: HeaderMetadata, chain: TrackChain): Descriptor | undefined {
   const set = metadata.resolve(ref(chain.sourcePackage.items, 0x4701), 'descriptor', 'multipleDescriptor');
   if (!set) return undefined;
-  if (set.kind === 'descriptor') return parseDescriptor(set.items, false);
+  if (set.kind === 'descriptor') return parseDescriptor(set.items);
   const trackId = numberAt(chain.sourceTrack.items, 0x4801, (b) => u32(b, 0), 4);
   for (const uid of uidArray(set.items.get(0x3f01))) {
     const sub = metadata.resolve(uid, 'descriptor');
     if (!sub) continue;
-    const descriptor = parseDescriptor(sub.items, true);
+    const descriptor = parseDescriptor(sub.items);
     if (descriptor.linkedTrackId === trackId) return descriptor;
   }
   return undefined;
@@ -747,7 +725,7 @@ export function formatDuration(streams: MxfStream[]): number | undefined {
   return longest;
 }
 
-export function streamSeconds(stream: MxfStream, duration: number): number {
+function streamSeconds(stream: MxfStream, duration: number): number {
   const { num, den } = stream.editRate;
   if (stream.type !== 'audio') return (duration * den) / num;
   const rate = stream.descriptor?.sampleRate;
