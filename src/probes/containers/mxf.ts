@@ -1,16 +1,19 @@
 /**
  * MXF structure as FFmpeg 5.1's demuxer (libavformat/mxfdec.c) builds it: KLV packets, partition
- * packs, the primer pack and the local sets of the header metadata (packages, tracks, sequences,
- * source clips, essence descriptors, essence container data) and index table segments, resolved
- * into the streams mxf_parse_structural_metadata creates: one per material package track whose
- * source clip leads to a source package track, with that track's edit rate, the clip's duration
- * and the source package's descriptor.
+ * packs (found through the random index pack, else the footer and its chain of previous
+ * partitions), the primer pack and the local sets of the header metadata (packages, tracks,
+ * sequences, source clips, essence descriptors, essence container data) and index table segments,
+ * resolved into the streams mxf_parse_structural_metadata creates: one per material package track
+ * whose source clip leads to a source package track, with that track's edit rate, the clip's
+ * duration and the source package's descriptor (a clip whose essence lives in another file makes a
+ * trackless data stream). Metadata repeated in the footer overrides the header's, as ffmpeg reads
+ * the footer last.
  *
  * Only what this module models exactly is answered; everything else is a NeedsFfprobe: files that
- * do not start with the header partition pack (run-in), header metadata that differs between
- * partitions (ffmpeg then picks sets by partition quality), encrypted essence, essence groups,
- * operational patterns other than OP1a and OP-Atom, source clips that start past 0.
- * A file that ends before the partitions, KLV packets or index entries it declares is truncated.
+ * do not start with the header partition pack (run-in), header metadata in body partitions,
+ * encrypted essence, essence groups, operational patterns other than OP1a and OP-Atom, source
+ * clips that start past 0, KLV keys ffmpeg would have to resynchronise to. A file that ends before
+ * a partition, KLV packet or footer it declares is truncated.
  */
 import { ProbeError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
