@@ -87,8 +87,34 @@ export function alacPacketSamples(packet: Uint8Array, config: AlacConfig): numbe
   return undefined; // no END element
 }
 
-/** One element (decode_element): its sample count, or undefined where the decoder fails. */
-function elementSamples(bits: BitReader, channels: number, previous: number, config: AlacConfig): number | undefined {
+/** The bytes that hold a packet's first element header (with its explicit sample count). */
+export const ALAC_HEADER_BYTES = 7;
+
+/**
+ * The sample count a packet's first element header states (the explicit count when has_size is
+ * set, else the config's frame length), or undefined for a header the decoder refuses. The
+ * residue after it is not read: for readers that take each packet to decode, as encoders write
+ * them, and only need its length.
+ */
+export function alacHeaderSamples(head: Uint8Array, config: AlacConfig): number | undefined {
+  const bits = new BitReader(head);
+  const element = bits.read(3);
+  if (element !== ELEMENT_SCE && element !== ELEMENT_CPE && element !== ELEMENT_LFE) return undefined;
+  const channels = element === ELEMENT_CPE ? 2 : 1;
+  if (channels > config.channels) return undefined;
+  const header = elementHeader(bits, channels, config);
+  return header && bits.left() >= 0 ? header.samples : undefined;
+}
+
+interface ElementHeader {
+  samples: number;
+  compressed: boolean;
+  extraBits: number;
+  bps: number;
+}
+
+/** decode_element's header fields after the element type, checked as it checks them. */
+function elementHeader(bits: BitReader, channels: number, config: AlacConfig): ElementHeader | undefined {
   bits.skip(4 + 12); // element instance tag, unused header bits
   const hasSize = bits.read(1) === 1;
   const extraBits = bits.read(2) * 8;
@@ -96,7 +122,15 @@ function elementSamples(bits: BitReader, channels: number, previous: number, con
   if (bps > 32 || bps < 1) return undefined;
   const compressed = bits.read(1) === 0;
   const samples = hasSize ? bits.read(32) : config.frameLength;
-  if (samples === 0 || samples > config.frameLength || (previous !== 0 && samples !== previous)) return undefined;
+  if (samples === 0 || samples > config.frameLength) return undefined;
+  return { samples, compressed, extraBits, bps };
+}
+
+/** One element (decode_element): its sample count, or undefined where the decoder fails. */
+function elementSamples(bits: BitReader, channels: number, previous: number, config: AlacConfig): number | undefined {
+  const header = elementHeader(bits, channels, config);
+  if (!header || (previous !== 0 && header.samples !== previous)) return undefined;
+  const { samples, compressed, extraBits, bps } = header;
   if (!compressed) {
     for (let i = 0; i < samples; i++) {
       if (bits.left() <= 0) return undefined;

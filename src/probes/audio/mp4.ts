@@ -3,7 +3,7 @@ import { NeedsFfprobe } from '../containers/facts.js';
 import { fragmentedTimeline } from '../containers/mp4-fragments.js';
 import { parseMp4 } from '../containers/mp4.js';
 import { ascii, readExactly, startsWith, u16be, u32be, u64 } from './bytes.js';
-import { alacConfigProblem, parseAlacConfig } from './alac.js';
+import { ALAC_HEADER_BYTES, alacConfigProblem, alacHeaderSamples, parseAlacConfig } from './alac.js';
 import { decodedLayout, firstFrameSbr, type LowRateAac } from './aac-sbr.js';
 import { parseAacConfig } from './codec.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
@@ -14,10 +14,10 @@ import { opusPacketSamples } from './ogg.js';
 /**
  * ISO base media (MP4, M4A, M4B) and QuickTime audio, measured as ffmpeg's mov demuxer and
  * decoders play it: every packet of the first sound track decodes to the codec's frame
- * (1024 for AAC, 1536 for AC-3, its stts duration for ALAC and FLAC); packets that start after
- * the edit ends are dropped; the edit's media time (or, without an edit list, iTunSMPB's
- * priming for AAC, or libfaac's 1024) is skipped at the start. Opus and DTS packets say in
- * their first bytes how much they decode to, so those are read. Sample data the file does not
+ * (1024 for AAC, 1536 for AC-3, its stts duration for FLAC); packets that start after the edit
+ * ends are dropped; the edit's media time (or, without an edit list, iTunSMPB's priming for
+ * AAC, or libfaac's 1024) is skipped at the start. Opus, DTS and ALAC packets say in their first
+ * bytes how much they decode to, so those are read. Sample data the file does not
  * hold is truncation. Codecs whose frame length needs the decoder (HE-AAC, E-AC-3, ...) go to
  * the decoder.
  */
@@ -336,6 +336,10 @@ async function decodedSamples(input: AudioInput, moov: Uint8Array, root: Box, tr
     throw new DecoderNeeded(mime, `MP4 timescale ${track.timescale} differs from the ${track.format.sampleRate} Hz sample rate`);
   }
   if (perPacket) checkPacketSkip(track, mime);
+  // An edit of no stated duration over packets of none: mov.c may flag them for discard (then nothing of them plays).
+  if (perPacket && track.edit?.duration === Infinity && track.stts.some(([count, delta]) => count > 0 && delta === 0)) {
+    throw new DecoderNeeded(mime, 'MP4 edit and packets of no duration');
+  }
   const editEnd = track.edit ? track.edit.mediaTime + track.edit.duration : Infinity;
   let output = 0;
   let start = 0;
@@ -562,7 +566,17 @@ function alacFormat(moov: Uint8Array, alac: Box | undefined, mime: string): { fo
   if (!config.bitDepth || !config.channels || !config.sampleRate) throw new ProbeError('corrupt_file', 'invalid ALAC configuration');
   const problem = alacConfigProblem(config);
   if (problem) throw new DecoderNeeded(mime, problem);
-  return { format: { codec: 'alac', bitDepth: config.bitDepth, channels: config.channels, sampleRate: config.sampleRate }, frame: 'stts' };
+  // The decoder plays what each frame states, whatever the stts says (remuxed files' stts follow their source's timestamps).
+  const packets: PacketFrames = {
+    headBytes: ALAC_HEADER_BYTES,
+    samples: (head) => {
+      const samples = alacHeaderSamples(head, config);
+      if (samples === undefined) throw new DecoderNeeded(mime, 'an ALAC packet the decoder may reject');
+      return samples;
+    },
+    declaredSkip: 0,
+  };
+  return { format: { codec: 'alac', bitDepth: config.bitDepth, channels: config.channels, sampleRate: config.sampleRate }, frame: { packets } };
 }
 
 /** dfLa: FLAC metadata blocks, STREAMINFO first. */
