@@ -93,6 +93,13 @@ describe('ID3v2-tagged MP3 without a pair of frames (mp3_read_header fails: EINV
     expect({ codec, sampleRate }).toEqual({ codec: 'mp3', sampleRate: 44100 });
   });
 
+  it('leaves a few frames under another format\'s extension to ffmpeg; seven frames make them MP3 whatever the name', async () => {
+    // ffprobe 5.1.9: two frames named .aac are no format (Invalid data found); eight are mp3.
+    await expect(readMpeg(readerInput(concat(MP3_FRAME, MP3_FRAME), 'x.aac'))).rejects.toBeInstanceOf(DecoderNeeded);
+    const { codec } = await readMpeg(readerInput(concat(...Array.from({ length: 8 }, () => MP3_FRAME)), 'x.aac'));
+    expect(codec).toBe('mp3');
+  });
+
   it('leaves junk longer than the 64 KiB search to ffmpeg, which then reads on from the tags', async () => {
     // ffprobe 5.1.9 decodes the lone frame of this file (the search ends without a verdict).
     const bytes = concat(id3v2(200), zeros(65536), MP3_FRAME, zeros(50));

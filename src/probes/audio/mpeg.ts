@@ -140,6 +140,9 @@ export async function readMpeg(input: AudioInput): Promise<AudioFacts> {
   // decodes a frame that runs into them; so the parser is followed to the end of the file.
   const { header, stream } = await DecoderNeeded.declaring(declared, async () => {
     const start = await firstFrame(reader, audioStart, size, () => isInertAfterId3v2(input, leading.end, size));
+    if (!MP3_EXTENSIONS.has(input.source.extension) && (await probedFirstFrames(input, size)) < MP3_PROBE_DECISIVE_FRAMES) {
+      throw new DecoderNeeded(MIME, `few MPEG frames at the start, under a name (.${input.source.extension}) another demuxer may be chosen by`);
+    }
     const stream = await parseMpegStream(reader, start.offset, size, start.header, MIME);
     // Junk at the start and more later: the bytes may be another format with look-alike frames (ffmpeg's probe decides).
     if (start.offset !== audioStart && stream.irregular.length > 0) throw new DecoderNeeded(MIME, `MPEG frames after junk at byte ${audioStart}, and junk again later`);
@@ -289,7 +292,21 @@ async function zeroFondProbesScore(input: AudioInput, size: number): Promise<boo
   const first = await input.source.read(start, 4);
   if (first.byteLength < 4 || first[0] !== first[2] || first[1] !== first[3]) return false;
   const probed = await input.source.read(start, bufferEnd - start);
-  return (tiertexSeqProbe(probed) || adpProbe(probed)) && mp3ProbeFirstFrames(probed) < 7;
+  return (tiertexSeqProbe(probed) || adpProbe(probed)) && mp3ProbeFirstFrames(probed) < MP3_PROBE_DECISIVE_FRAMES;
+}
+
+/** mp3_read_probe scores a run of this many frames from the first non-zero byte 51 (AVPROBE_SCORE_EXTENSION + 1). */
+const MP3_PROBE_DECISIVE_FRAMES = 7;
+
+/**
+ * The run mp3_read_probe finds at the start of what ffmpeg's probes see. Under 7 frames it
+ * scores 25 at most, and a demuxer that claims the file's extension (aac's 1, the 50 of one
+ * without a probe, bin's 50) ties or beats it: such files were found to be no format, or
+ * another, to ffprobe.
+ */
+async function probedFirstFrames(input: AudioInput, size: number): Promise<number> {
+  const start = probedStart(input.head, Math.min(size, PROBE_BUF_MAX));
+  return mp3ProbeFirstFrames(await input.source.read(start, WHOLE_FILE_PROBE));
 }
 
 /**
