@@ -52,6 +52,8 @@ beforeAll(() => {
   tone('alac-s16.mka', 44100, 10000, 2, ['-c:a', 'alac']);
   tone('alac-s24.mka', 96000, 50000, 1, ['-c:a', 'alac', '-sample_fmt', 's32p', '-frame_size', '1024']);
   tone('alac-6ch.mka', 48000, 30001, 6, ['-c:a', 'alac']);
+  tone('alac-remux.mka', 48000, 30001, 2, ['-c:a', 'alac']);
+  execFileSync(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', '-i', at('alac-remux.mka'), '-c', 'copy', at('alac-remux.m4a')]);
   const whole = readFileSync(at('alac-s16.mka'));
   writeFileSync(at('alac-cut.mka'), whole.subarray(0, whole.byteLength - 100));
   // The first SimpleBlock (track 1, timestamp 0, keyframe): its packet's first element made a CCE, which the decoder refuses.
@@ -98,6 +100,15 @@ describe('ALAC in Matroska', () => {
     expect(await measured(join(corpus, 'musicmeta__alac-in-matroska-short.mka'))).toEqual({
       reader: 'matroska', codec: 'alac', sample_rate: 41000, num_channels: 2, bit_depth: 16, samples: 229376,
     });
+  });
+});
+
+describe('ALAC in MP4', () => {
+  it('counts each packet by its frame header, not by the stts durations a remux carries over', async () => {
+    // The MP4 keeps the Matroska millisecond timestamps: stts 4080, 4128, 4080, ... and 0 for the
+    // last packet, which starts after the edit ends and is dropped. ffprobe -show_frames: 7 frames
+    // of 4096 = 28672 samples (the stts durations add up to 28656).
+    expect(await measured(at('alac-remux.m4a'))).toEqual({ reader: 'mp4', codec: 'alac', sample_rate: 48000, num_channels: 2, bit_depth: 16, samples: 28672 });
   });
 });
 
