@@ -111,7 +111,7 @@ describe('AudioSpecificConfig at 24 kHz or less', () => {
 
   it('follows a sync extension that turns SBR off or on', () => {
     // musicmeta__pr-544.m4a: LC 8 kHz stereo, sync extension with SBR off.
-    expect(parseAacConfig(Uint8Array.of(0x15, 0x90, 0x56, 0xe5, 0x00))).toEqual({ sampleRate: 8000, channels: 2 });
+    expect(parseAacConfig(Uint8Array.of(0x15, 0x90, 0x56, 0xe5, 0x00))).toMatchObject({ sbr: { sampleRate: 8000, channelConfig: 2, sbr: 'off' } });
     // taglib__zero-length-mdat.m4a: LC 22.05 kHz mono, SBR on at 44.1 kHz, PS off.
     expect(parseAacConfig(Uint8Array.of(0x13, 0x88, 0x56, 0xe5, 0xa5, 0x48, 0x00))).toMatchObject({ sbr: { sbr: 'explicit', sbrChannels: 1 } });
   });

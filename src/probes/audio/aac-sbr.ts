@@ -472,11 +472,14 @@ function escape(bits: Bits): void {
   bits.skip(ones + 4);
 }
 
-/** AAC-LC whose config turns SBR on (`explicit`) or, at 24 kHz or less, leaves it to the first frame (`implicit`). */
+/**
+ * AAC-LC whose config turns SBR on (`explicit`), off (`off`: plain AAC whatever the frames carry)
+ * or, at 24 kHz or less, leaves it to the first frame (`implicit`).
+ */
 export interface LowRateAac extends AacCore {
   /** The core sampling rate the config states. */
   sampleRate: number;
-  sbr: 'explicit' | 'implicit';
+  sbr: 'explicit' | 'off' | 'implicit';
   /** Channels the decoder outputs once SBR is on: a mono core gets parametric stereo unless the config says ps = 0. */
   sbrChannels: number;
 }
@@ -525,7 +528,7 @@ const AAC_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000
  * the end of the channel configuration while more than 15 bits remain. Anything else stays the
  * decoder's business.
  */
-export function lowRateAacConfig(asc: Uint8Array, objectType: number, samplingIndex: number, channelConfig: number, sampleRate: number): { sampleRate: number; channels: number } | { decoderNeeded: string; sbr?: LowRateAac } {
+export function lowRateAacConfig(asc: Uint8Array, objectType: number, samplingIndex: number, channelConfig: number, sampleRate: number): { decoderNeeded: string; sbr?: LowRateAac } {
   const decoderNeeded = `AAC at ${sampleRate} Hz may carry SBR`;
   if (objectType !== 2 || (channelConfig !== 1 && channelConfig !== 2) || samplingIndex < 6 || samplingIndex > 12) return { decoderNeeded };
   const bitLength = asc.byteLength * 8;
@@ -537,7 +540,7 @@ export function lowRateAacConfig(asc: Uint8Array, objectType: number, samplingIn
   if (bitLength - sync <= 15) return { decoderNeeded, sbr: { ...core, sampleRate, sbr: 'implicit', sbrChannels: 2 } };
   // 0x2b7, extension object type 5 (SBR), sbr flag; then a rate index and maybe 0x548 + ps flag.
   if (bitsAt(sync + 11, 5) !== 5) return { decoderNeeded };
-  if (bitsAt(sync + 16, 1) === 0) return { sampleRate, channels: channelConfig };
+  if (bitsAt(sync + 16, 1) === 0) return { decoderNeeded, sbr: { ...core, sampleRate, sbr: 'off', sbrChannels: channelConfig } };
   const extIndex = bitsAt(sync + 17, 4);
   if (extIndex >= samplingIndex) return { decoderNeeded }; // an extension rate not above the core rate (or escaped)
   const psAt = sync + 21;

@@ -90,7 +90,7 @@ export async function readMp4(input: AudioInput): Promise<AudioFacts> {
 }
 
 /**
- * AAC-LC whose config turns SBR on, or at 24 kHz or less leaves it to the first packet (aac-sbr.ts):
+ * AAC-LC whose config turns SBR on or off, or at 24 kHz or less leaves it to the first packet (aac-sbr.ts):
  * with SBR the track decodes at twice the rate, 2048 samples a packet, and the decoder doubles
  * the container's skip (edit or iTunSMPB). libfaac's own skip is not doubled: that stays with
  * the decoder. `firstPacket`: the packet the decoder meets first, if it is known.
@@ -98,15 +98,21 @@ export async function readMp4(input: AudioInput): Promise<AudioFacts> {
 async function resolveSbr(track: Track, mime: string, firstPacket: () => Promise<Uint8Array | undefined>): Promise<void> {
   const config = typeof track.frame === 'object' && 'fixed' in track.frame ? track.frame.sbr : undefined;
   if (!config) return;
+  const sbr = config.sbr !== 'off' && (await sbrAfterFirstPacket(config, mime, firstPacket));
+  const layout = decodedLayout(config, sbr);
+  track.format = { ...track.format, sampleRate: layout.sampleRate, channels: layout.channels };
+  track.frame = sbr ? { fixed: layout.frameSamples, skipMultiplier: 2 } : { fixed: layout.frameSamples };
+}
+
+/** SBR on by config, or as the first packet decides; beside libfaac's marker (whose skip is not doubled) it stays with the decoder. */
+async function sbrAfterFirstPacket(config: LowRateAac, mime: string, firstPacket: () => Promise<Uint8Array | undefined>): Promise<boolean> {
   const reason = `AAC at ${config.sampleRate} Hz with ${config.sbr} SBR`;
   const first = await firstPacket();
   if (!first) throw new DecoderNeeded(mime, reason);
-  const verdict = config.sbr === 'explicit' ? { sbr: true } : firstFrameSbr(first, config);
+  const verdict = config.sbr === 'implicit' ? firstFrameSbr(first, config) : { sbr: true };
   if ('unsure' in verdict) throw new DecoderNeeded(mime, `${reason} (${verdict.unsure})`);
   if (verdict.sbr && hasLibfaacMarker(first)) throw new DecoderNeeded(mime, `${reason} beside libfaac's marker`);
-  const layout = decodedLayout(config, verdict.sbr);
-  track.format = { ...track.format, sampleRate: layout.sampleRate, channels: layout.channels };
-  track.frame = verdict.sbr ? { fixed: layout.frameSamples, skipMultiplier: 2 } : { fixed: layout.frameSamples };
+  return verdict.sbr;
 }
 
 /** The packet the decoder meets first: the moov's first sample, else the first fragment's. */
