@@ -31,20 +31,22 @@ const OGG_TYPES = new Set(['ogg', 'oga', 'ogv', 'ogx', 'opus', 'spx']);
 const OGG_VIDEO_HEADERS = ['\x80theora', 'BBCD\x00', 'OVP80', '\x01video'];
 
 /**
- * Whether any beginning-of-stream page of an Ogg file opens a video stream. All BOS pages come
- * before any data page, so a video stream muxed after an audio one is still within the prefix.
+ * What the beginning-of-stream pages of an Ogg file open: 'video' when any opens a video stream,
+ * 'audio' when none does, 'unknown' when the prefix ends among them. All BOS pages come before
+ * any data page, so a video stream muxed after an audio one is still within the prefix.
  */
-function oggHasVideoStream(prefix: Uint8Array): boolean {
+function oggStreamsKind(prefix: Uint8Array): 'video' | 'audio' | 'unknown' {
+  const wholeFile = prefix.byteLength < DETECTION_PREFIX_BYTES; // reads come short only at the end
   for (let page = 0; page + 27 <= prefix.byteLength; ) {
-    if (String.fromCharCode(...prefix.subarray(page, page + 4)) !== 'OggS' || !(prefix[page + 5]! & 0x02)) return false;
+    if (String.fromCharCode(...prefix.subarray(page, page + 4)) !== 'OggS' || !(prefix[page + 5]! & 0x02)) return 'audio';
     const segments = prefix[page + 26]!;
     const bodyStart = page + 27 + segments;
     const bodySize = prefix.subarray(page + 27, bodyStart).reduce((sum, lacing) => sum + lacing, 0);
     const opening = String.fromCharCode(...prefix.subarray(bodyStart, bodyStart + 8));
-    if (OGG_VIDEO_HEADERS.some((header) => opening.startsWith(header))) return true;
+    if (OGG_VIDEO_HEADERS.some((header) => opening.startsWith(header))) return 'video';
     page = bodyStart + bodySize;
   }
-  return false;
+  return wholeFile ? 'audio' : 'unknown';
 }
 
 /** file-type recognises MPEG audio by a frame sync alone; text can carry such a pattern by chance. */
@@ -113,7 +115,12 @@ function fromFileType(mime: string, ext: string, prefix: Uint8Array): Found {
   if (ext === 'gz' && isGzippedNifti(prefix)) return NIFTI;
   if (ext === 'xml' && isSvg(prefix)) return { ...found, mime: 'image/svg+xml', format: 'svg', modality: 'image' };
   if (isTextType(mime)) return { ...found, modality: 'text' };
-  if (OGG_TYPES.has(ext) && oggHasVideoStream(prefix)) return { ...found, mime: 'video/ogg', modality: 'video' };
+  if (OGG_TYPES.has(ext)) {
+    const kind = oggStreamsKind(prefix);
+    if (kind === 'video') return { ...found, mime: 'video/ogg', modality: 'video' };
+    // file-type calls an Ogg file whose first codec it does not know application/ogg.
+    if (kind === 'audio') return { ...found, mime: mime.startsWith('audio/') ? mime : 'audio/ogg', modality: 'audio' };
+  }
   if (AUDIO_VIDEO_CONTAINERS.has(ext)) return { ...found, modality: mime.startsWith('audio/') && !STREAMS_UNKNOWN.has(ext) ? 'audio' : 'video' };
   const top = mime.split('/')[0];
   if (top === 'image' || top === 'video' || top === 'audio') return { ...found, modality: top };

@@ -77,6 +77,12 @@ describe('detect', () => {
     const theora = bosPage(2, Buffer.concat([Buffer.from('\x80theora', 'latin1'), Buffer.alloc(35)]));
     expect(await detectBytes(Buffer.concat([vorbis, theora, Buffer.alloc(200)]), 'clip.ogg')).toMatchObject({ modality: 'video', mime: 'video/ogg' });
     expect(await detectBytes(Buffer.concat([vorbis, Buffer.alloc(200)]), 'song.ogg')).toMatchObject({ modality: 'audio', mime: 'audio/ogg' });
+    // A codec file-type does not know (application/ogg): every BOS page is in view and none is video.
+    const unknown = bosPage(3, Buffer.from('\x7fULAC\x01\x00\x00', 'latin1'));
+    expect(await detectBytes(unknown, 'stub.oga')).toMatchObject({ modality: 'audio', mime: 'audio/ogg' });
+    // ... unless the BOS pages run past the bytes detection reads: the streams are then unknown.
+    const manyUnknown = Buffer.concat(Array.from({ length: 200 }, (_, serial) => bosPage(serial, Buffer.from('\x7fULAC\x01\x00\x00', 'latin1'))));
+    expect(await detectBytes(manyUnknown, 'long.ogx')).toMatchObject({ modality: 'video' });
   });
 
   it('finds DICOM without a preamble and NIfTI by header', async () => {

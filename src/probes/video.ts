@@ -2,10 +2,10 @@
  * Video probe: Encord's {fps, duration, width, height, file_size, mime_type} as SPEC.md defines
  * them (ffprobe's values for the first video stream that is not cover art).
  *
- * MP4/QuickTime (plain and fragmented), Matroska/WebM, Ogg Theora, FLV, AVI, MPEG-TS/PS, ASF
- * and RealMedia are read in-process (headers and packet tables, any source), each reader
- * replaying FFmpeg 5.1's rules; other containers, and files a reader cannot answer for exactly,
- * go to ffprobe.
+ * MP4/QuickTime (plain and fragmented), Matroska/WebM, Ogg Theora, FLV, AVI, MPEG-TS/PS, raw
+ * MPEG-1/2 video, ASF, RealMedia and MXF are read in-process (headers and packet tables, any
+ * source), each reader replaying FFmpeg 5.1's rules; WTV files FFmpeg would refuse are refused
+ * here too; other containers, and files a reader cannot answer for exactly, go to ffprobe.
  */
 import { ProbeError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';

@@ -29,7 +29,7 @@ export interface VideoFacts {
   containerDuration?: number;
   stream: VideoStreamFacts;
   /** Which reader produced the facts. */
-  reader: 'mp4' | 'matroska' | 'ogg' | 'flv' | 'avi' | 'asf' | 'rm' | 'mpegts' | 'mpeg' | 'ffprobe';
+  reader: 'mp4' | 'matroska' | 'ogg' | 'flv' | 'avi' | 'asf' | 'rm' | 'mpegts' | 'mpeg' | 'mxf' | 'ffprobe';
 }
 
 /**

@@ -62,8 +62,7 @@ export async function mxfVideoFacts(source: ByteSource): Promise<VideoFacts> {
       sampleAspectRatio: avReduce(descriptor.aspectRatio.num * picture.height, descriptor.aspectRatio.den * picture.width),
       variableFrameRate: false,
     },
-    // facts.ts's reader union does not list 'mxf' yet (a file this reader does not own).
-    reader: 'mxf' as VideoFacts['reader'],
+    reader: 'mxf',
   };
 }
 
