@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { Slots } from '../src/util/pool.js';
+import { Limiter } from '../src/util/pool.js';
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
 
-describe('Slots', () => {
+describe('Limiter', () => {
   it('runs at most its size of tasks at once, and every task to its own end', async () => {
-    const slots = new Slots(2);
+    const limiter = new Limiter(2);
     let running = 0;
     let most = 0;
     const task = async (value: number) => {
@@ -14,14 +14,14 @@ describe('Slots', () => {
       running--;
       return value * 10;
     };
-    const results = await Promise.all([1, 2, 3, 4, 5, 6, 7].map((value) => slots.run(() => task(value))));
+    const results = await Promise.all([1, 2, 3, 4, 5, 6, 7].map((value) => limiter.run(() => task(value))));
     expect(results).toEqual([10, 20, 30, 40, 50, 60, 70]);
     expect(most).toBe(2);
   });
 
   it('frees the slot of a task that fails', async () => {
-    const slots = new Slots(1);
-    await expect(slots.run(() => Promise.reject(new Error('bad file')))).rejects.toThrow('bad file');
-    await expect(slots.run(async () => 'next')).resolves.toBe('next');
+    const limiter = new Limiter(1);
+    await expect(limiter.run(() => Promise.reject(new Error('bad file')))).rejects.toThrow('bad file');
+    await expect(limiter.run(async () => 'next')).resolves.toBe('next');
   });
 });

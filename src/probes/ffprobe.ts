@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { delimiter, join, resolve as resolvePath } from 'node:path';
 import { LimitError, ProbeError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
-import { Slots } from '../util/pool.js';
+import { Limiter } from '../util/pool.js';
 import type { ProbeOptions } from './types.js';
 
 /** The parts of `ffprobe -print_format json -show_format -show_streams` that the probes read. */
@@ -243,7 +243,7 @@ interface ProcessOutput {
  * only queues in the kernel and grows memory. Waiting for a slot does not count towards the
  * time limit, which starts with the process.
  */
-const processSlots = new Slots(availableParallelism());
+const processSlots = new Limiter(availableParallelism());
 
 function runProcess(binary: string, args: string[], source: ByteSource, options: ProbeOptions): Promise<ProcessOutput> {
   return processSlots.run(() => runOneProcess(binary, args, source, options));

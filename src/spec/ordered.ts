@@ -17,23 +17,3 @@ export async function* mapOrdered<T, R>(
   while (inFlight.length > 0) yield await (inFlight.shift() as Promise<R>);
 }
 
-/** Runs at most `limit` tasks at once, whoever submits them (shared by nested work). */
-export class Limiter {
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(private readonly limit: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    // A finishing task hands its slot straight to the next waiter, so the count never overshoots.
-    if (this.running < this.limit) this.running++;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    try {
-      return await task();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running--;
-    }
-  }
-}

@@ -8,7 +8,8 @@ import { pointerJoin } from '../validate/finding.js';
 import { compareDicomTags, compareMetadata, type Difference } from './compare.js';
 import type { LocatedEntry } from './forms.js';
 import { isSingle, type DicomSeriesEntry, type Frame, type SingleKind, type SpecEntry, type SpecFormat } from './model.js';
-import { Limiter, mapOrdered } from './ordered.js';
+import { Limiter } from '../util/pool.js';
+import { mapOrdered } from './ordered.js';
 import { checkSeries } from './series.js';
 
 export interface VerifyOptions {

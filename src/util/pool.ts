@@ -34,24 +34,26 @@ async function* toAsync<T>(items: Iterable<T>): AsyncGenerator<T> {
   yield* items;
 }
 
-/** A counting semaphore: at most `size` tasks run at once; the rest wait in arrival order. */
-export class Slots {
-  private free: number;
+/**
+ * Runs at most `limit` tasks at once, whoever submits them (shared by nested work); the rest wait
+ * in arrival order.
+ */
+export class Limiter {
+  private running = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(size: number) {
-    this.free = size;
-  }
+  constructor(private readonly limit: number) {}
 
-  async run<R>(task: () => Promise<R>): Promise<R> {
-    if (this.free > 0) this.free--;
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    // A finishing task hands its slot straight to the next waiter, so the count never overshoots.
+    if (this.running < this.limit) this.running++;
     else await new Promise<void>((resolve) => this.waiting.push(resolve));
     try {
       return await task();
     } finally {
       const next = this.waiting.shift();
       if (next) next();
-      else this.free++;
+      else this.running--;
     }
   }
 }
