@@ -1,9 +1,8 @@
-import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import { toEncordMediaError } from '../errors.js';
 import { probe, type ProbeInputOptions, type ProbeResult } from '../probes/index.js';
 import { probeOptions } from '../spec/cli-support.js';
-import { mapConcurrent } from '../util/pool.js';
+import { DEFAULT_CONCURRENCY, mapConcurrent } from '../util/pool.js';
 import { expandInputs } from './inputs.js';
 
 export type ProbeLine =
@@ -23,7 +22,7 @@ export function register(program: Command): void {
     .description('describe media files, directories (recursively) or URLs; `-` reads a list from stdin')
     .argument('<inputs...>', 'paths, directories, http(s) URLs, or - for a list on stdin')
     .option('--jsonl', 'one JSON line per input')
-    .option('-c, --concurrency <n>', 'inputs probed at once', positiveInt, availableParallelism())
+    .option('-c, --concurrency <n>', 'inputs probed at once', positiveInt, DEFAULT_CONCURRENCY)
     .option('--orientation <mode>', 'display (EXIF orientation applied) or stored', orientationMode, 'display')
     .option('--timeout <ms>', 'time limit per input', positiveInt, 60_000)
     .action(async (inputs: string[], options: ProbeCommandOptions) => {

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { buildSpec, SpecBuildError, type BuildEvent, type BuildSummary, type OnError, type SpecInput } from '../spec/build.js';
@@ -8,6 +7,7 @@ import type { BaseUrl } from '../spec/locations.js';
 import { readManifest, type ManifestFormat } from '../spec/manifest.js';
 import type { SpecFormat } from '../spec/model.js';
 import { SpecWriter, type WrittenSpec } from '../spec/writer.js';
+import { DEFAULT_CONCURRENCY } from '../util/pool.js';
 
 interface SpecCommandOptions {
   manifest?: string;
@@ -48,7 +48,7 @@ export function register(program: Command): void {
     .option('--warnings <file>', 'JSONL of probe warnings: {file, url, code, message}')
     .option('--on-error <action>', 'skip (list in --errors), fail, or include-without-metadata', oneOf('skip', 'fail', 'include-without-metadata'), 'skip')
     .option('--max-items <n>', 'items per spec file (your plan limit, e.g. 10000); Encord allows 500000', positiveInt)
-    .option('-c, --concurrency <n>', 'inputs probed at once', positiveInt, availableParallelism())
+    .option('-c, --concurrency <n>', 'inputs probed at once', positiveInt, DEFAULT_CONCURRENCY)
     .option('--timeout <ms>', 'time limit per input', positiveInt, 60_000)
     .option('--orientation <mode>', 'display (EXIF orientation applied) or stored', oneOf('display', 'stored'), 'display')
     .action((inputs: string[], options: SpecCommandOptions) => runCommand(() => specCommand(inputs, options)));

@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
@@ -11,6 +10,7 @@ import type { SpecFormat } from '../spec/model.js';
 import { auditStorageItems, type StorageRecord } from '../spec/storage-items.js';
 import { verifySpec, type VerifyFinding, type VerifyOptions } from '../spec/verify.js';
 import { SpecWriter } from '../spec/writer.js';
+import { DEFAULT_CONCURRENCY } from '../util/pool.js';
 
 interface VerifyCommandOptions {
   baseUrl?: BaseUrl[];
@@ -34,7 +34,7 @@ export function register(program: Command): void {
     .option('--format <form>', 'form of the --fix output (default: the input form)', specFormat)
     .option('--json', 'one JSON line per finding on stdout')
     .option('--storage-items', 'the file holds StorageItem records (default: detected)')
-    .option('-c, --concurrency <n>', 'objects probed at once', positiveInt, availableParallelism())
+    .option('-c, --concurrency <n>', 'objects probed at once', positiveInt, DEFAULT_CONCURRENCY)
     .option('--timeout <ms>', 'time limit per object', positiveInt, 60_000)
     .action((file: string, options: VerifyCommandOptions) => runCommand(() => verifyCommand(file, options)));
 }

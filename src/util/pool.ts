@@ -1,3 +1,12 @@
+import { availableParallelism } from 'node:os';
+
+/**
+ * Inputs in flight by default: enough to overlap the network waits of URL inputs (each costs a
+ * few range requests), and at least one per core for local files. Child processes are limited
+ * apart from this (one ffprobe per core), so a larger number does not multiply CPU or memory.
+ */
+export const DEFAULT_CONCURRENCY = Math.max(8, availableParallelism());
+
 /**
  * Maps an async iterable through `work` with at most `limit` calls in flight, yielding results
  * as they finish (not in input order). Inputs are pulled lazily, so a million-line manifest
