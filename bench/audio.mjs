@@ -4,8 +4,8 @@
 //   node bench/audio.mjs [DIR]
 //
 // Speed over the files of DIR (default: the shared corpus audio folder, else generated
-// fixtures): our probe (probeAudio over every file, one process: one file at a time, then 4 at
-// a time as the CLI runs it) against ffprobe run per file and against one
+// fixtures): our probe (probe() over every file, as the CLI calls it, one process: one file at a
+// time, then the CLI's default number at a time) against ffprobe run per file and against one
 // `mediainfo --Output=JSON` over all files, in the same run. Prints files/s, the ratios, how
 // many files the in-process readers measured versus the ffprobe fallback (whose ffprobe binary
 // FFPROBE_PATH chooses) and why each went there. Reference tools that are missing are skipped
@@ -15,25 +15,25 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { probeAudio } from '../dist/probes/audio.js';
+import { probe } from '../dist/probes/index.js';
 import { resolveFfprobe } from '../dist/probes/ffprobe.js';
-import { FileSource } from '../dist/sources/file.js';
+import { DEFAULT_CONCURRENCY } from '../dist/util/pool.js';
 
 const run = promisify(execFile);
 const CORPUS = '/work/shared/corpus/audio';
-const context = { options: {}, detection: { modality: 'audio', mime: '', format: '', warnings: [] } };
 
-/** What measured the file (an in-process reader, 'ffprobe', or the error it ended in) and why ffprobe was asked. */
+/**
+ * What measured the file (an in-process reader, 'ffprobe', or the error it ended in) and why
+ * ffprobe was asked. Probed as the CLI probes it: detection, the modality's probe, local reads
+ * with blocking calls.
+ */
 async function probeOnce(path) {
-  const source = new FileSource(path, path, { blocking: true }); // read as the CLI reads files
   try {
-    const { details } = await probeAudio(source, context);
-    return { reader: details.reader, fallback: details.fallback };
+    const { details } = await probe(path, { blocking: true });
+    return { reader: details?.reader ?? 'none', fallback: details?.fallback ?? details?.fallbackReason };
   } catch (error) {
     const byFfprobe = /ffprobe|decoder/.test(error.message);
     return { reader: `${byFfprobe ? 'ffprobe' : 'error'}:${error.code}`, fallback: byFfprobe ? 'ended in an ffprobe error' : undefined };
-  } finally {
-    await source.close();
   }
 }
 
@@ -101,8 +101,8 @@ const reasons = Object.entries(ours.result.fallbacks).sort(([, a], [, b]) => b -
 console.log(`           sent to ffprobe because: ${reasons.map(([why, n]) => `${n}x ${why}`).join('; ')}`);
 const { inProcess } = ours.result;
 console.log(`  in-process files only: ${rate(inProcess.files.length, inProcess.ms)}`);
-const pooled = await timed(() => probeAll(files, 4));
-console.log(`ours x4    ${rate(files.length, pooled.ms)}  (4 files at a time, as the CLI probes)`);
+const pooled = await timed(() => probeAll(files, DEFAULT_CONCURRENCY));
+console.log(`ours x${DEFAULT_CONCURRENCY}    ${rate(files.length, pooled.ms)}  (${DEFAULT_CONCURRENCY} files at a time, the CLI's default)`);
 
 const ffprobe = tool('ffprobe', '-version');
 if (ffprobe) {
@@ -111,13 +111,13 @@ if (ffprobe) {
       await run(ffprobe, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', `file:${path}`], { maxBuffer: 64 << 20 }).catch(() => undefined);
     }
   });
-  console.log(`ffprobe    ${rate(files.length, theirs.ms)}  (one process per file)  ours is ${(theirs.ms / ours.ms).toFixed(1)}x faster (x4: ${(theirs.ms / pooled.ms).toFixed(1)}x)`);
+  console.log(`ffprobe    ${rate(files.length, theirs.ms)}  (one process per file)  ours is ${(theirs.ms / ours.ms).toFixed(1)}x faster (x${DEFAULT_CONCURRENCY}: ${(theirs.ms / pooled.ms).toFixed(1)}x)`);
 } else console.log('ffprobe not found: skipped');
 
 const mediainfo = tool('mediainfo', '--Version');
 if (mediainfo) {
   const theirs = await timed(() => run(mediainfo, ['--Output=JSON', ...files], { maxBuffer: 256 << 20 }).catch(() => undefined));
-  console.log(`mediainfo  ${rate(files.length, theirs.ms)}  (one process, all files)  ours is ${(theirs.ms / ours.ms).toFixed(2)}x as fast (x4: ${(theirs.ms / pooled.ms).toFixed(2)}x)`);
+  console.log(`mediainfo  ${rate(files.length, theirs.ms)}  (one process, all files)  ours is ${(theirs.ms / ours.ms).toFixed(2)}x as fast (x${DEFAULT_CONCURRENCY}: ${(theirs.ms / pooled.ms).toFixed(2)}x)`);
   const subset = await timed(() => run(mediainfo, ['--Output=JSON', ...inProcess.files], { maxBuffer: 256 << 20 }).catch(() => undefined));
   console.log(`  in-process files only: mediainfo ${rate(inProcess.files.length, subset.ms)}: ours ${(subset.ms / inProcess.ms).toFixed(1)}x as fast`);
 } else console.log('mediainfo not found: skipped');

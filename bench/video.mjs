@@ -4,7 +4,7 @@
 //   node bench/video.mjs [DIR]
 //
 // 1. Speed over the video files of DIR (default: the shared corpus video folder, else generated
-//    fixtures): our probe (detect + probeVideo, one process) against ffprobe run per file and
+//    fixtures): our probe (probe(), as the CLI calls it, one process) against ffprobe run per file and
 //    against one `mediainfo --Output=JSON` over all files, in the same run. Ratios are printed.
 // 2. Memory: our probe's peak RSS on 4 GiB sparse MP4s (moov before and after a 4 GiB mdat),
 //    each in a fresh process.
@@ -14,9 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { detect } from '../dist/detect.js';
-import { probeVideo } from '../dist/probes/video.js';
-import { FileSource } from '../dist/sources/file.js';
+import { probe } from '../dist/probes/index.js';
+import { DEFAULT_CONCURRENCY } from '../dist/util/pool.js';
 
 const run = promisify(execFile);
 const here = fileURLToPath(import.meta.url);
@@ -28,16 +27,13 @@ if (process.argv[2] === '--peak-rss') {
   process.exit(0);
 }
 
+/** Probes one file as the CLI does (detection, the modality's probe, blocking local reads). */
 async function probeOnce(path) {
-  const source = new FileSource(path, path, { blocking: true }); // read as the CLI reads files
   try {
-    const detection = await detect(source).catch(() => ({ modality: 'video', mime: '', format: '', warnings: [] }));
-    return await probeVideo(source, { options: {}, detection: { ...detection, modality: 'video' } });
+    return await probe(path, { blocking: true });
   } catch (error) {
     // Errors that came from ffprobe carry its wording; the in-process readers' do not.
     return { error: error.code, viaFfprobe: /ffprobe/.test(error.message) };
-  } finally {
-    await source.close();
   }
 }
 
@@ -108,23 +104,23 @@ async function speed(files) {
   const total = perFile.reduce((sum, file) => sum + file.ms, 0);
   const inProcess = perFile.filter((file) => file.inProcess);
   const inProcessMs = inProcess.reduce((sum, file) => sum + file.ms, 0);
-  const concurrent = await concurrentPass(files, 4);
+  const concurrent = await concurrentPass(files, DEFAULT_CONCURRENCY);
   console.log(`files: ${files.length}, answered in-process: ${inProcess.length}, through ffprobe: ${files.length - inProcess.length}`);
-  console.log(`ours      ${ms(total)}  ${(total / files.length).toFixed(2)} ms/file sequential; ${ms(concurrent)} with 4 in flight (as the CLI runs)`);
+  console.log(`ours      ${ms(total)}  ${(total / files.length).toFixed(2)} ms/file sequential; ${ms(concurrent)} with ${DEFAULT_CONCURRENCY} in flight (the CLI's default)`);
   console.log(`  in-process files only: ${ms(inProcessMs)}  ${(inProcessMs / Math.max(1, inProcess.length)).toFixed(2)} ms/file`);
   const ffprobe = tool('ffprobe');
   if (ffprobe) {
     const times = await ffprobePass(ffprobe, files);
     const theirs = [...times.values()].reduce((sum, value) => sum + value, 0);
     const theirsSubset = inProcess.reduce((sum, file) => sum + times.get(file.path), 0);
-    console.log(`ffprobe   ${ms(theirs)}  ${(theirs / files.length).toFixed(2)} ms/file (one process per file): ours ${(theirs / total).toFixed(1)}x faster sequential, ${(theirs / concurrent).toFixed(1)}x with 4 in flight`);
+    console.log(`ffprobe   ${ms(theirs)}  ${(theirs / files.length).toFixed(2)} ms/file (one process per file): ours ${(theirs / total).toFixed(1)}x faster sequential, ${(theirs / concurrent).toFixed(1)}x with ${DEFAULT_CONCURRENCY} in flight`);
     console.log(`  in-process files only: ffprobe ${ms(theirsSubset)}: ours ${(theirsSubset / inProcessMs).toFixed(0)}x faster`);
   } else console.log('ffprobe not found: skipped');
   const mediainfo = tool('mediainfo');
   if (mediainfo) {
     const theirs = await mediainfoPass(mediainfo, files);
     const theirsSubset = await mediainfoPass(mediainfo, inProcess.map((file) => file.path));
-    console.log(`mediainfo ${ms(theirs)}  ${(theirs / files.length).toFixed(2)} ms/file (one process, all files): ours takes ${(total / theirs).toFixed(1)}x as long sequential, ${(concurrent / theirs).toFixed(1)}x with 4 in flight`);
+    console.log(`mediainfo ${ms(theirs)}  ${(theirs / files.length).toFixed(2)} ms/file (one process, all files): ours takes ${(total / theirs).toFixed(1)}x as long sequential, ${(concurrent / theirs).toFixed(1)}x with ${DEFAULT_CONCURRENCY} in flight`);
     console.log(`  in-process files only: mediainfo ${ms(theirsSubset)}: ours ${(theirsSubset / inProcessMs).toFixed(1)}x faster`);
   } else console.log('mediainfo not found: skipped');
 }
