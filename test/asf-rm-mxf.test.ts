@@ -6,6 +6,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegPath } from '../scripts/fixtures-video.mjs';
 import { probe } from '../src/probes/index.js';
+import { DecoderNeeded } from '../src/probes/audio/facts.js';
+import { readAsfAudio } from '../src/probes/audio/wma.js';
+import { BufferSource } from '../src/sources/buffer.js';
 
 const run = promisify(execFile);
 
@@ -114,6 +117,42 @@ describe('WMA in ASF, measured in-process', () => {
     for (const fraction of [0.56, 0.97]) {
       await expect(probe(cut('mp3.asf', fraction))).rejects.toMatchObject({ code: 'truncated', message: expect.stringMatching(/ASF Data object/) });
     }
+  });
+});
+
+/** The WMA reader alone (no decoder fallback) on a fixture with its audio Stream Properties patched. */
+async function readPatchedWma(name: string, patch: (bytes: Buffer, typeSpecific: number, typeSpecificSize: number) => void) {
+  const bytes = Buffer.from(readFileSync(path(name)));
+  const streamProperties = bytes.indexOf(Buffer.from('9107dcb7b7a9cf118ee600c00c205365', 'hex'));
+  patch(bytes, streamProperties + 78, bytes.readUInt32LE(streamProperties + 64));
+  const source = new BufferSource(bytes, name);
+  const detection = { modality: 'audio' as const, mime: '', format: '', warnings: [] };
+  return readAsfAudio({ source, head: bytes.subarray(0, 4096), options: {}, detection, size: () => source.size() });
+}
+
+describe('WMA in ASF handed to the decoder', () => {
+  it('a block align that is not the packet size: the decoder cuts packets into block_align superframes, what they decode to is its call', async () => {
+    // ffprobe 5.1 -show_frames on this fixture (743-byte packets) with nBlockAlign patched: 1 and 2 decode
+    // nothing, 17 gives 1339392 samples, 371 gives 88064 (as unpatched); a mono 64 kb/s file with
+    // nBlockAlign 1 (as in real files) also gives its unpatched 88064. Which pieces decode is the decoder's call.
+    for (const blockAlign of [1, 2, 17, 371]) {
+      const reading = readPatchedWma('wmav2.wma', (bytes, wave) => bytes.writeUInt16LE(blockAlign, wave + 12));
+      await expect(reading).rejects.toBeInstanceOf(DecoderNeeded);
+    }
+  });
+
+  it('audio the demuxer descrambles (span over 1, chunks dividing the packet)', async () => {
+    const reading = readPatchedWma('wmav2.wma', (bytes, wave, size) => {
+      bytes.writeUInt8(2, wave + size);
+      bytes.writeUInt16LE(2, wave + size + 1);
+      bytes.writeUInt16LE(1, wave + size + 3);
+    });
+    await expect(reading).rejects.toBeInstanceOf(DecoderNeeded);
+  });
+
+  it('the fixture unpatched is read in-process', async () => {
+    const facts = await readPatchedWma('wmav2.wma', () => {});
+    expect(facts.duration).toBeCloseTo(88064 / 44100, 9);
   });
 });
 

@@ -7,9 +7,9 @@ import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
  * FFmpeg's wmadec outputs, per block_align superframe, the frames its header counts (at the very
  * start one less: the frame it holds back in its bit reservoir), drops the first two frames and
  * outputs one more when drained, so the header nibble of every superframe gives the decoded
- * length exactly. A frame spanning whole superframes (which makes the decoder reset its
- * reservoir), other codecs (WMA Pro, Lossless, Voice, ...) and files the ASF walk does not model
- * go to the decoder.
+ * length exactly. Packets that are not one block_align superframe each, descrambled (spread)
+ * audio, a frame spanning whole superframes (which makes the decoder reset its reservoir), other
+ * codecs (WMA Pro, Lossless, Voice, ...) and files the ASF walk does not model go to the decoder.
  */
 
 const MIME = 'audio/x-ms-wma';
@@ -40,6 +40,8 @@ async function measure(input: AudioInput): Promise<AudioFacts> {
     await checkAsfSize(input.source, file); // a cut file is truncated before the decoder sees it
     throw new DecoderNeeded(MIME, `ASF audio codec ${codec ?? `tag 0x${stream.wave.formatTag.toString(16)}`}`);
   }
+  // The demuxer reorders a spread stream's packets in chunks: superframe headers are not where read.
+  if (stream.descrambled) throw new DecoderNeeded(MIME, 'WMA audio spread over packets (descrambled by the demuxer)');
   const decoder = new WmaSuperframes(stream.wave, codec === 'wmav1' ? 1 : 2);
   await walkAsfObjects(input.source, file, new Set([stream.number]), (object) => {
     if (object.stream !== stream) return;
@@ -98,12 +100,18 @@ class WmaSuperframes {
     return this.samples - this.frameLength;
   }
 
-  /** One demuxed packet: the decoder takes it block_align bytes at a time. */
+  /**
+   * One demuxed packet. The decoder takes block_align bytes of it per call and is called again on
+   * the rest; a failing call drops the rest of the packet. So a packet of several block_align
+   * pieces (a WAVEFORMATEX whose block align is not the superframe size: 1 in real files) decodes
+   * as many frames as its pieces happen to decode, which only the decoder knows; a shorter one is
+   * refused whole. Only packets of exactly block_align bytes are counted here.
+   */
   decodePacket(packet: Uint8Array): void {
-    if (packet.byteLength % this.blockAlign !== 0) {
-      throw new DecoderNeeded(MIME, `WMA packet of ${packet.byteLength} bytes is not whole ${this.blockAlign}-byte superframes`);
+    if (packet.byteLength !== this.blockAlign) {
+      throw new DecoderNeeded(MIME, `WMA packet of ${packet.byteLength} bytes with a block align of ${this.blockAlign}`);
     }
-    for (let at = 0; at < packet.byteLength; at += this.blockAlign) this.decodeSuperframe(packet.subarray(at, at + this.blockAlign));
+    this.decodeSuperframe(packet);
   }
 
   private decodeSuperframe(superframe: Uint8Array): void {

@@ -67,6 +67,8 @@ export interface AsfStream {
   type: 'audio' | 'video' | 'data';
   /** Audio: the WAVEFORMATEX. */
   wave?: AsfWaveFormat;
+  /** Audio: the demuxer descrambles (un-spreads) each packet in chunks (asf_st->ds_span > 1). */
+  descrambled?: boolean;
   /** Video: BITMAPINFOHEADER fields. */
   width?: number;
   height?: number;
@@ -221,7 +223,9 @@ function readStreamProperties(reader: Le): AsfStream {
   const stream: AsfStream = { number, type: 'data', payloadExtensions: [] };
   if (media === GUID.audioMedia) {
     stream.type = 'audio';
-    stream.wave = readWaveFormat(reader.sub(reader.position + typeSpecificSize));
+    const errorCorrection = reader.position + typeSpecificSize;
+    stream.wave = readWaveFormat(reader.sub(errorCorrection));
+    stream.descrambled = readsDescrambled(reader, errorCorrection);
   } else if (media === GUID.videoMedia) {
     stream.type = 'video';
     if (reader.remaining < 51) throw new NeedsFfprobe('ASF video stream without a bitmap header');
@@ -234,6 +238,19 @@ function readStreamProperties(reader: Le): AsfStream {
     throw new NeedsFfprobe(`ASF stream of media type ${media}`);
   }
   return stream;
+}
+
+/**
+ * The audio spread fields after the type-specific data (read when 8 bytes are left in the
+ * object), and asf_read_stream_properties' test whether they make the demuxer descramble.
+ */
+function readsDescrambled(reader: Le, at: number): boolean {
+  if (reader.bytes.byteLength - at < 8) return false;
+  const fields = new Le(reader.bytes, at);
+  const span = fields.u8();
+  const packetSize = fields.u16();
+  const chunkSize = fields.u16();
+  return span > 1 && chunkSize > 0 && Math.floor(packetSize / chunkSize) > 1 && packetSize % chunkSize === 0;
 }
 
 /** WAVEFORMATEX, as ff_get_wav_header reads it (the extension only when cbSize says so). */
