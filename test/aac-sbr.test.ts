@@ -171,6 +171,27 @@ describe('streams written by ffmpeg', () => {
     expect(await measured(m4a)).toEqual({ reader: 'mp4', sample_rate: 44100, num_channels: 2, samples: 20480 });
   });
 
+  // ffprobe 5.1 on the same bytes (ADTS remuxed to Matroska with -c copy; the track states the 22050 Hz mono core):
+  // 44100 Hz, 2 channels, 10 frames of 2048; for a stereo core at 16000 Hz: 32000 Hz, 2 channels, 10 of 2048.
+  it('reads a Matroska track whose first frame carries SBR as HE-AAC', async () => {
+    for (const [channels, index, rate] of [[1, 7, 44100], [2, 8, 32000]] as const) {
+      const adts = join(dir, `sbr-${channels}.aac`);
+      const mka = join(dir, `sbr-${channels}.mka`);
+      writeFileSync(adts, Buffer.concat(Array.from({ length: 10 }, () => adtsFrame(rawBlock(channels, true), index, channels))));
+      execFileSync(ffmpegPath(), ['-v', 'error', '-y', '-i', adts, '-c', 'copy', mka]);
+      expect(await measured(mka)).toEqual({ reader: 'matroska', sample_rate: rate, num_channels: 2, samples: 20480 });
+    }
+  });
+
+  // ffprobe 5.1: 22050 Hz, 1 channel, 10 frames of 1024 (the first frame locks the configuration, as in MP4).
+  it('ignores SBR that first appears after the first frame of a Matroska track', async () => {
+    const adts = join(dir, 'late-sbr-mka.aac');
+    const mka = join(dir, 'late-sbr.mka');
+    writeFileSync(adts, Buffer.concat(Array.from({ length: 10 }, (_, i) => adtsFrame(rawBlock(1, i >= 3), 7, 1))));
+    execFileSync(ffmpegPath(), ['-v', 'error', '-y', '-i', adts, '-c', 'copy', mka]);
+    expect(await measured(mka)).toEqual({ reader: 'matroska', sample_rate: 22050, num_channels: 1, samples: 10240 });
+  });
+
   // ffprobe 5.1: 22050 Hz, 1 channel, 10 frames of 1024 ("Implicit SBR was found with a first occurrence after the first frame").
   it('ignores SBR that first appears after the first frame of an M4A', async () => {
     const adts = join(dir, 'late-sbr.aac');

@@ -548,8 +548,41 @@ export function lowRateAacConfig(asc: Uint8Array, objectType: number, samplingIn
   return { decoderNeeded, sbr: { ...core, sampleRate, sbr: 'explicit', sbrChannels: channelConfig === 1 && ps === 0 ? 1 : 2 } };
 }
 
+export interface DecodedLayout {
+  sampleRate: number;
+  channels: number;
+  frameSamples: number;
+}
+
 /** The stream as FFmpeg's decoder outputs it once SBR is known: twice the core rate and 2048 samples a frame with it. */
-export function decodedLayout(config: LowRateAac, sbr: boolean): { sampleRate: number; channels: number; frameSamples: number } {
+export function decodedLayout(config: LowRateAac, sbr: boolean): DecodedLayout {
   if (!sbr) return { sampleRate: config.sampleRate, channels: config.channelConfig, frameSamples: 1024 };
   return { sampleRate: 2 * config.sampleRate, channels: config.sbrChannels, frameSamples: 2048 };
+}
+
+/**
+ * How a track that is not ADTS (MP4, Matroska: raw blocks, no header to reopen the configuration)
+ * decodes: SBR as the config sets it, or, when the config leaves it open, as the packet the
+ * decoder meets first (`first`) decides. SBR beside libfaac's marker is left unsure: the decoder
+ * then skips 1024 samples of a 2048-sample frame, a case no reader models.
+ */
+export function settledLayout(config: LowRateAac, first: Uint8Array | undefined): (DecodedLayout & { sbr: boolean }) | { unsure: string } {
+  const reason = `AAC at ${config.sampleRate} Hz with ${config.sbr} SBR`;
+  if (config.sbr === 'off') return { ...decodedLayout(config, false), sbr: false };
+  if (!first) return { unsure: reason };
+  const verdict = config.sbr === 'implicit' ? firstFrameSbr(first, config) : { sbr: true };
+  if ('unsure' in verdict) return { unsure: `${reason} (${verdict.unsure})` };
+  if (verdict.sbr && hasLibfaacMarker(first)) return { unsure: `${reason} beside libfaac's marker` };
+  return { ...decodedLayout(config, verdict.sbr), sbr: verdict.sbr };
+}
+
+/** ffmpeg's AAC decoder drops the first frame of libfaac output, which names itself in a FIL element. */
+export function hasLibfaacMarker(frame: Uint8Array): boolean {
+  const marker = [...'libfaac '].map((c) => c.charCodeAt(0));
+  for (let shift = 0; shift < 8; shift++) {
+    for (let i = 0; i + marker.length < frame.byteLength; i++) {
+      if (marker.every((byte, k) => (((frame[i + k]! << shift) | (frame[i + k + 1]! >> (8 - shift))) & 0xff) === byte)) return true;
+    }
+  }
+  return false;
 }

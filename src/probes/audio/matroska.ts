@@ -4,6 +4,7 @@ import { isIntact, parseSyncFrame, sameLayout, type SyncFrame } from './ac3.js';
 import { BufferSource } from '../../sources/buffer.js';
 import { ascii, BlockReader, startsWith, u16be, u16le, u32be } from './bytes.js';
 import { alacConfigProblem, alacPacketSamples, parseAlacConfig } from './alac.js';
+import { hasLibfaacMarker, settledLayout, type DecodedLayout } from './aac-sbr.js';
 import { parseAacConfig } from './codec.js';
 import { crc16 } from './crc.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
@@ -90,6 +91,8 @@ interface PacketCodec {
   discards: boolean;
   /** Whether what ffmpeg does with a CodecDelay is known (and in startSkip): for other codecs it is the decoder's business. */
   codecDelayKnown: boolean;
+  /** Rate and channels a track may state besides the decoded ones (HE-AAC's core), which the decoder overrides. */
+  alsoStated?: { sampleRate: number; channels: number };
 }
 
 export async function readMatroska(input: AudioInput): Promise<AudioFacts> {
@@ -290,8 +293,9 @@ function firstAudioTrack(tracks: Uint8Array): AudioTrack | undefined {
 /** A track whose stated rate or channels its codec contradicts is the decoder's business (which one wins is its choice). */
 function checkTrackAgrees(track: AudioTrack, codec: PacketCodec, mime: string): void {
   // Opus always decodes at 48 kHz; muxers state the encoder's input rate there too.
-  const rateAgrees = track.sampleRate === codec.facts.sampleRate || codec.facts.codec === 'opus';
-  if (!rateAgrees || track.channels !== codec.facts.channels) {
+  const rateAgrees = track.sampleRate === codec.facts.sampleRate || codec.facts.codec === 'opus' || track.sampleRate === codec.alsoStated?.sampleRate;
+  const channelsAgree = track.channels === codec.facts.channels || track.channels === codec.alsoStated?.channels;
+  if (!rateAgrees || !channelsAgree) {
     throw new DecoderNeeded(mime, `Matroska ${track.codecId} track says ${track.sampleRate} Hz, ${track.channels} channels; its codec ${codec.facts.sampleRate} Hz, ${codec.facts.channels}`);
   }
 }
@@ -433,20 +437,44 @@ function flacCodec(track: AudioTrack, mime: string): PacketCodec {
 }
 
 /**
- * Plain AAC with its AudioSpecificConfig in CodecPrivate: no parser, each frame of a block is
- * one raw AAC frame of 1024 samples (as the MP4 reader counts them); configurations the decoder
- * may reconfigure (SBR, PS, 960-sample frames) stay with it.
+ * AAC with its AudioSpecificConfig in CodecPrivate: no parser, each frame of a block is one raw
+ * AAC frame (as in MP4). Where the config leaves SBR open (AAC-LC at 24 kHz or less), the frame
+ * the decoder meets first, the track's first, settles it as in MP4 (aac-sbr.ts settledLayout):
+ * with SBR on, 2048 samples a frame at twice the core rate. libfaac's first frame, which the
+ * decoder drops, and configurations it may reconfigure otherwise (PS in the config, 960-sample
+ * frames) stay with it.
  */
 function aacCodec(track: AudioTrack, mime: string): PacketCodec {
+  // matroskadec builds a config from the codec ID when there is none.
+  if (track.codecPrivate.byteLength === 0) throw new DecoderNeeded(mime, 'Matroska AAC without CodecPrivate');
   const config = parseAacConfig(track.codecPrivate);
   if ('corrupt' in config) throw new ProbeError('corrupt_file', config.corrupt);
-  if ('decoderNeeded' in config) throw new DecoderNeeded(mime, config.decoderNeeded);
+  if ('decoderNeeded' in config && !config.sbr) throw new DecoderNeeded(mime, config.decoderNeeded);
+  const lowRate = 'decoderNeeded' in config ? config.sbr : undefined;
+  let layout: DecodedLayout | undefined = 'sampleRate' in config ? { sampleRate: config.sampleRate, channels: config.channels, frameSamples: 1024 } : undefined;
+  const settle = (first: Uint8Array): DecodedLayout => {
+    if (hasLibfaacMarker(first)) throw new DecoderNeeded(mime, "Matroska AAC beside libfaac's marker (the decoder drops its first frame)");
+    if (!lowRate) return layout!;
+    const settled = settledLayout(lowRate, first);
+    if ('unsure' in settled) throw new DecoderNeeded(mime, settled.unsure);
+    return settled;
+  };
+  let settled = false;
   return {
-    facts: lossy('aac', config.sampleRate, config.channels),
+    // Read once the blocks are walked; a track without blocks goes to the decoder.
+    get facts() {
+      return lossy('aac', layout?.sampleRate ?? 0, layout?.channels ?? 0);
+    },
     samples(packet) {
       if (packet.byteLength === 0) throw new DecoderNeeded(mime, 'an empty Matroska AAC packet');
-      return 1024;
+      if (!settled) {
+        layout = settle(packet);
+        settled = true;
+      }
+      return layout!.frameSamples;
     },
+    // matroskaenc states the config's core rate (and channels) for HE-AAC; the decoder's output is what plays.
+    alsoStated: lowRate && { sampleRate: lowRate.sampleRate, channels: lowRate.channelConfig },
     startSkip: 0,
     discards: false,
     codecDelayKnown: false,

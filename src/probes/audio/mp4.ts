@@ -4,12 +4,14 @@ import { fragmentedTimeline } from '../containers/mp4-fragments.js';
 import { parseMp4 } from '../containers/mp4.js';
 import { ascii, readExactly, startsWith, u16be, u32be, u64 } from './bytes.js';
 import { ALAC_HEADER_BYTES, alacConfigProblem, alacHeaderSamples, parseAlacConfig } from './alac.js';
-import { decodedLayout, firstFrameSbr, type LowRateAac } from './aac-sbr.js';
+import { hasLibfaacMarker, settledLayout, type LowRateAac } from './aac-sbr.js';
 import { parseAacConfig } from './codec.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
 import { parseStreamInfo, STREAMINFO_SIZE } from './flac.js';
 import { mp4Mime } from './mime.js';
 import { opusPacketSamples } from './ogg.js';
+/** adts.ts still imports the marker check from here; it lives with the other AAC frame checks in aac-sbr.ts. */
+export { hasLibfaacMarker } from './aac-sbr.js';
 
 /**
  * ISO base media (MP4, M4A, M4B) and QuickTime audio, measured as ffmpeg's mov demuxer and
@@ -90,29 +92,18 @@ export async function readMp4(input: AudioInput): Promise<AudioFacts> {
 }
 
 /**
- * AAC-LC whose config turns SBR on or off, or at 24 kHz or less leaves it to the first packet (aac-sbr.ts):
- * with SBR the track decodes at twice the rate, 2048 samples a packet, and the decoder doubles
- * the container's skip (edit or iTunSMPB). libfaac's own skip is not doubled: that stays with
- * the decoder. `firstPacket`: the packet the decoder meets first, if it is known.
+ * AAC-LC whose config turns SBR on or off, or at 24 kHz or less leaves it to the first packet
+ * (aac-sbr.ts settledLayout): with SBR the track decodes at twice the rate, 2048 samples a packet,
+ * and the decoder doubles the container's skip (edit or iTunSMPB). `firstPacket`: the packet the
+ * decoder meets first, if it is known.
  */
 async function resolveSbr(track: Track, mime: string, firstPacket: () => Promise<Uint8Array | undefined>): Promise<void> {
   const config = typeof track.frame === 'object' && 'fixed' in track.frame ? track.frame.sbr : undefined;
   if (!config) return;
-  const sbr = config.sbr !== 'off' && (await sbrAfterFirstPacket(config, mime, firstPacket));
-  const layout = decodedLayout(config, sbr);
+  const layout = settledLayout(config, config.sbr === 'off' ? undefined : await firstPacket());
+  if ('unsure' in layout) throw new DecoderNeeded(mime, layout.unsure);
   track.format = { ...track.format, sampleRate: layout.sampleRate, channels: layout.channels };
-  track.frame = sbr ? { fixed: layout.frameSamples, skipMultiplier: 2 } : { fixed: layout.frameSamples };
-}
-
-/** SBR on by config, or as the first packet decides; beside libfaac's marker (whose skip is not doubled) it stays with the decoder. */
-async function sbrAfterFirstPacket(config: LowRateAac, mime: string, firstPacket: () => Promise<Uint8Array | undefined>): Promise<boolean> {
-  const reason = `AAC at ${config.sampleRate} Hz with ${config.sbr} SBR`;
-  const first = await firstPacket();
-  if (!first) throw new DecoderNeeded(mime, reason);
-  const verdict = config.sbr === 'implicit' ? firstFrameSbr(first, config) : { sbr: true };
-  if ('unsure' in verdict) throw new DecoderNeeded(mime, `${reason} (${verdict.unsure})`);
-  if (verdict.sbr && hasLibfaacMarker(first)) throw new DecoderNeeded(mime, `${reason} beside libfaac's marker`);
-  return verdict.sbr;
+  track.frame = layout.sbr ? { fixed: layout.frameSamples, skipMultiplier: 2 } : { fixed: layout.frameSamples };
 }
 
 /** The packet the decoder meets first: the moov's first sample, else the first fragment's. */
@@ -447,17 +438,6 @@ function iTunesPriming(moov: Uint8Array, root: Box): number {
     return priming > 0 && priming < 16384 && fields.length >= 4 ? priming : 0;
   }
   return 0;
-}
-
-/** ffmpeg's AAC decoder drops the first frame of libfaac output, which names itself in a FIL element. */
-export function hasLibfaacMarker(frame: Uint8Array): boolean {
-  const marker = [...'libfaac '].map((c) => c.charCodeAt(0));
-  for (let shift = 0; shift < 8; shift++) {
-    for (let i = 0; i + marker.length < frame.byteLength; i++) {
-      if (marker.every((byte, k) => (((frame[i + k]! << shift) | (frame[i + k + 1]! >> (8 - shift))) & 0xff) === byte)) return true;
-    }
-  }
-  return false;
 }
 
 /**
