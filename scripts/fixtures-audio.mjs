@@ -35,6 +35,7 @@ const ENCODED = {
   'aiff-s16': ['pcm-s16.aiff', 44100, 11025, 2, ['-c:a', 'pcm_s16be']],
   'flac-s16': ['s16.flac', 44100, 44100, 2, ['-c:a', 'flac']],
   'flac-s24': ['s24.flac', 96000, 48000, 2, ['-c:a', 'flac', '-sample_fmt', 's32']],
+  'flac-48k': ['s16-48k.flac', 48000, 4800, 2, ['-c:a', 'flac']],
   'mp3-cbr': ['cbr.mp3', 44100, 44100, 2, ['-c:a', 'libmp3lame', '-b:a', '128k']],
   'mp3-vbr': ['vbr.mp3', 44100, 66150, 2, ['-c:a', 'libmp3lame', '-q:a', '4']],
   'mp3-vbr-no-xing': ['vbr-no-xing.mp3', 44100, 66150, 2, ['-c:a', 'libmp3lame', '-q:a', '4', '-write_xing', '0']],
@@ -147,6 +148,13 @@ function dsdiff(rate, channels, bytes, declared = bytes) {
 }
 
 /** An ID3v2.3 tag with one title frame and nothing after it. */
+/** The frames of a FLAC file: the bytes after its metadata blocks. */
+function flacFrames(bytes) {
+  let offset = 4;
+  for (let last = false; !last; offset += 4 + bytes.readUIntBE(offset + 1, 3)) last = (bytes[offset] & 0x80) !== 0;
+  return bytes.subarray(offset);
+}
+
 function id3Only() {
   const text = Buffer.from('\0A title', 'latin1');
   const frame = Buffer.concat([Buffer.from('TIT2'), Buffer.from([0, 0, 0, text.length, 0, 0]), text]);
@@ -175,6 +183,9 @@ export function generateAudioFixtures(dir = mkdtempSync(join(tmpdir(), 'audio-fi
   paths['opus-webm-bad-track'] = join(dir, 'bad-track.webm');
   writeFileSync(paths['opus-webm-bad-track'], withBlockOfTrack(readFileSync(paths['opus-webm']), 9));
   paths['flac-truncated'] = cut('truncated.flac', 'flac-s16', (n) => Math.floor(n / 2));
+  // 48 kHz frames appended to a 44.1 kHz stream: ffmpeg's decoder follows each frame's own rate.
+  paths['flac-joined-rates'] = join(dir, 'joined-rates.flac');
+  writeFileSync(paths['flac-joined-rates'], Buffer.concat([readFileSync(paths['flac-s16']), flacFrames(readFileSync(paths['flac-48k']))]));
   paths['ape-truncated'] = join(dir, 'truncated.ape');
   writeFileSync(paths['ape-truncated'], truncatedApe());
   paths['amr-no-data'] = join(dir, 'no-data.amr');

@@ -110,6 +110,7 @@ describe('probeAudio on generated fixtures', () => {
     ['tta-truncated', 'truncated', /TTA frame 2 of 2 runs to byte \d+, the file holds \d+/],
     ['dff-truncated', 'truncated', /DSDIFF DSD chunk declares 70560 bytes, the file holds 20000/],
     ['flac-truncated', 'truncated', /STREAMINFO declares 44100 samples/],
+    ['flac-joined-rates', 'corrupt_file', /changes its sample rate or channel count/],
     ['ape-truncated', 'truncated', /APE descriptor declares audio data up to byte 212, the file holds 116/],
     ['midi', 'no_audio_stream', /MIDI/],
     ['id3-only', 'no_audio_stream', /ID3v2/],

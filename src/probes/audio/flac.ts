@@ -14,6 +14,8 @@ const MIME = 'audio/flac';
 export const STREAMINFO_SIZE = 34;
 
 export interface StreamInfo {
+  /** The smallest block but the last (fixed-size streams: the block size). */
+  minBlockSize: number;
   maxBlockSize: number;
   maxFrameSize: number;
   sampleRate: number;
@@ -26,6 +28,7 @@ export interface StreamInfo {
 export function parseStreamInfo(b: Uint8Array): StreamInfo {
   if (b.byteLength < STREAMINFO_SIZE) throw new ProbeError('corrupt_file', `FLAC STREAMINFO of ${b.byteLength} bytes`);
   const info = {
+    minBlockSize: u16be(b, 0),
     maxBlockSize: u16be(b, 2),
     maxFrameSize: u24be(b, 7),
     sampleRate: (b[10]! << 12) | (b[11]! << 4) | (b[12]! >> 4),
@@ -69,8 +72,21 @@ export async function readFlac(input: AudioInput): Promise<AudioFacts> {
   }
   const samples = await checkReachesDeclared(input, info, first, audioStart, audioEnd);
   if (samples === undefined) throw new DecoderNeeded(MIME, 'the last FLAC frame could not be located', declared, true);
+  if (holdsMoreFrames(info, audioEnd - audioStart)) {
+    throw new DecoderNeeded(MIME, 'more frame bytes than STREAMINFO\'s frames can fill (streams joined end to end?)', declared);
+  }
   if (info.totalSamples === 0 || samples === info.totalSamples) return flacFacts(MIME, info, samples);
   throw new DecoderNeeded(MIME, `FLAC frames run to sample ${samples}, past the ${info.totalSamples} STREAMINFO declares`, declared);
+}
+
+/**
+ * Whether the frames take more bytes than STREAMINFO's sample count can fill at its largest frame
+ * size. A second stream appended to the first (its frame numbers restart, so its last frame looks
+ * like the first stream's) shows this way; ffmpeg's decoder plays both.
+ */
+function holdsMoreFrames(info: StreamInfo, frameBytes: number): boolean {
+  if (info.totalSamples === 0 || info.minBlockSize === 0 || info.maxFrameSize === 0) return false;
+  return frameBytes > Math.ceil(info.totalSamples / info.minBlockSize) * info.maxFrameSize;
 }
 
 /** The first frame header within the first 64 KiB of the audio. */
@@ -128,17 +144,38 @@ export interface FrameHeader {
 
 const BLOCK_SIZES = [0, 192, 576, 1152, 2304, 4608, -1, -2, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768];
 const RATES = [0, 88200, 176400, 192000, 8000, 16000, 22050, 24000, 32000, 44100, 48000, 96000];
+/** Bits per sample by the header's code, as FFmpeg 5.1 reads it (0: STREAMINFO's). */
+const SAMPLE_SIZES = [0, 8, 12, 0, 16, 20, 24, 0];
 
 /** A frame header at `o`, valid (CRC-8) and consistent with STREAMINFO, else undefined. */
 export function parseFrameHeader(b: Uint8Array, o: number, info: StreamInfo): FrameHeader | undefined {
+  const header = parseAnyFrameHeader(b, o);
+  return header && !header.differsFrom(info) ? header : undefined;
+}
+
+interface AnyFrameHeader extends FrameHeader {
+  /**
+   * Whether the frame names a sample rate or channel count other than STREAMINFO's, at the same
+   * sample size: ffmpeg's decoder follows such a frame, where it refuses one of another size.
+   */
+  changesStream(info: StreamInfo): boolean;
+  /** Whether the frame names a sample rate, channel count or sample size other than STREAMINFO's. */
+  differsFrom(info: StreamInfo): boolean;
+}
+
+/** A valid (CRC-8) frame header at `o`, whatever stream parameters it names. */
+function parseAnyFrameHeader(b: Uint8Array, o: number): AnyFrameHeader | undefined {
   if (o + 6 > b.byteLength || b[o] !== 0xff || (b[o + 1]! & 0xfe) !== 0xf8) return undefined;
   const blockCode = b[o + 2]! >> 4;
   const rateCode = b[o + 2]! & 0x0f;
   const channelCode = b[o + 3]! >> 4;
   const sizeCode = (b[o + 3]! >> 1) & 7;
   if (blockCode === 0 || rateCode === 15 || channelCode > 10 || sizeCode === 3 || (b[o + 3]! & 1) !== 0) return undefined;
-  if (rateCode >= 1 && rateCode <= 11 && RATES[rateCode] !== info.sampleRate) return undefined;
-  if ((channelCode < 8 ? channelCode + 1 : 2) !== info.channels) return undefined;
+  const layoutDiffers = (info: StreamInfo) =>
+    (rateCode >= 1 && rateCode <= 11 && RATES[rateCode] !== info.sampleRate) || (channelCode < 8 ? channelCode + 1 : 2) !== info.channels;
+  const sameSize = (info: StreamInfo) => SAMPLE_SIZES[sizeCode] === 0 || SAMPLE_SIZES[sizeCode] === info.bitsPerSample;
+  const changesStream = (info: StreamInfo) => layoutDiffers(info) && sameSize(info);
+  const differsFrom = (info: StreamInfo) => layoutDiffers(info) || !sameSize(info);
   const coded = codedNumber(b, o + 4);
   if (!coded) return undefined;
   let p = coded.end;
@@ -151,7 +188,7 @@ export function parseFrameHeader(b: Uint8Array, o: number, info: StreamInfo): Fr
   }
   p += rateCode === 12 ? 1 : rateCode >= 13 ? 2 : 0;
   if (p >= b.byteLength || crc8(b.subarray(o, p)) !== b[p]) return undefined;
-  return { variable: (b[o + 1]! & 1) === 1, number: coded.value, blockSize };
+  return { variable: (b[o + 1]! & 1) === 1, number: coded.value, blockSize, changesStream, differsFrom };
 }
 
 /** FLAC's UTF-8-like coded frame or sample number (up to 36 bits in 7 bytes). */
@@ -192,10 +229,14 @@ async function samplesUpToLastFrame(
   let lastHeader: number | undefined;
   for (let i = tail.byteLength - 8; i >= 0; i--) {
     if (tail[i] !== 0xff) continue;
-    const frame = parseFrameHeader(tail, i, info);
+    const frame = parseAnyFrameHeader(tail, i);
     if (!frame || frame.variable !== first.variable) continue;
+    const whole = crc16(tail.subarray(i, tail.byteLength - 2)) === footer;
+    // The decoder follows a frame's own rate and channel count, so the stream has no single one.
+    if (whole && frame.changesStream(info)) throw new ProbeError('corrupt_file', 'the FLAC stream changes its sample rate or channel count after STREAMINFO');
+    if (frame.differsFrom(info)) continue;
     lastHeader ??= endOf(frame);
-    if (crc16(tail.subarray(i, tail.byteLength - 2)) === footer) return { samples: endOf(frame) };
+    if (whole) return { samples: endOf(frame) };
   }
   return lastHeader === undefined ? {} : { lastHeader };
 }
