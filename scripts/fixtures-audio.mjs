@@ -186,6 +186,9 @@ export function generateAudioFixtures(dir = mkdtempSync(join(tmpdir(), 'audio-fi
   // 48 kHz frames appended to a 44.1 kHz stream: ffmpeg's decoder follows each frame's own rate.
   paths['flac-joined-rates'] = join(dir, 'joined-rates.flac');
   writeFileSync(paths['flac-joined-rates'], Buffer.concat([readFileSync(paths['flac-s16']), flacFrames(readFileSync(paths['flac-48k']))]));
+  // The same stream twice: the second's frame numbers restart, ffmpeg's decoder plays both.
+  paths['flac-joined'] = join(dir, 'joined.flac');
+  writeFileSync(paths['flac-joined'], Buffer.concat([readFileSync(paths['flac-s16']), flacFrames(readFileSync(paths['flac-s16']))]));
   paths['ape-truncated'] = join(dir, 'truncated.ape');
   writeFileSync(paths['ape-truncated'], truncatedApe());
   paths['amr-no-data'] = join(dir, 'no-data.amr');

@@ -175,6 +175,12 @@ describe('probeAudio on generated fixtures', () => {
     }
   });
 
+  it('leaves two FLAC streams joined end to end to the decoder, which plays both (frame numbers restart)', async () => {
+    const result = await probePath(paths['flac-joined']!); // flac-s16 (1 s at 44100 Hz) and its frames again
+    expect(result.metadata).toMatchObject({ duration: 2, sample_rate: 44100, num_channels: 2 }); // ffprobe -show_frames: 88200 samples
+    expect(result.details).toMatchObject({ reader: 'ffprobe', fallback: expect.stringMatching(/joined end to end/) });
+  });
+
   it('refuses a stream whose channel count changes (two MP3 files joined end to end)', async () => {
     const joined = Buffer.concat([readFileSync(paths['mp3-cbr']!), readFileSync(paths['mp3-mono-22k']!)]);
     await expect(probe(new BufferSource(joined, 'joined.mp3'))).rejects.toMatchObject({ code: 'corrupt_file', message: expect.stringMatching(/channel count changes/) });
