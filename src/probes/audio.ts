@@ -34,10 +34,11 @@ import type { Probe, ProbeContext, ProbeWarning } from './types.js';
 /**
  * Audio metadata per SPEC: WAV/RF64/W64, AIFF, FLAC, MPEG audio, ADTS, Ogg, MP4, Matroska/WebM,
  * DSF, DSDIFF, APE, WavPack, TTA, raw AC-3/E-AC-3 and in MPEG-TS, AMR, WMA v1/v2, RealAudio,
- * TAK and Shorten are read in-process from their headers and frame structure, to the length
- * ffmpeg's decoder plays; everything else, and whatever those readers find that only a decoder
- * can measure (Musepack, WMA Pro/Lossless, implicit SBR, damaged streams), goes to ffprobe,
- * whose decoded frames are counted.
+ * TAK, Shorten and MXF sound are read in-process from their headers and frame structure, to the
+ * length ffmpeg's decoder plays (AAC at 24 kHz or less has its first frame walked for SBR);
+ * files ffmpeg surely opens and then cannot read are refused here as ffprobe would refuse them.
+ * Everything else, and whatever those readers find that only a decoder can measure (Musepack,
+ * WMA Pro/Lossless, damaged streams), goes to ffprobe, whose decoded frames are counted.
  */
 
 /** Enough for every signature and the ID3v2 tags most files start with. */
