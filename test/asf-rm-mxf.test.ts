@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegPath } from '../scripts/fixtures-video.mjs';
 import { probe } from '../src/probes/index.js';
 import { DecoderNeeded } from '../src/probes/audio/facts.js';
+import { parseAsf } from '../src/probes/containers/asf.js';
+import { NeedsFfprobe } from '../src/probes/containers/facts.js';
 import { readAsfAudio } from '../src/probes/audio/wma.js';
 import { BufferSource } from '../src/sources/buffer.js';
 
@@ -157,6 +159,28 @@ describe('WMA in ASF handed to the decoder', () => {
 });
 
 describe('ASF handed to ffprobe', () => {
+  /** wmav2.wma with its Data object size and File Properties fields patched. */
+  function unsized(dataSize: number, declaredFileSize: (actual: number) => number, broadcast = false): BufferSource {
+    const bytes = Buffer.from(readFileSync(path('wmav2.wma')));
+    const fileProperties = bytes.indexOf(Buffer.from('a1dcab8c47a9cf118ee400c00c205365', 'hex'));
+    const data = bytes.indexOf(Buffer.from('3626b2758e66cf11a6d900aa0062ce6c', 'hex'));
+    bytes.writeBigUInt64LE(BigInt(dataSize), data + 16);
+    bytes.writeBigUInt64LE(BigInt(declaredFileSize(bytes.byteLength)), fileProperties + 40);
+    if (broadcast) bytes.writeUInt32LE(bytes.readUInt32LE(fileProperties + 88) | 1, fileProperties + 88);
+    return new BufferSource(bytes, 'unsized.wma');
+  }
+
+  it('a Data object under 100 bytes (FFmpeg reads packets to the end): truncated when File Properties declare more than the file holds', async () => {
+    await expect(parseAsf(unsized(50, (actual) => actual + 1))).rejects.toMatchObject({ code: 'truncated', message: expect.stringMatching(/File Properties/) });
+    await expect(parseAsf(unsized(0, (actual) => actual * 3))).rejects.toMatchObject({ code: 'truncated' });
+  });
+
+  it('... and handed over whole when the file is as long as declared, or when the broadcast flag makes the size invalid', async () => {
+    await expect(parseAsf(unsized(50, (actual) => actual))).rejects.toBeInstanceOf(NeedsFfprobe);
+    await expect(parseAsf(unsized(99, () => 0))).rejects.toBeInstanceOf(NeedsFfprobe);
+    await expect(parseAsf(unsized(50, (actual) => actual * 3, true))).rejects.toBeInstanceOf(NeedsFfprobe);
+  });
+
   it('a cut copy is truncated before ffprobe describes it from its header (H.264 in ASF)', async () => {
     for (const fraction of [0.92, 0.97]) {
       await expect(probe(cut('h264-wmav2.asf', fraction))).rejects.toMatchObject({ code: 'truncated', message: expect.stringMatching(/ASF Data object/) });
@@ -210,6 +234,11 @@ describe.skipIf(!existsSync(CORPUS))('ASF corpus files', () => {
     const audio = await probe(join(CORPUS, 'audio/filetype__fixture-realmedia-audio.rm'));
     // expected.jsonl: AC-3, decoded 35328 samples at 44100 Hz.
     expect(audio.metadata).toMatchObject({ codec: 'ac3', sample_rate: 44100, num_channels: 2, duration: 35328 / 44100 });
+  });
+
+  it('calls a WMA whose Data object has no size and whose File Properties declare more than the file holds truncated', async () => {
+    // Data object of 50 bytes; File Properties declare 1563727 bytes, the file holds 9967.
+    await expect(probe(join(CORPUS, 'audio/taglib__real_example.wma'))).rejects.toMatchObject({ code: 'truncated' });
   });
 
   it('measures WMA v2 files exactly', async () => {

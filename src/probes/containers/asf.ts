@@ -99,6 +99,9 @@ export interface AsfFile {
   propertiesPackets: number;
 }
 
+/** What the file's length is checked against. */
+type AsfSizes = Pick<AsfFile, 'declaredFileSize' | 'dataEnd'>;
+
 /** One media object as the demuxer returns it (an AVPacket). */
 export interface AsfObject {
   stream: AsfStream;
@@ -128,6 +131,10 @@ export async function parseAsf(source: ByteSource): Promise<AsfFile> {
     try {
       return readHeaderObjects(new Le(bytes, HEADER_OBJECT_FIELDS), bytes.byteLength < wanted, source.name);
     } catch (error) {
+      // FFmpeg reads the packets of an unsized Data object to the end of the file; a file shorter
+      // than File Properties declare is cut, whatever it finds there (the size is only valid
+      // when the broadcast flag is clear).
+      if (error instanceof UnsizedData && !error.file.broadcast) await checkAsfSize(source, error.file);
       if (!(error instanceof ObjectsRunOn)) throw error;
     }
   }
@@ -136,6 +143,13 @@ export async function parseAsf(source: ByteSource): Promise<AsfFile> {
 
 /** The objects before the Data object run past the bytes read (not past the file). */
 class ObjectsRunOn extends Error {}
+
+/** The Data object gives no size FFmpeg trusts (broadcast flag set, or under 100 bytes). */
+class UnsizedData extends NeedsFfprobe {
+  constructor(readonly file: AsfSizes & { broadcast: boolean }) {
+    super('ASF broadcast file (no data size)');
+  }
+}
 
 /** `ended`: the file ends before the header object and the Data object header do. */
 function readHeaderObjects(reader: Le, ended: boolean, name: string): AsfFile {
@@ -358,7 +372,7 @@ function finishHeader(state: HeaderState, reader: Le, start: number, size: numbe
   if (reader.remaining < DATA_OBJECT_FIELDS - OBJECT_HEADER) throw new ProbeError('truncated', `${name}: the file ends in the ASF Data object header`);
   reader.skip(16);
   const declaredPackets = reader.u64();
-  if (file.broadcast || size < 100) throw new NeedsFfprobe('ASF broadcast file (no data size)');
+  if (file.broadcast || size < 100) throw new UnsizedData({ ...file, dataEnd: start + size });
   if (file.minPacket !== file.maxPacket || file.maxPacket === 0 || file.maxPacket >= 1 << 29) {
     throw new NeedsFfprobe(`ASF packets of ${file.minPacket}-${file.maxPacket} bytes`);
   }
@@ -394,7 +408,7 @@ function validAspect(aspect: { num?: number; den?: number } | undefined): { num:
  * estimates durations from the bit rate). Call after the walk, or when handing the file over: it
  * asks for the file size, which drains a forward-only stream.
  */
-export async function checkAsfSize(source: ByteSource, file: AsfFile): Promise<void> {
+export async function checkAsfSize(source: ByteSource, file: AsfSizes): Promise<void> {
   const fileSize = await source.size();
   const name = source.name;
   if (file.dataEnd > fileSize) {
