@@ -19,8 +19,9 @@ import { opusPacketSamples } from './ogg.js';
  * drops (the Opus pre-skip at the start, DiscardPadding at the end of a block). Only codecs whose
  * packets are proven to decode are measured: Opus (framing the decoder accepts; its decoders
  * conceal damage inside frames), AC-3/E-AC-3 and FLAC (CRC-checked frames), PCM, MP3 (cut into
- * frames by ffmpeg's parser as a raw MP3 is), plain AAC (1024 samples a frame, as in MP4), ALAC
- * (each packet's bitstream walked as the decoder parses it). Other codecs (a damaged Vorbis
+ * frames by ffmpeg's parser as a raw MP3 is), AAC-LC (1024 samples a frame, as in MP4; 2048 at twice
+ * the rate once the first frame turns SBR on), ALAC (each packet's bitstream walked as the
+ * decoder parses it). Other codecs (a damaged Vorbis
  * packet is dropped by the decoder), compressed tracks, and structure the walk cannot follow
  * exactly as ffmpeg does (elements past their parent, unknown IDs, blocks before the tracks)
  * are left to ffprobe.
@@ -451,15 +452,16 @@ function aacCodec(track: AudioTrack, mime: string): PacketCodec {
   if ('corrupt' in config) throw new ProbeError('corrupt_file', config.corrupt);
   if ('decoderNeeded' in config && !config.sbr) throw new DecoderNeeded(mime, config.decoderNeeded);
   const lowRate = 'decoderNeeded' in config ? config.sbr : undefined;
-  let layout: DecodedLayout | undefined = 'sampleRate' in config ? { sampleRate: config.sampleRate, channels: config.channels, frameSamples: 1024 } : undefined;
+  const plain = 'sampleRate' in config ? { sampleRate: config.sampleRate, channels: config.channels, frameSamples: 1024 } : undefined;
   const settle = (first: Uint8Array): DecodedLayout => {
     if (hasLibfaacMarker(first)) throw new DecoderNeeded(mime, "Matroska AAC beside libfaac's marker (the decoder drops its first frame)");
-    if (!lowRate) return layout!;
+    if (!lowRate) return plain!;
     const settled = settledLayout(lowRate, first);
     if ('unsure' in settled) throw new DecoderNeeded(mime, settled.unsure);
     return settled;
   };
-  let settled = false;
+  /** Known from the track's first frame on. */
+  let layout: DecodedLayout | undefined;
   return {
     // Read once the blocks are walked; a track without blocks goes to the decoder.
     get facts() {
@@ -467,11 +469,8 @@ function aacCodec(track: AudioTrack, mime: string): PacketCodec {
     },
     samples(packet) {
       if (packet.byteLength === 0) throw new DecoderNeeded(mime, 'an empty Matroska AAC packet');
-      if (!settled) {
-        layout = settle(packet);
-        settled = true;
-      }
-      return layout!.frameSamples;
+      layout ??= settle(packet);
+      return layout.frameSamples;
     },
     // matroskaenc states the config's core rate (and channels) for HE-AAC; the decoder's output is what plays.
     alsoStated: lowRate && { sampleRate: lowRate.sampleRate, channels: lowRate.channelConfig },
