@@ -253,4 +253,19 @@ describe.skipIf(!existsSync(corpus))('corpus', () => {
   it('taglib__zero-length-mdat.m4a: SBR on, parametric stereo off', async () => {
     expect(await measured(join(corpus, 'taglib__zero-length-mdat.m4a'))).toEqual({ reader: 'mp4', sample_rate: 44100, num_channels: 1, samples: 49152 });
   });
+
+  // The same stream, and the stereo HE-AAC of a corpus MPEG-TS, remuxed into Matroska with -c copy. ffprobe 5.1 on
+  // the remuxes: 44100 Hz, 1 channel, 24 frames of 2048; 44100 Hz, 2 channels, 57 frames of 2048.
+  it('HE-AAC remuxed into Matroska: SBR from the config, or implicit in the first frame', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aac-sbr-mka-'));
+    const cases = [
+      [join(corpus, 'taglib__zero-length-mdat.m4a'), { reader: 'matroska', sample_rate: 44100, num_channels: 1, samples: 49152 }],
+      [join(corpus, '../video/mediabunny__no-initial-keyframe.ts'), { reader: 'matroska', sample_rate: 44100, num_channels: 2, samples: 116736 }],
+    ] as const;
+    for (const [i, [source, expected]] of cases.filter(([source]) => existsSync(source)).entries()) {
+      const mka = join(dir, `${i}.mka`);
+      execFileSync(ffmpegPath(), ['-v', 'quiet', '-y', '-i', source, '-map', '0:a', '-c', 'copy', mka]);
+      expect(await measured(mka)).toEqual(expected);
+    }
+  });
 });
