@@ -17,6 +17,7 @@
  */
 import { ProbeError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
+import { startsWith, u16be, u32be } from '../audio/bytes.js';
 import { NeedsFfprobe } from './facts.js';
 import type { Rational } from './rational.js';
 
@@ -128,24 +129,12 @@ export function isMxf(head: Uint8Array): boolean {
   return startsWith(head, PARTITION_PACK_PREFIX) && head[13] === 0x02;
 }
 
-function startsWith(bytes: Uint8Array, prefix: readonly number[], offset = 0): boolean {
-  return prefix.every((byte, i) => bytes[offset + i] === byte);
-}
-
 function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex');
 }
 
-function u16(bytes: Uint8Array, at: number): number {
-  return (bytes[at]! << 8) | bytes[at + 1]!;
-}
-
-function u32(bytes: Uint8Array, at: number): number {
-  return u16(bytes, at) * 0x10000 + u16(bytes, at + 2);
-}
-
 function i32(bytes: Uint8Array, at: number): number {
-  return u32(bytes, at) | 0;
+  return u32be(bytes, at) | 0;
 }
 
 /** 64-bit signed big-endian; beyond 2^53 the file is not one this reader describes. */
@@ -208,9 +197,9 @@ function parsePartitionPack(klv: Klv, value: Uint8Array): Partition {
     footerPartition: i64(value, 24),
     headerByteCount: i64(value, 32),
     indexByteCount: i64(value, 40),
-    bodySid: u32(value, 60),
+    bodySid: u32be(value, 60),
     operationalPattern: value.slice(64, 80),
-    essenceContainerCount: u32(value, 80),
+    essenceContainerCount: u32be(value, 80),
     packEnd: klv.end,
   };
 }
@@ -265,7 +254,7 @@ async function readValue(source: ByteSource, klv: Klv): Promise<Uint8Array> {
  */
 async function readRandomIndexPack(source: ByteSource, size: number): Promise<number[] | undefined> {
   if (size < 4) return undefined;
-  const length = u32(await source.read(size - 4, 4), 0);
+  const length = u32be(await source.read(size - 4, 4), 0);
   const maxLength = Math.min(Math.floor(size / 105) * 12 + 28, 2 ** 31 - 1);
   if (length < 16 + 1 + 24 + 4 || length > maxLength) return undefined;
   const bytes = await source.read(size - length, length);
@@ -288,8 +277,8 @@ function localItems(value: Uint8Array, where: number): Map<number, Uint8Array> {
   let at = 0;
   // mxf_read_local_tags reads items while more than 4 bytes remain.
   while (at + 4 < value.byteLength) {
-    const tag = u16(value, at);
-    const length = u16(value, at + 2);
+    const tag = u16be(value, at);
+    const length = u16be(value, at + 2);
     at += 4;
     if (at + length > value.byteLength) throw new NeedsFfprobe(`MXF local tag ${tag.toString(16)} runs past its set at byte ${where}`);
     if (length > 0) items.set(tag, value.subarray(at, at + length));
@@ -300,8 +289,8 @@ function localItems(value: Uint8Array, where: number): Map<number, Uint8Array> {
 
 function uidArray(value: Uint8Array | undefined): string[] {
   if (!value || value.byteLength < 8) return [];
-  const count = u32(value, 0);
-  if (u32(value, 4) !== 16 || 8 + count * 16 > value.byteLength) throw new NeedsFfprobe('MXF strong reference array malformed');
+  const count = u32be(value, 0);
+  if (u32be(value, 4) !== 16 || 8 + count * 16 > value.byteLength) throw new NeedsFfprobe('MXF strong reference array malformed');
   return Array.from({ length: count }, (_, i) => hex(value.subarray(8 + i * 16, 24 + i * 16)));
 }
 
@@ -379,22 +368,22 @@ function parseIndexSegment(items: Map<number, Uint8Array>): IndexSegment {
   const entries = items.get(0x3f0a);
   if (entries && entries.byteLength >= 8) {
     // mxf_read_index_entry_array fails the header on entries shorter than 11 bytes.
-    const count = u32(entries, 0);
-    const length = u32(entries, 4);
+    const count = u32be(entries, 0);
+    const length = u32be(entries, 4);
     if (count > 0 && (length < 11 || 8 + count * length > entries.byteLength)) throw new NeedsFfprobe('MXF index entry array malformed');
   }
   return {
-    bodySid: numberAt(items, 0x3f07, (b) => u32(b, 0), 4) ?? 0,
-    editUnitByteCount: numberAt(items, 0x3f05, (b) => u32(b, 0), 4) ?? 0,
+    bodySid: numberAt(items, 0x3f07, (b) => u32be(b, 0), 4) ?? 0,
+    editUnitByteCount: numberAt(items, 0x3f05, (b) => u32be(b, 0), 4) ?? 0,
   };
 }
 
 function parseDescriptor(items: Map<number, Uint8Array>): Descriptor {
   const descriptor: Descriptor = {
-    width: numberAt(items, 0x3203, (b) => u32(b, 0), 4) ?? 0,
-    height: numberAt(items, 0x3202, (b) => u32(b, 0), 4) ?? 0,
-    channels: numberAt(items, 0x3d07, (b) => u32(b, 0), 4) ?? 0,
-    bitsPerSample: numberAt(items, 0x3d01, (b) => u32(b, 0), 4) ?? 0,
+    width: numberAt(items, 0x3203, (b) => u32be(b, 0), 4) ?? 0,
+    height: numberAt(items, 0x3202, (b) => u32be(b, 0), 4) ?? 0,
+    channels: numberAt(items, 0x3d07, (b) => u32be(b, 0), 4) ?? 0,
+    bitsPerSample: numberAt(items, 0x3d01, (b) => u32be(b, 0), 4) ?? 0,
   };
   const container = fixed(items, 0x3004, 16);
   if (container) descriptor.essenceContainer = container.slice(0, 16);
@@ -411,7 +400,7 @@ function parseDescriptor(items: Map<number, Uint8Array>): Descriptor {
   const rate = fixed(items, 0x3d03, 8);
   if (rate) descriptor.sampleRate = rational(rate, 0);
   const linked = fixed(items, 0x3006, 4);
-  if (linked) descriptor.linkedTrackId = u32(linked, 0);
+  if (linked) descriptor.linkedTrackId = u32be(linked, 0);
   return descriptor;
 }
 
@@ -620,14 +609,14 @@ function resolveTrack(metadata: HeaderMetadata, materialTrack: MetadataSet, mate
     const packageUid = packageId(clip.items, 0x1101);
     const sourcePackage = metadata.packages.map((uid) => metadata.resolve(uid, 'sourcePackage')).find((p) => p && packageId(p.items, 0x4401) === packageUid);
     if (!sourcePackage) continue;
-    const sourceTrackId = numberAt(clip.items, 0x1102, (b) => u32(b, 0), 4);
+    const sourceTrackId = numberAt(clip.items, 0x1102, (b) => u32be(b, 0), 4);
     const sourceTrack = uidArray(sourcePackage.items.get(0x4403))
       .map((uid) => {
         const track = metadata.resolve(uid, 'track');
         if (!track) throw new NeedsFfprobe('MXF source track reference unresolved (ffmpeg fails the file)');
         return track;
       })
-      .find((track) => numberAt(track.items, 0x4801, (b) => u32(b, 0), 4) === sourceTrackId);
+      .find((track) => numberAt(track.items, 0x4801, (b) => u32be(b, 0), 4) === sourceTrackId);
     if (!sourceTrack) break;
     return makeStream(metadata, { materialTrack, materialSequence, clip, sourcePackage, sourceTrack, packageUid: packageUid! });
   }
@@ -673,7 +662,7 @@ function makeStream(metadata: HeaderMetadata, chain: TrackChain): MxfStream | un
     editRate: rate,
     ...(clipDuration >= 0 && { duration: clipDuration }),
     trackNumber,
-    bodySid: (container && numberAt(container.items, 0x3f07, (b) => u32(b, 0), 4)) ?? 0,
+    bodySid: (container && numberAt(container.items, 0x3f07, (b) => u32be(b, 0), 4)) ?? 0,
     ...(descriptor && { descriptor }),
   };
 }
@@ -683,7 +672,7 @@ function resolveDescriptor(metadata: HeaderMetadata, chain: TrackChain): Descrip
   const set = metadata.resolve(ref(chain.sourcePackage.items, 0x4701), 'descriptor', 'multipleDescriptor');
   if (!set) return undefined;
   if (set.kind === 'descriptor') return parseDescriptor(set.items);
-  const trackId = numberAt(chain.sourceTrack.items, 0x4801, (b) => u32(b, 0), 4);
+  const trackId = numberAt(chain.sourceTrack.items, 0x4801, (b) => u32be(b, 0), 4);
   for (const uid of uidArray(set.items.get(0x3f01))) {
     const sub = metadata.resolve(uid, 'descriptor');
     if (!sub) continue;
