@@ -3,7 +3,7 @@ import { decodedLayout, firstFrameSbr, type LowRateAac } from './aac-sbr.js';
 import { BlockReader, u16be, u32be } from './bytes.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
 import { countFrames, type FrameSyntax } from './frames.js';
-import { hasLibfaacMarker } from './mp4.js';
+import { hasLibfaacMarker } from './aac-sbr.js';
 import { skipLeadingId3v2 } from './tags.js';
 
 /**

@@ -11,7 +11,6 @@ import { parseStreamInfo, STREAMINFO_SIZE } from './flac.js';
 import { mp4Mime } from './mime.js';
 import { opusPacketSamples } from './ogg.js';
 /** adts.ts still imports the marker check from here; it lives with the other AAC frame checks in aac-sbr.ts. */
-export { hasLibfaacMarker } from './aac-sbr.js';
 
 /**
  * ISO base media (MP4, M4A, M4B) and QuickTime audio, measured as ffmpeg's mov demuxer and
