@@ -34,6 +34,8 @@ const FIXTURES: Record<string, { args: string[]; fps: number; seconds: number; w
   'h264-50.m2ts': { args: [...VIDEO('352x288', '50'), ...TONE, '-t', '1', ...X264, '-c:a', 'ac3', '-mpegts_m2ts_mode', '1'], fps: 50, seconds: 1, width: 352, height: 288 },
   'mpeg2-25.ts': { args: [...VIDEO('720x576', '25'), ...TONE, '-t', '2', '-c:v', 'mpeg2video', '-c:a', 'mp2'], fps: 25, seconds: 2, width: 720, height: 576 },
   'mpeg1-ntsc.ts': { args: [...VIDEO('320x240', '30000/1001'), '-t', '2', '-c:v', 'mpeg1video'], fps: 30000 / 1001, seconds: 2, width: 320, height: 240 },
+  // A keyframe (with SPS and PPS) every 12 frames, so that a copy may start between them.
+  'h264-25-gop12.ts': { args: [...VIDEO('320x240', '25'), '-t', '2', ...X264, '-g', '12', '-keyint_min', '12', '-sc_threshold', '0'], fps: 25, seconds: 2, width: 320, height: 240 },
 };
 
 /** Program streams: bitrates high enough that every frame opens in a PES of its own. */
@@ -124,6 +126,18 @@ describe('MPEG-TS and MPEG-PS video in-process', () => {
     if (!(outcome instanceof ProbeError)) expect((outcome as { details?: { reader?: string } }).details?.reader).not.toBe('mpegts');
   });
 
+  it('times a stream cut before its first SPS as FFmpeg does: the pictures before it get no duration', async () => {
+    const whole = readFileSync(paths['h264-25-gop12.ts']!);
+    // The first 5 frames dropped: 7 pictures precede the next keyframe's SPS and PPS.
+    const cut = join(dir, 'no-initial-sps.ts');
+    writeFileSync(cut, withoutLeadingVideoPes(whole, 5));
+    const result = await probe(cut);
+    expect(result.details?.reader).toBe('mpegts');
+    expect(result.metadata).toMatchObject({ fps: 25, width: 320, height: 240 });
+    // 45 of the 50 frames asked for remain, 40 ms each.
+    expect(result.metadata.duration).toBeCloseTo(1.8, 6);
+  });
+
   it('calls a copy cut inside a packet truncated', async () => {
     const whole = readFileSync(paths['mpeg2-25.ts']!);
     const cut = join(dir, 'cut-inside.ts');
@@ -159,6 +173,19 @@ function withVideoPadding(ts: Uint8Array, count: number): Buffer {
   return Buffer.concat([...packets.slice(0, after + 1), ...padding, ...packets.slice(after + 1)]);
 }
 const VIDEO_PID = 0x100;
+
+/** The stream without the transport packets of its first `count` video PES packets. */
+function withoutLeadingVideoPes(ts: Uint8Array, count: number): Buffer {
+  const kept: Uint8Array[] = [];
+  let pes = -1;
+  for (let at = 0; at + 188 <= ts.byteLength; at += 188) {
+    const packet = ts.subarray(at, at + 188);
+    const isVideo = (((packet[1]! & 0x1f) << 8) | packet[2]!) === VIDEO_PID;
+    if (isVideo && packet[1]! & 0x40) pes++;
+    if (!isVideo || pes >= count) kept.push(packet);
+  }
+  return Buffer.concat(kept);
+}
 
 /** The end of the first packet of a video PES, from the middle of the file on, whose PES goes on in the next video packet. */
 function cutInsideVideoPes(ts: Uint8Array): number {

@@ -61,44 +61,107 @@ const NAL_SLICE = 1;
 const NAL_IDR = 5;
 const NAL_SEI = 6;
 const NAL_SPS = 7;
+const NAL_PPS = 8;
 const SEI_PIC_TIMING = 1;
+/**
+ * Most leading pictures without their parameter sets taken in-process. FFmpeg's parser gives them
+ * no duration, so codec_info_duration counts from the first parsed picture rather than the third
+ * packet: with at most this many, every frame count find_stream_info may stop at (21 or more) still
+ * has three parsed pictures timed, and r_frame_rate's guess cannot differ (a standard rate it
+ * would skip for a shorter analysed span is three frames long or more, and the packets' timestamps
+ * sweep its whole grid, far from the 0.01 variance a guess needs).
+ */
+const MAX_UNPARSED_PICTURES = 17;
+const MAX_UNPARSED_TICKS = 2 * 90000;
 
 interface H264Picture {
   b: boolean;
-  /** h264_parser.c repeat_pict: from the picture timing SEI's pic_struct, else 1 for a frame, 0 for a field. */
-  repeat: number;
+  /** h264_parser.c repeat_pict: from the picture timing SEI's pic_struct, else 1 for a frame, 0 for a field; undefined when the parser cannot read the picture. */
+  repeat?: number;
 }
 
+/** The parameter sets h264_parser.c holds so far: one SPS (it must never change) and the PPS ids that refer to it. */
+interface H264ParameterSets {
+  spsBytes?: Uint8Array;
+  sps?: H264SpsTiming;
+  spsId?: number;
+  ppsIds: Set<number>;
+}
+
+/**
+ * Pictures whose slice names a PPS the parser does not hold yet (a stream cut before its first
+ * SPS/PPS) make parse_nal_units fail ("non-existing PPS referenced"): the framerate is still
+ * unknown, so compute_frame_duration gives the packet no duration and find_stream_info counts
+ * neither its duration nor its fields. Such pictures may only lead the stream.
+ */
 function inspectH264(payloads: Uint8Array[]): VideoPictures {
-  let spsBytes: Uint8Array | undefined;
-  let sps: H264SpsTiming | undefined;
-  const pictures = payloads.map((payload, index) => {
-    const found: H264Picture[] = [];
-    let picStruct: number | undefined;
-    const codes = startCodes(payload);
-    codes.forEach((at, n) => {
-      const type = payload[at]! & 0x1f;
-      const end = n + 1 < codes.length ? codes[n + 1]! - 3 : payload.byteLength;
-      const nal = trimTrailingZeros(payload.subarray(at, end));
-      if (type === NAL_SPS) {
-        if (spsBytes && !sameBytes(spsBytes, nal)) throw new NeedsFfprobe('MPEG stream: the H.264 SPS changes');
-        spsBytes ??= nal;
-        sps ??= parseSps(nal);
-      } else if (type === NAL_SEI && sps && found.length === 0) {
-        picStruct = readPicStruct(nal, sps) ?? picStruct;
-      } else if (type === NAL_SLICE || type === NAL_IDR) {
-        if (!sps) throw new NeedsFfprobe('MPEG stream: H.264 pictures before the first SPS');
-        const slice = readSliceStart(nal.subarray(1, 33), sps);
-        if (slice.firstMb === 0) found.push({ b: slice.type % 5 === 1, repeat: repeatPict(sps, slice.field, picStruct) });
-      }
-    });
-    if (found.length !== 1) throw new NeedsFfprobe(`MPEG stream: H.264 PES ${index} holds ${found.length} pictures`);
-    return found[0]!;
-  });
+  const sets: H264ParameterSets = { ppsIds: new Set() };
+  const pictures = payloads.map((payload, index) => readH264Picture(payload, index, sets));
+  const sps = sets.sps;
   if (!sps) throw new NeedsFfprobe('MPEG stream: no H.264 SPS');
-  const repeat = pictures[0]?.repeat ?? 1;
-  if (pictures.some((picture) => picture.repeat !== repeat)) throw new NeedsFfprobe('MPEG stream: H.264 pictures last different numbers of fields');
-  return { ...h264Parameters(sps, repeat), bPictures: pictures.map((picture) => picture.b), announcesReorder: false };
+  const unparsed = pictures.findIndex((picture) => picture.repeat !== undefined);
+  if (unparsed < 0) throw new NeedsFfprobe('MPEG stream: no H.264 picture after the first SPS and PPS');
+  if (pictures.slice(unparsed).some((picture) => picture.repeat === undefined)) throw new NeedsFfprobe('MPEG stream: H.264 picture without its PPS after parsed ones');
+  if (unparsed > 2 && (unparsed > MAX_UNPARSED_PICTURES || payloads.length < unparsed + 3)) throw new NeedsFfprobe(`MPEG stream: ${unparsed} H.264 pictures before the first SPS and PPS`);
+  const repeat = pictures[unparsed]!.repeat!;
+  if (pictures.some((picture) => picture.repeat !== undefined && picture.repeat !== repeat)) throw new NeedsFfprobe('MPEG stream: H.264 pictures last different numbers of fields');
+  const parameters = h264Parameters(sps, repeat);
+  // Well within find_stream_info's 7 s, so that no stream's analysis ends it before the first SPS.
+  if (unparsed * parameters.packetTicks > MAX_UNPARSED_TICKS) throw new NeedsFfprobe(`MPEG stream: H.264 pictures before the first SPS and PPS last over 2 s`);
+  return { ...parameters, bPictures: pictures.map((picture) => picture.b), announcesReorder: false };
+}
+
+/** The one picture of a PES, as the parser reads it with the parameter sets seen so far (which the PES may add to). */
+function readH264Picture(payload: Uint8Array, index: number, sets: H264ParameterSets): H264Picture {
+  const found: H264Picture[] = [];
+  let picStruct: number | undefined;
+  const codes = startCodes(payload);
+  codes.forEach((at, n) => {
+    const type = payload[at]! & 0x1f;
+    const end = n + 1 < codes.length ? codes[n + 1]! - 3 : payload.byteLength;
+    const nal = trimTrailingZeros(payload.subarray(at, end));
+    // The parser ends a frame at a parameter set that follows a slice: not one picture per PES then.
+    if ((type === NAL_SPS || type === NAL_PPS) && found.length > 0) throw new NeedsFfprobe('MPEG stream: H.264 parameter set after a slice in one PES');
+    if (type === NAL_SPS) readSps(nal, sets);
+    else if (type === NAL_PPS) readPps(nal, sets);
+    else if (type === NAL_SEI && sets.sps && found.length === 0) {
+      picStruct = readPicStruct(nal, sets.sps) ?? picStruct;
+    } else if (type === NAL_SLICE || type === NAL_IDR) {
+      const slice = readSliceStart(nal.subarray(1, 33), sets);
+      if (slice.firstMb !== 0) return;
+      const parsed = sets.ppsIds.has(slice.ppsId) && sets.sps;
+      found.push({ b: slice.type % 5 === 1, repeat: parsed ? repeatPict(parsed, slice.field, picStruct) : undefined });
+    }
+  });
+  if (found.length !== 1) throw new NeedsFfprobe(`MPEG stream: H.264 PES ${index} holds ${found.length} pictures`);
+  return found[0]!;
+}
+
+function readSps(nal: Uint8Array, sets: H264ParameterSets): void {
+  if (sets.spsBytes && !sameBytes(sets.spsBytes, nal)) throw new NeedsFfprobe('MPEG stream: the H.264 SPS changes');
+  if (sets.spsBytes) return;
+  sets.spsBytes = nal;
+  sets.sps = parseSps(nal);
+  // profile_idc, constraint flags and level_idc (24 bits) precede seq_parameter_set_id.
+  sets.spsId = readUeFields(nal.subarray(1, 12), 1, 24)[0];
+}
+
+/** ff_h264_decode_picture_parameter_set keeps a PPS only when the SPS it names is held. */
+function readPps(nal: Uint8Array, sets: H264ParameterSets): void {
+  const [ppsId, spsId] = readUeFields(nal.subarray(1, 12), 2);
+  if (sets.sps && spsId === sets.spsId) sets.ppsIds.add(ppsId!);
+}
+
+/** The first `count` ue(v) fields of escaped RBSP bytes, after `skipBits`. */
+function readUeFields(escaped: Uint8Array, count: number, skipBits = 0): number[] {
+  try {
+    const bits = new BitReader(unescapeRbsp(escaped));
+    bits.skip(skipBits);
+    return Array.from({ length: count }, () => bits.ue());
+  } catch (error) {
+    if (error instanceof OutOfData) throw new NeedsFfprobe('MPEG stream: unreadable H.264 parameter set');
+    throw error;
+  }
 }
 
 /** pic_struct -> repeat_pict (h264_parser.c); undefined for reserved values. */
@@ -157,17 +220,21 @@ function parseSps(nal: Uint8Array): H264SpsTiming {
   }
 }
 
-/** first_mb_in_slice, slice_type, and field_pic_flag when the SPS allows field coding. */
-function readSliceStart(escaped: Uint8Array, sps: H264SpsTiming): { firstMb: number; type: number; field: boolean } {
+/**
+ * first_mb_in_slice, slice_type, pic_parameter_set_id, and field_pic_flag when the SPS allows
+ * field coding (read only for a slice the parser can take further: its PPS is held).
+ */
+function readSliceStart(escaped: Uint8Array, sets: H264ParameterSets): { firstMb: number; type: number; ppsId: number; field: boolean } {
   try {
     const bits = new BitReader(unescapeRbsp(escaped));
     const firstMb = bits.ue();
     const type = bits.ue();
-    bits.ue();
-    if (sps.frameMbsOnly) return { firstMb, type, field: false };
+    const ppsId = bits.ue();
+    const sps = sets.ppsIds.has(ppsId) ? sets.sps : undefined;
+    if (!sps || sps.frameMbsOnly) return { firstMb, type, ppsId, field: false };
     if (sps.separateColourPlanes) bits.skip(2);
     bits.skip(sps.log2MaxFrameNum);
-    return { firstMb, type, field: bits.flag() };
+    return { firstMb, type, ppsId, field: bits.flag() };
   } catch (error) {
     if (error instanceof OutOfData) throw new NeedsFfprobe('MPEG stream: unreadable H.264 slice header');
     throw error;
