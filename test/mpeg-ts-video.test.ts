@@ -229,9 +229,11 @@ describe.skipIf(!existsSync(corpus))('corpus MPEG streams', () => {
     expect(result.metadata.duration).toBeCloseTo(1.034367, 5);
   });
 
-  it('no-initial-keyframe.ts as ffprobe 5.1 reports it (format.duration 2.648833, SAR 44:45)', async () => {
+  it('no-initial-keyframe.ts, 63 pictures before its first SPS, as ffprobe 5.1 reports it (avg_frame_rate 30000/1001, format.duration 2.648833, SAR 44:45)', async () => {
     const result = await probe(join(corpus, 'mediabunny__no-initial-keyframe.ts'));
+    expect(result.details?.reader).toBe('mpegts');
     expect(result.metadata).toMatchObject({ width: 640, height: 352 });
+    expect(result.metadata.fps).toBeCloseTo(30000 / 1001, 9);
     expect(result.metadata.duration).toBeCloseTo(2.648833, 5);
     expect(result.warnings.map((warning) => warning.code)).toContain('non_square_pixels');
   });

@@ -64,15 +64,10 @@ const NAL_SPS = 7;
 const NAL_PPS = 8;
 const SEI_PIC_TIMING = 1;
 /**
- * Most leading pictures without their parameter sets taken in-process. FFmpeg's parser gives them
- * no duration, so codec_info_duration counts from the first parsed picture rather than the third
- * packet: with at most this many, every frame count find_stream_info may stop at (21 or more) still
- * has three parsed pictures timed, and r_frame_rate's guess cannot differ (a standard rate it
- * would skip for a shorter analysed span is three frames long or more, and the packets' timestamps
- * sweep its whole grid, far from the 0.01 variance a guess needs).
+ * How long the pictures before the first SPS/PPS may last (by the SPS frame rate), well within
+ * find_stream_info's 7 s, so that no stream's analysis ends it before the parser meets them.
  */
-const MAX_UNPARSED_PICTURES = 17;
-const MAX_UNPARSED_TICKS = 2 * 90000;
+const MAX_UNPARSED_TICKS = 4 * 90000;
 
 interface H264Picture {
   b: boolean;
@@ -102,13 +97,28 @@ function inspectH264(payloads: Uint8Array[]): VideoPictures {
   const unparsed = pictures.findIndex((picture) => picture.repeat !== undefined);
   if (unparsed < 0) throw new NeedsFfprobe('MPEG stream: no H.264 picture after the first SPS and PPS');
   if (pictures.slice(unparsed).some((picture) => picture.repeat === undefined)) throw new NeedsFfprobe('MPEG stream: H.264 picture without its PPS after parsed ones');
-  if (unparsed > 2 && (unparsed > MAX_UNPARSED_PICTURES || payloads.length < unparsed + 3)) throw new NeedsFfprobe(`MPEG stream: ${unparsed} H.264 pictures before the first SPS and PPS`);
+  // Three parsed pictures keep r_frame_rate's guess as FFmpeg's (see h264PicturesBeforeParameterSets).
+  if (unparsed > 2 && payloads.length < unparsed + 3) throw new NeedsFfprobe(`MPEG stream: ${unparsed} H.264 pictures before the first SPS and PPS`);
   const repeat = pictures[unparsed]!.repeat!;
   if (pictures.some((picture) => picture.repeat !== undefined && picture.repeat !== repeat)) throw new NeedsFfprobe('MPEG stream: H.264 pictures last different numbers of fields');
   const parameters = h264Parameters(sps, repeat);
-  // Well within find_stream_info's 7 s, so that no stream's analysis ends it before the first SPS.
-  if (unparsed * parameters.packetTicks > MAX_UNPARSED_TICKS) throw new NeedsFfprobe(`MPEG stream: H.264 pictures before the first SPS and PPS last over 2 s`);
+  if (unparsed * parameters.packetTicks > MAX_UNPARSED_TICKS) throw new NeedsFfprobe('MPEG stream: H.264 pictures before the first SPS and PPS last over 4 s');
   return { ...parameters, bPictures: pictures.map((picture) => picture.b), announcesReorder: false };
+}
+
+/**
+ * The number of leading PES whose picture the parser cannot read for want of its PPS (undefined
+ * when none of these can be read yet). find_stream_info goes on for 5 s of timed packets after
+ * them (MPEG demuxers have no header to stop at), so it analyses at least three timed pictures
+ * when the stream has them, while the MPEG readers guess r_frame_rate with codec_info_duration
+ * counted from the third packet: the guesses agree, as a standard rate that only the longer span
+ * lets in is three frames long or more, and the timestamps then sweep its whole grid, far from the
+ * 0.01 variance a guess needs.
+ */
+export function h264PicturesBeforeParameterSets(payloads: Uint8Array[]): number | undefined {
+  const sets: H264ParameterSets = { ppsIds: new Set() };
+  const index = payloads.findIndex((payload, n) => readH264Picture(payload, n, sets).repeat !== undefined);
+  return index < 0 ? undefined : index;
 }
 
 /** The one picture of a PES, as the parser reads it with the parameter sets seen so far (which the PES may add to). */

@@ -8,7 +8,7 @@
 import { ProbeError, SourceError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
-import type { AudioCodec, VideoCodec } from './mpeg-es.js';
+import { h264PicturesBeforeParameterSets, type AudioCodec, type VideoCodec } from './mpeg-es.js';
 import { mpegVideoFacts, type MpegStream, type PesPacket } from './mpeg-facts.js';
 
 const SYNC = 0x47;
@@ -20,6 +20,8 @@ const TAIL_BYTES = 250_000;
 const HEAD_FIRST = 256 * 1024;
 const HEAD_LIMIT = 2 * 1024 * 1024;
 const HEAD_FRAMES = 40;
+/** find_stream_info must meet the first SPS/PPS well before any stream's analysis (7 s) may end it. */
+const MAX_UNPARSED_SPAN = 4 * 90000;
 /** Packets resync may mistake for packets before it finds the real packet grid. */
 const MAX_FALSE_SYNCS = 64;
 
@@ -285,6 +287,7 @@ export async function mpegTsVideoFacts(source: ByteSource, head: Uint8Array, mim
     head: collector.pids.get(pid)!.done,
     tailPts: tailPts.get(pid)!,
   }));
+  for (const stream of streams) checkUnparsedSpan(stream);
   return mpegVideoFacts({ mime, reader: 'mpegts', streams, wholeFile });
 }
 
@@ -296,6 +299,28 @@ async function readTailBytes(source: ByteSource, start: number, size: number): P
     if (error instanceof SourceError) throw new NeedsFfprobe(`MPEG-TS tail unreadable: ${error.message}`);
     throw error;
   }
+}
+
+/** The pictures before the first SPS/PPS (which FFmpeg's parser cannot time) span little enough of the stream's timestamps. */
+function checkUnparsedSpan(stream: MpegStream): void {
+  if (stream.type !== 'video' || stream.codec !== 'h264') return;
+  const unparsed = h264PicturesBeforeParameterSets(stream.head.map((pes) => pes.payload));
+  if (!unparsed) return;
+  const decodeTime = (pes: PesPacket) => pes.dts ?? pes.pts;
+  const [first, parsed] = [decodeTime(stream.head[0]!), decodeTime(stream.head[unparsed]!)];
+  if (first === undefined || parsed === undefined || !(parsed - first <= MAX_UNPARSED_SPAN)) {
+    throw new NeedsFfprobe('MPEG-TS: the H.264 pictures before the first SPS and PPS span over 4 s');
+  }
+}
+
+/**
+ * Frames the head must hold: HEAD_FRAMES, and for H.264 three more than the leading pictures the
+ * parser cannot read for want of their SPS/PPS.
+ */
+function framesWanted(kind: Kind | undefined, done: PesPacket[]): number {
+  if (kind?.type !== 'video' || kind.codec !== 'h264' || done.length < HEAD_FRAMES) return HEAD_FRAMES;
+  const unparsed = h264PicturesBeforeParameterSets(done.map((pes) => pes.payload)) ?? done.length;
+  return Math.max(HEAD_FRAMES, unparsed + 3);
 }
 
 /** Head reads grow until the video stream has enough whole frames, the limit, or the end. */
@@ -310,11 +335,12 @@ async function readHead(source: ByteSource, size: number, layout: Layout): Promi
     for (const { raw } of packetsIn(usable, layout)) collector.push(parsePacket(raw), raw);
     const atEnd = whole === size;
     if (atEnd) closeLastPes(collector, program, source.name);
-    const videoPid = [...program.streams].find(([, kind]) => kind.type === 'video')?.[0];
-    const frames = videoPid === undefined ? 0 : collector.pids.get(videoPid)!.done.length;
-    if (atEnd || frames >= HEAD_FRAMES || length >= HEAD_LIMIT) return { bytes: usable, program, collector };
+    const [videoPid, videoKind] = [...program.streams].find(([, kind]) => kind.type === 'video') ?? [];
+    const done = videoPid === undefined ? [] : collector.pids.get(videoPid)!.done;
+    const wanted = framesWanted(videoKind, done);
+    if (atEnd || done.length >= wanted || length >= HEAD_LIMIT) return { bytes: usable, program, collector };
     // Enough for the frames still missing at the rate seen so far, with a margin.
-    length = Math.min(size, HEAD_LIMIT, Math.ceil((length * HEAD_FRAMES * 1.25) / Math.max(frames, 1)));
+    length = Math.min(size, HEAD_LIMIT, Math.ceil((length * wanted * 1.25) / Math.max(done.length, 1)));
   }
 }
 
