@@ -36,6 +36,7 @@ const FIXTURES: Record<string, { args: string[]; fps: number; seconds: number; w
   'mpeg1-ntsc.ts': { args: [...VIDEO('320x240', '30000/1001'), '-t', '2', '-c:v', 'mpeg1video'], fps: 30000 / 1001, seconds: 2, width: 320, height: 240 },
   // A keyframe (with SPS and PPS) every 12 frames, so that a copy may start between them.
   'h264-25-gop12.ts': { args: [...VIDEO('320x240', '25'), '-t', '2', ...X264, '-g', '12', '-keyint_min', '12', '-sc_threshold', '0'], fps: 25, seconds: 2, width: 320, height: 240 },
+  'h264-25-gop60-aac.ts': { args: [...VIDEO('320x240', '25'), ...TONE, '-t', '8', ...X264, '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-c:a', 'aac'], fps: 25, seconds: 8, width: 320, height: 240 },
 };
 
 /** Program streams: bitrates high enough that every frame opens in a PES of its own. */
@@ -136,6 +137,15 @@ describe('MPEG-TS and MPEG-PS video in-process', () => {
     expect(result.metadata).toMatchObject({ fps: 25, width: 320, height: 240 });
     // 45 of the 50 frames asked for remain, 40 ms each.
     expect(result.metadata.duration).toBeCloseTo(1.8, 6);
+  });
+
+  it('leaves to ffprobe a stream whose first SPS comes over 4 s after the audio starts (the audio analysis may end find_stream_info first)', async () => {
+    const whole = readFileSync(paths['h264-25-gop60-aac.ts']!);
+    // 100 frames (4 s) of video dropped, the audio kept: the SPS comes at 4.8 s of audio.
+    const late = join(dir, 'late-sps.ts');
+    writeFileSync(late, withoutLeadingVideoPes(whole, 100));
+    const outcome = await probe(late).catch((error: unknown) => error);
+    if (!(outcome instanceof ProbeError)) expect((outcome as { details?: { reader?: string } }).details?.reader).not.toBe('mpegts');
   });
 
   it('calls a copy cut inside a packet truncated', async () => {

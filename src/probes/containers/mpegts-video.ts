@@ -287,7 +287,7 @@ export async function mpegTsVideoFacts(source: ByteSource, head: Uint8Array, mim
     head: collector.pids.get(pid)!.done,
     tailPts: tailPts.get(pid)!,
   }));
-  for (const stream of streams) checkUnparsedSpan(stream);
+  checkUnparsedSpan(streams);
   return mpegVideoFacts({ mime, reader: 'mpegts', streams, wholeFile });
 }
 
@@ -301,16 +301,21 @@ async function readTailBytes(source: ByteSource, start: number, size: number): P
   }
 }
 
-/** The pictures before the first SPS/PPS (which FFmpeg's parser cannot time) span little enough of the stream's timestamps. */
-function checkUnparsedSpan(stream: MpegStream): void {
-  if (stream.type !== 'video' || stream.codec !== 'h264') return;
-  const unparsed = h264PicturesBeforeParameterSets(stream.head.map((pes) => pes.payload));
+/**
+ * Pictures before the first SPS/PPS (which FFmpeg's parser cannot time) must leave
+ * find_stream_info well short of its 7 s per stream when it meets the first parsed one (which the
+ * parser hands over two PES later): from the earliest timestamp of any stream to that picture's
+ * decode time, under 4 s, so that the audio muxed alongside cannot end the analysis either.
+ */
+function checkUnparsedSpan(streams: MpegStream[]): void {
+  const video = streams.find((stream) => stream.type === 'video');
+  if (video?.codec !== 'h264') return;
+  const unparsed = h264PicturesBeforeParameterSets(video.head.map((pes) => pes.payload));
   if (!unparsed) return;
-  const decodeTime = (pes: PesPacket) => pes.dts ?? pes.pts;
-  const [first, parsed] = [decodeTime(stream.head[0]!), decodeTime(stream.head[unparsed]!)];
-  if (first === undefined || parsed === undefined || !(parsed - first <= MAX_UNPARSED_SPAN)) {
-    throw new NeedsFfprobe('MPEG-TS: the H.264 pictures before the first SPS and PPS span over 4 s');
-  }
+  const handedOver = video.head[Math.min(unparsed + 2, video.head.length - 1)]!;
+  const starts = streams.map((stream) => stream.head[0]).map((pes) => pes && Math.min(pes.pts ?? Infinity, pes.dts ?? Infinity));
+  const span = (handedOver.dts ?? handedOver.pts ?? Infinity) - Math.min(...starts.map((start) => start ?? -Infinity));
+  if (!(span <= MAX_UNPARSED_SPAN)) throw new NeedsFfprobe('MPEG-TS: the first parsed H.264 picture comes over 4 s into the streams');
 }
 
 /**
