@@ -98,7 +98,7 @@ function inspectH264(payloads: Uint8Array[]): VideoPictures {
   if (unparsed < 0) throw new NeedsFfprobe('MPEG stream: no H.264 picture after the first SPS and PPS');
   if (pictures.slice(unparsed).some((picture) => picture.repeat === undefined)) throw new NeedsFfprobe('MPEG stream: H.264 picture without its PPS after parsed ones');
   // Three parsed pictures keep r_frame_rate's guess as FFmpeg's (see h264PicturesBeforeParameterSets).
-  if (unparsed > 2 && payloads.length < unparsed + 3) throw new NeedsFfprobe(`MPEG stream: ${unparsed} H.264 pictures before the first SPS and PPS`);
+  if (unparsed > 0 && payloads.length < unparsed + 3) throw new NeedsFfprobe(`MPEG stream: ${unparsed} H.264 pictures before the first SPS and PPS`);
   const repeat = pictures[unparsed]!.repeat!;
   if (pictures.some((picture) => picture.repeat !== undefined && picture.repeat !== repeat)) throw new NeedsFfprobe('MPEG stream: H.264 pictures last different numbers of fields');
   const parameters = h264Parameters(sps, repeat);
