@@ -70,6 +70,13 @@ async function probe(path: string) {
 }
 
 describe('MPEG-TS and MPEG-PS video in-process', () => {
+  it('says no_video_stream for a TS whose PMT lists only audio, without ffprobe (the audio probe takes it)', async () => {
+    const path = join(dir, 'ac3-only.ts');
+    await run(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...TONE, '-t', '1', '-c:a', 'ac3', path]);
+    // 'lists only audio' is the reader's wording; through ffprobe the message would not say it.
+    await expect(probe(path)).rejects.toMatchObject({ code: 'no_video_stream', message: expect.stringMatching(/PMT lists only audio/) });
+  });
+
   for (const [name, expected] of Object.entries(FIXTURES)) {
     it(`reads ${name} without ffprobe`, async () => {
       const result = await probe(paths[name]!);

@@ -121,7 +121,7 @@ export class FrameRateGuess {
     const meanDuration = (tb * this.durationSum) / this.count;
     for (let j = 0; j < STD_RATE_COUNT; j++) {
       const rate = stdFrameRate(j);
-      if (analysedTicks && analysedTicks * tb < (1001 * 12.0) / rate) continue;
+      if (analysedTicks && analysedTicks * tb < (1001 * 11.5) / rate) continue;
       if (!analysedTicks && rate < STD_DEN) continue;
       if (meanDuration < (1001 * 12.0 * 0.8) / rate) continue;
       for (let k = 0; k < 2; k++) {

@@ -278,6 +278,11 @@ export async function mpegTsVideoFacts(source: ByteSource, head: Uint8Array, mim
   const size = await source.size();
   if (size % packetSize !== 0) throw new NeedsFfprobe('MPEG-TS file that is not whole packets');
   const { bytes: headBytes, program, collector } = await readHead(source, size, layout);
+  // ffprobe's streams are the PMT's, each type there is one FFmpeg maps as modelled here: without
+  // a video type it finds no video stream either, and the audio probe takes the file.
+  if (![...program.streams.values()].some((kind) => kind.type === 'video')) {
+    throw new ProbeError('no_video_stream', `${source.name} has no video stream (the MPEG-TS PMT lists only audio)`);
+  }
   const wholeFile = headBytes.byteLength === size;
   const tailStart = Math.max(0, size - TAIL_BYTES);
   const tail = wholeFile ? headBytes.subarray(tailStart) : await readTailBytes(source, tailStart, size);
