@@ -70,6 +70,14 @@ async function probe(path: string) {
 }
 
 describe('MPEG-TS and MPEG-PS video in-process', () => {
+  it('times a 3-frame 24000/1001 TS as ffprobe does (its rate guess needs codec_info_duration >= 1001*11.5/rate)', async () => {
+    const path = join(dir, 'three-frames.ts');
+    await run(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...VIDEO('160x128', '24000/1001'), '-frames:v', '3', ...X264, path]);
+    const result = await probe(path);
+    expect(result.details?.reader).toBe('mpegts');
+    expect(result.metadata).toMatchObject({ fps: 24000 / 1001, duration: 0.125122 }); // ffprobe 5.1: r_frame_rate 24000/1001, 0.125122 s
+  });
+
   it('says no_video_stream for a TS whose PMT lists only audio, without ffprobe (the audio probe takes it)', async () => {
     const path = join(dir, 'ac3-only.ts');
     await run(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...TONE, '-t', '1', '-c:a', 'ac3', path]);
