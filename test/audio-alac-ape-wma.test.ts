@@ -3,13 +3,12 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { audioContext, measured, probeAudioFile as probe, writeTone } from './helpers/audio.js';
 import { ffmpegPath } from '../scripts/fixtures-audio.mjs';
-import { probeAudio } from '../src/probes/audio.js';
 import { alacPacketSamples, parseAlacConfig, type AlacConfig } from '../src/probes/audio/alac.js';
 import { DecoderNeeded } from '../src/probes/audio/facts.js';
 import { readMatroska } from '../src/probes/audio/matroska.js';
 import { readApe } from '../src/probes/audio/ape.js';
-import type { ProbeContext } from '../src/probes/types.js';
 import { BufferSource } from '../src/sources/buffer.js';
 import { FileSource } from '../src/sources/file.js';
 
@@ -19,33 +18,14 @@ import { FileSource } from '../src/sources/file.js';
  * -show_frames nb_samples.
  */
 
-const context: ProbeContext = { options: {}, detection: { modality: 'audio', mime: '', format: '', warnings: [] } };
 const corpus = '/work/shared/corpus/audio';
 
-async function probe(path: string) {
-  const source = new FileSource(path);
-  try {
-    return await probeAudio(source, context);
-  } finally {
-    await source.close();
-  }
-}
 
-/** The SPEC fields with the duration as decoded samples, and the reader that answered. */
-async function measured(path: string) {
-  const { metadata, details } = await probe(path);
-  const { codec, sample_rate, num_channels, bit_depth, duration } = metadata;
-  return { reader: details?.reader, codec, sample_rate, num_channels, bit_depth, samples: Math.round(duration! * sample_rate!) };
-}
 
 let dir: string;
 const at = (name: string) => join(dir, name);
 
-/** A sine tone of `samples` samples written by the pinned ffmpeg with the given output options. */
-function tone(name: string, rate: number, samples: number, channels: number, options: string[]): void {
-  const input = ['-f', 'lavfi', '-i', `sine=f=440:r=${rate}:d=2`, '-af', `atrim=end_sample=${samples}`, '-ac', String(channels)];
-  execFileSync(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...input, ...options, at(name)]);
-}
+const tone = (name: string, ...spec: [rate: number, samples: number, channels: number, options: string[]]) => writeTone(at(name), ...spec);
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'audio-alac-ape-wma-'));
@@ -82,7 +62,7 @@ describe('ALAC in Matroska', () => {
   it('leaves a packet the decoder rejects to it', async () => {
     const source = new FileSource(at('alac-damaged.mka'));
     const head = readFileSync(at('alac-damaged.mka'));
-    const input = { source, head, options: {}, detection: context.detection, size: () => source.size() };
+    const input = { source, head, options: {}, detection: audioContext.detection, size: () => source.size() };
     await expect(readMatroska(input)).rejects.toThrow(/ALAC packet the decoder may reject/);
     await source.close();
   });
@@ -90,7 +70,7 @@ describe('ALAC in Matroska', () => {
   it('leaves a cut file to the decoder', async () => {
     const source = new FileSource(at('alac-cut.mka'));
     const head = readFileSync(at('alac-cut.mka'));
-    const input = { source, head, options: {}, detection: context.detection, size: () => source.size() };
+    const input = { source, head, options: {}, detection: audioContext.detection, size: () => source.size() };
     await expect(readMatroska(input)).rejects.toBeInstanceOf(DecoderNeeded);
     await source.close();
   });
@@ -189,7 +169,7 @@ describe('Monkey\'s Audio before 3.98', () => {
   async function read(bytes: Uint8Array) {
     const source = new BufferSource(bytes);
     try {
-      return await readApe({ source, head: bytes, options: {}, detection: context.detection, size: () => source.size() });
+      return await readApe({ source, head: bytes, options: {}, detection: audioContext.detection, size: () => source.size() });
     } finally {
       await source.close();
     }

@@ -1,13 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ffmpegPath } from '../scripts/fixtures-audio.mjs';
-import { probeAudio } from '../src/probes/audio.js';
+import { measured, probeAudioFile as probe, writeTone } from './helpers/audio.js';
 import { parseMpegHeader } from '../src/probes/audio/mpeg.js';
-import type { ProbeContext } from '../src/probes/types.js';
-import { FileSource } from '../src/sources/file.js';
 
 /**
  * The in-process readers on the cases that used to go to ffprobe: 24-bit PCM in 4-byte slots,
@@ -15,32 +11,13 @@ import { FileSource } from '../src/sources/file.js';
  * are what ffprobe 5.1 (Debian) decodes from the same bytes (`-show_frames`, nb_samples summed).
  */
 
-const context: ProbeContext = { options: {}, detection: { modality: 'audio', mime: '', format: '', warnings: [] } };
 
-async function probe(path: string) {
-  const source = new FileSource(path);
-  try {
-    return await probeAudio(source, context);
-  } finally {
-    await source.close();
-  }
-}
 
-/** Probes and returns the SPEC fields with the duration as decoded samples, and the reader. */
-async function measured(path: string) {
-  const { metadata, details } = await probe(path);
-  const { codec, sample_rate, num_channels, bit_depth, duration } = metadata;
-  return { reader: details?.reader, codec, sample_rate, num_channels, bit_depth, samples: Math.round(duration! * sample_rate!) };
-}
 
 let dir: string;
 const at = (name: string) => join(dir, name);
 
-/** A sine tone of `samples` samples written by the pinned ffmpeg with the given output options. */
-function tone(name: string, rate: number, samples: number, channels: number, options: string[]): void {
-  const input = ['-f', 'lavfi', '-i', `sine=f=440:r=${rate}:d=2`, '-af', `atrim=end_sample=${samples}`, '-ac', String(channels)];
-  execFileSync(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...input, ...options, at(name)]);
-}
+const tone = (name: string, ...spec: [rate: number, samples: number, channels: number, options: string[]]) => writeTone(at(name), ...spec);
 
 /** Rewrites little-endian 16-bit fields of a file into a new one. */
 function patched(from: string, to: string, fields: [offset: number, value: number][]): void {

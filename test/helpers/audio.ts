@@ -1,0 +1,30 @@
+import { execFileSync } from 'node:child_process';
+import { ffmpegPath } from '../../scripts/fixtures-audio.mjs';
+import { probeAudio } from '../../src/probes/audio.js';
+import type { ProbeContext } from '../../src/probes/types.js';
+import { FileSource } from '../../src/sources/file.js';
+
+export const audioContext: ProbeContext = { options: {}, detection: { modality: 'audio', mime: '', format: '', warnings: [] } };
+
+/** probeAudio over a local file, closed afterwards. */
+export async function probeAudioFile(path: string) {
+  const source = new FileSource(path);
+  try {
+    return await probeAudio(source, audioContext);
+  } finally {
+    await source.close();
+  }
+}
+
+/** The SPEC fields with the duration as decoded samples, and the reader that answered. */
+export async function measured(path: string) {
+  const { metadata, details } = await probeAudioFile(path);
+  const { codec, sample_rate, num_channels, bit_depth, duration } = metadata;
+  return { reader: details?.reader, codec, sample_rate, num_channels, bit_depth, samples: Math.round(duration! * sample_rate!) };
+}
+
+/** A sine tone of `samples` samples written to `path` by the pinned ffmpeg with the given output options. */
+export function writeTone(path: string, rate: number, samples: number, channels: number, options: string[]): void {
+  const input = ['-f', 'lavfi', '-i', `sine=f=440:r=${rate}:d=2`, '-af', `atrim=end_sample=${samples}`, '-ac', String(channels)];
+  execFileSync(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...input, ...options, path]);
+}
