@@ -1,6 +1,7 @@
 /**
- * Huffman and band tables of FFmpeg's AAC decoder (libavcodec/aactab.c, release 5.1): the
- * scalefactor code (ff_aac_scalefactor_code / _bits), the 11 spectral codebooks
+ * The AAC standard's Huffman codebooks and scalefactor bands (ISO/IEC 14496-3, Annex 4.A; the
+ * same numbers in every decoder), laid out as FFmpeg 5.1's decoder uses them (libavcodec/aactab.c):
+ * the scalefactor code (ff_aac_scalefactor_code / _bits), the 11 spectral codebooks
  * (ff_aac_spectral_codes / _bits, indexed as the decoder's VLCs are: the symbol is the array
  * index) and the scalefactor band offsets for the sampling rates of 24 kHz and below
  * (ff_swb_offset_1024 / _128). Extracted byte for byte from Debian's libavcodec.so.59.37.100
