@@ -8,7 +8,7 @@
 import { ProbeError, SourceError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
-import { h264PicturesBeforeParameterSets, type AudioCodec, type VideoCodec } from './mpeg-es.js';
+import { h264PicturesBeforeParameterSets, sameBytes, type AudioCodec, type VideoCodec } from './mpeg-es.js';
 import { mpegVideoFacts, type MpegStream, type PesPacket } from './mpeg-facts.js';
 
 const SYNC = 0x47;
@@ -265,10 +265,6 @@ function findProgram(bytes: Uint8Array, layout: Layout): Program {
   }
   if (!program?.pmt) throw new NeedsFfprobe('MPEG-TS without PAT and PMT in the head');
   return program;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i]);
 }
 
 export async function mpegTsVideoFacts(source: ByteSource, head: Uint8Array, mime: string): Promise<VideoFacts> {
