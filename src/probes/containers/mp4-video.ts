@@ -33,12 +33,10 @@ export async function mp4VideoFacts(file: Mp4File, source: ByteSource): Promise<
   const movie = requireCompleteMovie(file, source.name);
   if (movie.compressed) throw new NeedsFfprobe('compressed movie box');
   if (!movie.header && movie.trackExtends.length === 0) throw new NeedsFfprobe('no movie header');
-  const track = firstVideoTrack(movie);
-  // Without a video track ffprobe can only refuse the file or find no video: the audio probe,
-  // which models what FFmpeg does with audio tracks, then has the say.
-  if (!track) throw new ProbeError('no_video_stream', `${source.name} has no video track`);
   // FFmpeg refuses the whole file for bad tables in any track, so every track must pass.
   movie.tracks.forEach(checkTables);
+  const track = firstVideoTrack(movie);
+  if (!track) throw new ProbeError('no_video_stream', `${source.name} has no video track`);
   requireSampleTables(track);
   const entry = onlyVisualEntry(track);
   // A trex makes FFmpeg drop the mvhd duration (mov_read_trex); moofs need one to be read at all.
