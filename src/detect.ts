@@ -27,12 +27,20 @@ const STREAMS_UNKNOWN = new Set(['asf']);
 /** file-type names an Ogg file by its first stream only. */
 const OGG_TYPES = new Set(['ogg', 'oga', 'ogv', 'ogx', 'opus', 'spx']);
 
-/** Identification packets of the video codecs Ogg carries: Theora, Dirac, VP8, OGM video. */
-const OGG_VIDEO_HEADERS = ['\x80theora', 'BBCD\x00', 'OVP80', '\x01video'];
+/** Identification packets of the video codecs Ogg carries: Theora, Dirac (new and old), VP8, OGM video. */
+const OGG_VIDEO_HEADERS = ['\x80theora', 'BBCD\x00', 'KW-DIRAC', 'OVP80', '\x01video'];
+/**
+ * Identification packets FFmpeg's Ogg demuxer reads as no video: Vorbis, Opus, FLAC (both
+ * mappings), Speex, CELT, PCM, OGM audio and text, Kate, Skeleton. Any other opening (the
+ * DirectShow OGM header, which may be either, or a codec FFmpeg does not know) leaves the
+ * streams unknown.
+ */
+const OGG_OTHER_HEADERS = ['\x01vorbis', 'OpusHead', '\x7fFLAC', 'fLaC', 'Speex   ', 'CELT    ', 'PCM     ', '\x01audio', '\x01text', '\x80kate', 'fishead\x00'];
 
 /**
  * What the beginning-of-stream pages of an Ogg file open: 'video' when any opens a video stream,
- * 'audio' when none does, 'unknown' when the prefix ends among them. All BOS pages come before
+ * 'audio' when every one opens a known stream of another kind, 'unknown' when one opens a codec
+ * not listed here or the prefix ends among them. All BOS pages come before
  * any data page, so a video stream muxed after an audio one is still within the prefix.
  */
 function oggStreamsKind(prefix: Uint8Array): 'video' | 'audio' | 'unknown' {
@@ -44,6 +52,7 @@ function oggStreamsKind(prefix: Uint8Array): 'video' | 'audio' | 'unknown' {
     const bodySize = prefix.subarray(page + 27, bodyStart).reduce((sum, lacing) => sum + lacing, 0);
     const opening = String.fromCharCode(...prefix.subarray(bodyStart, bodyStart + 8));
     if (OGG_VIDEO_HEADERS.some((header) => opening.startsWith(header))) return 'video';
+    if (!OGG_OTHER_HEADERS.some((header) => opening.startsWith(header))) return 'unknown';
     page = bodyStart + bodySize;
   }
   return wholeFile ? 'audio' : 'unknown';

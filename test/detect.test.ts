@@ -77,12 +77,15 @@ describe('detect', () => {
     const theora = bosPage(2, Buffer.concat([Buffer.from('\x80theora', 'latin1'), Buffer.alloc(35)]));
     expect(await detectBytes(Buffer.concat([vorbis, theora, Buffer.alloc(200)]), 'clip.ogg')).toMatchObject({ modality: 'video', mime: 'video/ogg' });
     expect(await detectBytes(Buffer.concat([vorbis, Buffer.alloc(200)]), 'song.ogg')).toMatchObject({ modality: 'audio', mime: 'audio/ogg' });
-    // A codec file-type does not know (application/ogg): every BOS page is in view and none is video.
-    const unknown = bosPage(3, Buffer.from('\x7fULAC\x01\x00\x00', 'latin1'));
-    expect(await detectBytes(unknown, 'stub.oga')).toMatchObject({ modality: 'audio', mime: 'audio/ogg' });
-    // ... unless the BOS pages run past the bytes detection reads: the streams are then unknown.
-    const manyUnknown = Buffer.concat(Array.from({ length: 200 }, (_, serial) => bosPage(serial, Buffer.from('\x7fULAC\x01\x00\x00', 'latin1'))));
-    expect(await detectBytes(manyUnknown, 'long.ogx')).toMatchObject({ modality: 'video' });
+    // Skeleton first (file-type: application/ogg), then Vorbis: every BOS page in view, none video.
+    const skeleton = bosPage(3, Buffer.concat([Buffer.from('fishead\x00', 'latin1'), Buffer.alloc(56)]));
+    expect(await detectBytes(Buffer.concat([skeleton, vorbis]), 'song.ogx')).toMatchObject({ modality: 'audio', mime: 'audio/ogg' });
+    // A DirectShow OGM header may be audio or video, and BOS pages running past the bytes detection
+    // reads leave the streams unknown: the video probe looks first.
+    const directShow = bosPage(4, Buffer.from('\x01Direct Show Samples embedded in Ogg', 'latin1'));
+    expect(await detectBytes(Buffer.concat([skeleton, directShow]), 'clip.ogx')).toMatchObject({ modality: 'video' });
+    const manySkeletons = Buffer.concat(Array.from({ length: 100 }, (_, serial) => bosPage(serial, Buffer.concat([Buffer.from('fishead\x00', 'latin1'), Buffer.alloc(56)]))));
+    expect(await detectBytes(manySkeletons, 'long.ogx')).toMatchObject({ modality: 'video' });
   });
 
   it('finds DICOM without a preamble and NIfTI by header', async () => {

@@ -78,6 +78,25 @@ describe('MPEG-TS and MPEG-PS video in-process', () => {
     expect(result.metadata).toMatchObject({ fps: 24000 / 1001, duration: 0.125122 }); // ffprobe 5.1: r_frame_rate 24000/1001, 0.125122 s
   });
 
+  it('leaves a TS whose PMT lists no stream at all to ffprobe (FFmpeg then makes streams of the PES it meets)', async () => {
+    const ts = Buffer.from(readFileSync(paths['h264-25.ts']!));
+    const pid = (at: number) => ((ts[at + 1]! & 0x1f) << 8) | ts[at + 2]!;
+    let pat = 0;
+    while (pid(pat) !== 0) pat += 188;
+    const pmtPid = ((ts[pat + 5 + 10]! & 0x1f) << 8) | ts[pat + 5 + 11]!; // the PAT's only program
+    for (let at = 0; at + 188 <= ts.byteLength; at += 188) {
+      if (pid(at) !== pmtPid || !(ts[at + 1]! & 0x40)) continue;
+      const section = at + 4 + 1 + ts[at + 4]!; // after the pointer field
+      const programInfo = ((ts[section + 10]! & 0x0f) << 8) | ts[section + 11]!;
+      ts.writeUInt16BE(0xb000 | (13 + programInfo), section + 1); // section_length: no ES loop left
+    }
+    const emptied = join(dir, 'empty-pmt.ts');
+    writeFileSync(emptied, ts);
+    const result = await probe(emptied);
+    expect(result.details?.reader).toBe('ffprobe');
+    expect(result.metadata).toMatchObject({ fps: 25, width: 320, height: 240 });
+  });
+
   it('says no_video_stream for a TS whose PMT lists only audio, without ffprobe (the audio probe takes it)', async () => {
     const path = join(dir, 'ac3-only.ts');
     await run(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...TONE, '-t', '1', '-c:a', 'ac3', path]);

@@ -240,13 +240,17 @@ interface ProcessOutput {
 /**
  * ffprobe processes running at once, whatever the number of inputs in flight: each is CPU-bound
  * (its start alone is ~70 ms of dynamic linking) and holds ~50 MB, so more than one per core
- * only queues in the kernel and grows memory. Waiting for a slot does not count towards the
- * time limit, which starts with the process.
+ * only queues in the kernel and grows memory. Waiting for a slot does not count towards
+ * ffprobe's own time limit, which starts with the process; the probe's overall limit includes it.
  */
 const processSlots = new Limiter(availableParallelism());
 
 function runProcess(binary: string, args: string[], source: ByteSource, options: ProbeOptions): Promise<ProcessOutput> {
-  return processSlots.run(() => runOneProcess(binary, args, source, options));
+  return processSlots.run(async () => {
+    // A probe cancelled or timed out while it waited starts no process.
+    if (options.signal?.aborted) throw new ProbeError('io_error', `ffprobe was not started on ${source.name}: the probe was cancelled`);
+    return runOneProcess(binary, args, source, options);
+  });
 }
 
 function runOneProcess(binary: string, args: string[], source: ByteSource, options: ProbeOptions): Promise<ProcessOutput> {

@@ -276,7 +276,8 @@ export async function mpegTsVideoFacts(source: ByteSource, head: Uint8Array, mim
   const { bytes: headBytes, program, collector } = await readHead(source, size, layout);
   // ffprobe's streams are the PMT's, each type there is one FFmpeg maps as modelled here: without
   // a video type it finds no video stream either, and the audio probe takes the file.
-  if (![...program.streams.values()].some((kind) => kind.type === 'video')) {
+  // An empty PMT is not that: FFmpeg then makes streams of the PES it meets on other PIDs.
+  if (program.streams.size > 0 && ![...program.streams.values()].some((kind) => kind.type === 'video')) {
     throw new ProbeError('no_video_stream', `${source.name} has no video stream (the MPEG-TS PMT lists only audio)`);
   }
   const wholeFile = headBytes.byteLength === size;
