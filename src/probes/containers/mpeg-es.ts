@@ -67,7 +67,7 @@ const SEI_PIC_TIMING = 1;
  * How long the pictures before the first SPS/PPS may last (by the SPS frame rate), well within
  * find_stream_info's 7 s, so that no stream's analysis ends it before the parser meets them.
  */
-const MAX_UNPARSED_TICKS = 4 * 90000;
+export const MAX_UNPARSED_TICKS = 4 * 90000;
 
 interface H264Picture {
   b: boolean;

@@ -8,7 +8,7 @@
 import { ProbeError, SourceError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
-import { h264PicturesBeforeParameterSets, sameBytes, type AudioCodec, type VideoCodec } from './mpeg-es.js';
+import { h264PicturesBeforeParameterSets, MAX_UNPARSED_TICKS, sameBytes, type AudioCodec, type VideoCodec } from './mpeg-es.js';
 import { mpegVideoFacts, type MpegStream, type PesPacket } from './mpeg-facts.js';
 
 const SYNC = 0x47;
@@ -20,8 +20,6 @@ const TAIL_BYTES = 250_000;
 const HEAD_FIRST = 256 * 1024;
 const HEAD_LIMIT = 2 * 1024 * 1024;
 const HEAD_FRAMES = 40;
-/** find_stream_info must meet the first SPS/PPS well before any stream's analysis (7 s) may end it. */
-const MAX_UNPARSED_SPAN = 4 * 90000;
 /** Packets resync may mistake for packets before it finds the real packet grid. */
 const MAX_FALSE_SYNCS = 64;
 
@@ -317,7 +315,7 @@ function checkUnparsedSpan(streams: MpegStream[]): void {
   const handedOver = video.head[Math.min(unparsed + 2, video.head.length - 1)]!;
   const starts = streams.map((stream) => stream.head[0]).map((pes) => pes && Math.min(pes.pts ?? Infinity, pes.dts ?? Infinity));
   const span = (handedOver.dts ?? handedOver.pts ?? Infinity) - Math.min(...starts.map((start) => start ?? -Infinity));
-  if (!(span <= MAX_UNPARSED_SPAN)) throw new NeedsFfprobe('MPEG-TS: the first parsed H.264 picture comes over 4 s into the streams');
+  if (!(span <= MAX_UNPARSED_TICKS)) throw new NeedsFfprobe('MPEG-TS: the first parsed H.264 picture comes over 4 s into the streams');
 }
 
 /**
