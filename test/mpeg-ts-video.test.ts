@@ -4,20 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeVideoFile, writeVideoFixtures } from './helpers/video.js';
 import { ffmpegPath } from '../scripts/fixtures-video.mjs';
 import { ProbeError } from '../src/errors.js';
 import { FrameRateGuess } from '../src/probes/containers/frame-rate-guess.js';
 import { averageFrameRate, MPEG_CLOCK } from '../src/probes/containers/mpeg-rates.js';
-import { probeVideo } from '../src/probes/video.js';
-import { FileSource } from '../src/sources/index.js';
-import type { ProbeContext } from '../src/probes/types.js';
 
 const run = promisify(execFile);
 
-const context: ProbeContext = {
-  options: {},
-  detection: { modality: 'video', mime: 'video/mp2t', format: '', warnings: [] },
-};
 
 const VIDEO = (size: string, rate: string) => ['-f', 'lavfi', '-i', `testsrc=size=${size}:rate=${rate}`];
 /** testsrc2 moves: its frames do not compress to a few hundred bytes. */
@@ -50,24 +44,15 @@ const paths: Record<string, string> = {};
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mpeg-ts-test-'));
-  for (const [name, { args }] of Object.entries({ ...FIXTURES, ...PROGRAM_STREAMS })) {
-    paths[name] = join(dir, name);
-    await run(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...args, paths[name]!], { maxBuffer: 1 << 20 });
-  }
+  const fixtures = Object.entries({ ...FIXTURES, ...PROGRAM_STREAMS }).map(([name, { args }]) => [name, args]);
+  Object.assign(paths, await writeVideoFixtures(dir, Object.fromEntries(fixtures)));
 }, 120_000);
 
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function probe(path: string) {
-  const source = new FileSource(path, path);
-  try {
-    return await probeVideo(source, context);
-  } finally {
-    await source.close();
-  }
-}
+const probe = (path: string) => probeVideoFile(path, 'video/mp2t');
 
 describe('MPEG-TS and MPEG-PS video in-process', () => {
   it('times a 3-frame 24000/1001 TS as ffprobe does (its rate guess needs codec_info_duration >= 1001*11.5/rate)', async () => {

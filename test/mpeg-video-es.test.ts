@@ -4,19 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeVideoFile, writeVideoFixtures } from './helpers/video.js';
 import { ffmpegPath } from '../scripts/fixtures-video.mjs';
 import { NeedsFfprobe } from '../src/probes/containers/facts.js';
 import { mpegVideoEsFacts } from '../src/probes/containers/mpeg-video-es.js';
-import { probeVideo } from '../src/probes/video.js';
 import { FileSource } from '../src/sources/index.js';
-import type { ProbeContext } from '../src/probes/types.js';
 
 const run = promisify(execFile);
 
-const context: ProbeContext = {
-  options: {},
-  detection: { modality: 'video', mime: 'video/mpeg', format: 'mpeg', warnings: [] },
-};
 
 /** testsrc2 moves, so frames do not compress to nothing. */
 const SOURCE = (size: string, rate: string, seconds: number) => ['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${rate}:duration=${seconds}`];
@@ -43,24 +38,15 @@ const paths: Record<string, string> = {};
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mpeg-video-es-test-'));
-  for (const [name, { args }] of Object.entries(FIXTURES)) {
-    paths[name] = join(dir, name);
-    await run(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...args, paths[name]!], { maxBuffer: 1 << 20 });
-  }
+  const fixtures = Object.entries(FIXTURES).map(([name, { args }]) => [name, args]);
+  Object.assign(paths, await writeVideoFixtures(dir, Object.fromEntries(fixtures)));
 }, 120_000);
 
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function probe(path: string) {
-  const source = new FileSource(path, path);
-  try {
-    return await probeVideo(source, context);
-  } finally {
-    await source.close();
-  }
-}
+const probe = (path: string) => probeVideoFile(path, 'video/mpeg');
 
 async function facts(path: string) {
   const source = new FileSource(path, path);
