@@ -1,17 +1,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { probeAudio } from '../src/probes/audio.js';
+import { audioContext, probeAudioSource } from './helpers/audio.js';
 import { readAdts } from '../src/probes/audio/adts.js';
 import { isAdtsWithoutRate, readRatelessAdts } from '../src/probes/audio/adts-rateless.js';
 import { readDff } from '../src/probes/audio/dff.js';
 import { DecoderNeeded, type AudioInput } from '../src/probes/audio/facts.js';
 import { readMpeg } from '../src/probes/audio/mpeg.js';
 import { isMusepackBeforeSv7 } from '../src/probes/audio/musepack.js';
-import type { ProbeContext } from '../src/probes/types.js';
 import { BufferSource } from '../src/sources/buffer.js';
 import { FileSource } from '../src/sources/file.js';
-import type { ByteSource } from '../src/sources/source.js';
 
 /**
  * Files ffmpeg 5.1 opens with a demuxer it is sure of and then cannot read: the probe refuses
@@ -20,22 +18,15 @@ import type { ByteSource } from '../src/sources/source.js';
  * 5.1.9 on the same bytes (the refusals: ffprobe exits with an error or decodes nothing).
  */
 
-const context: ProbeContext = { options: {}, detection: { modality: 'audio', mime: '', format: '', warnings: [] } };
 
-async function probe(source: ByteSource) {
-  try {
-    return await probeAudio(source, context);
-  } finally {
-    await source.close();
-  }
-}
+const probe = probeAudioSource;
 
 const probeBytes = (bytes: Uint8Array, name: string) => probe(new BufferSource(bytes, name));
 
 /** Calls a reader directly, to see a DecoderNeeded that the probe would hand to ffprobe. */
 function readerInput(bytes: Uint8Array, name: string): AudioInput {
   const source = new BufferSource(bytes, name);
-  return { source, head: bytes.subarray(0, 65536), options: {}, detection: context.detection, size: () => source.size() };
+  return { source, head: bytes.subarray(0, 65536), options: {}, detection: audioContext.detection, size: () => source.size() };
 }
 
 const concat = (...parts: (Uint8Array | number[] | string)[]) =>

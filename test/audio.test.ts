@@ -2,23 +2,14 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { probeAudioSource } from './helpers/audio.js';
 import { generateAudioFixtures } from '../scripts/fixtures-audio.mjs';
-import { probeAudio } from '../src/probes/audio.js';
-import type { ProbeContext } from '../src/probes/types.js';
 import { BufferSource } from '../src/sources/buffer.js';
 import { FileSource } from '../src/sources/file.js';
-import type { ByteSource } from '../src/sources/source.js';
 import { StreamSource } from '../src/sources/stream.js';
 
-const context: ProbeContext = { options: {}, detection: { modality: 'audio', mime: '', format: '', warnings: [] } };
 
-async function probe(source: ByteSource) {
-  try {
-    return await probeAudio(source, context);
-  } finally {
-    await source.close();
-  }
-}
+const probe = probeAudioSource;
 
 const probePath = (path: string) => probe(new FileSource(path));
 

@@ -3,18 +3,21 @@ import { ffmpegPath } from '../../scripts/fixtures-audio.mjs';
 import { probeAudio } from '../../src/probes/audio.js';
 import type { ProbeContext } from '../../src/probes/types.js';
 import { FileSource } from '../../src/sources/file.js';
+import type { ByteSource } from '../../src/sources/source.js';
 
 export const audioContext: ProbeContext = { options: {}, detection: { modality: 'audio', mime: '', format: '', warnings: [] } };
 
-/** probeAudio over a local file, closed afterwards. */
-export async function probeAudioFile(path: string) {
-  const source = new FileSource(path);
+/** probeAudio over a source, closed afterwards. */
+export async function probeAudioSource(source: ByteSource) {
   try {
     return await probeAudio(source, audioContext);
   } finally {
     await source.close();
   }
 }
+
+/** probeAudio over a local file, closed afterwards. */
+export const probeAudioFile = (path: string) => probeAudioSource(new FileSource(path));
 
 /** The SPEC fields with the duration as decoded samples, and the reader that answered. */
 export async function measured(path: string) {
