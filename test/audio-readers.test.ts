@@ -38,6 +38,7 @@ beforeAll(() => {
   tone('s32.wav', 48000, 12000, 2, ['-c:a', 'pcm_s32le']);
   patched('s32.wav', 's24-in-32.wav', [[38, 24]]);
   tone('s24.wav', 44100, 22050, 2, ['-c:a', 'pcm_s24le']);
+  tone('s16-long.wav', 44100, 88200, 2, ['-c:a', 'pcm_s16le']);
   patched('s24.wav', 's24-block-align-0.wav', [[32, 0]]);
   tone('ima.wav', 44100, 10000, 2, ['-c:a', 'adpcm_ima_wav']);
   tone('ima-mono.wav', 22050, 10000, 1, ['-c:a', 'adpcm_ima_wav']);
@@ -78,6 +79,22 @@ describe('WAV', () => {
     bytes[data + 2 * 2048 + 2] = 89; // step index of the third block (block align 2048)
     writeFileSync(at('ima-bad-step.wav'), bytes);
     expect((await probe(at('ima-bad-step.wav'))).details?.reader).toBe('ffprobe');
+  });
+
+  it('leaves 16-bit PCM holding a DTS or S/PDIF sync word in the first 128 KiB to the decoder, and only then', async () => {
+    const bytes = readFileSync(at('s16-long.wav'));
+    const data = bytes.indexOf('data') + 8;
+    const planted = (name: string, at: number, word: number) => {
+      const copy = Buffer.from(bytes);
+      copy.writeUInt32BE(word, data + at);
+      writeFileSync(join(dir, name), copy);
+      return join(dir, name);
+    };
+    const dts = await probe(planted('dts-word.wav', 70_001, 0x7ffe8001));
+    expect(dts.details).toEqual({ reader: 'ffprobe', fallback: `WAV PCM data with a compressed-audio sync word at byte ${data + 70_001}` });
+    const spdif = await probe(planted('spdif-word.wav', 3, 0x72f81f4e));
+    expect(spdif.details?.fallback).toBe(`WAV PCM data with a compressed-audio sync word at byte ${data + 3}`);
+    expect((await probe(planted('late-word.wav', 32 * 4096, 0x7ffe8001))).details).toEqual({ reader: 'wav' });
   });
 });
 

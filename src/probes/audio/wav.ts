@@ -207,7 +207,11 @@ export function pcmFrames(dataBytes: number, frameBytes: number, blockAlign: num
 /** ffmpeg's stream probe reads about 32 packets of 16-bit PCM to look for a compressed format. */
 const STREAM_PROBE_BYTES = 32 * 4096;
 /** Sync words of formats found anywhere in the probed data: IEC 61937 (both byte orders), DTS (16/14-bit, BE/LE), TrueHD. */
-const SYNC_WORDS = [0x72f81f4e, 0xf8724e1f, 0x7ffe8001, 0xfe7f0180, 0x1fffe800, 0xff1f00e8, 0xf8726fba];
+const SYNC_WORDS = [0x72f81f4e, 0xf8724e1f, 0x7ffe8001, 0xfe7f0180, 0x1fffe800, 0xff1f00e8, 0xf8726fba].map((word) => {
+  const bytes = Buffer.alloc(4);
+  bytes.writeUInt32BE(word);
+  return bytes;
+});
 
 /**
  * Integer PCM may hold a compressed stream that ffmpeg's S/PDIF detection or (16-bit PCM only)
@@ -216,15 +220,20 @@ const SYNC_WORDS = [0x72f81f4e, 0xf8724e1f, 0x7ffe8001, 0xfe7f0180, 0x1fffe800, 
  */
 async function checkNotCompressed(input: AudioInput, stream: WavStream, probed: boolean): Promise<void> {
   const bytes = await input.source.read(stream.start, Math.min(stream.bytes, STREAM_PROBE_BYTES));
-  for (let i = 0; i + 4 <= bytes.byteLength; i++) {
-    if (SYNC_WORDS.includes(u32be(bytes, i))) throw new DecoderNeeded(MIME, `WAV PCM data with a compressed-audio sync word at byte ${stream.start + i}`);
-  }
+  const found = firstSyncWord(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  if (found >= 0) throw new DecoderNeeded(MIME, `WAV PCM data with a compressed-audio sync word at byte ${stream.start + found}`);
   let first = 0;
   while (first < bytes.byteLength && bytes[first] === 0) first++;
   if (!probed || first + 4 > bytes.byteLength) return;
   const word = u32be(bytes, first);
   const framed = twoFrames(bytes, first, mpegFrameSize) || twoFrames(bytes, first, adtsFrameSize) || word >>> 16 === 0x0b77 || word >>> 21 === 0x2b7 || word === 0x464f524d; // AC-3, LOAS, 'FORM'
   if (framed) throw new DecoderNeeded(MIME, 'WAV PCM data that starts like a compressed stream');
+}
+
+/** Where the first sync word starts in `bytes`, or -1 (a native search: 128 KiB per file). */
+function firstSyncWord(bytes: Buffer): number {
+  const found = SYNC_WORDS.map((word) => bytes.indexOf(word)).filter((at) => at >= 0);
+  return found.length > 0 ? Math.min(...found) : -1;
 }
 
 const mpegFrameSize = (b: Uint8Array, o: number) => (o + 4 <= b.byteLength ? parseMpegHeader(u32be(b, o))?.frameSize : undefined);
