@@ -44,6 +44,7 @@ beforeAll(() => {
   tone('ima-mono.wav', 22050, 10000, 1, ['-c:a', 'adpcm_ima_wav']);
   tone('mp3.wav', 44100, 22050, 2, ['-c:a', 'libmp3lame', '-b:a', '128k', '-f', 'wav']);
   tone('cbr.mp3', 44100, 44100, 2, ['-c:a', 'libmp3lame', '-b:a', '128k', '-write_xing', '0']);
+  tone('cbr-48k.mp3', 48000, 4800, 2, ['-c:a', 'libmp3lame', '-b:a', '128k', '-write_xing', '0', '-id3v2_version', '0']);
   tone('aac.mka', 48000, 48000, 2, ['-c:a', 'aac', '-b:a', '128k']);
   tone('mp3.mka', 44100, 22050, 2, ['-c:a', 'libmp3lame', '-b:a', '128k']);
   tone('aac-22k.mka', 22050, 22050, 1, ['-c:a', 'aac', '-b:a', '64k']);
@@ -106,6 +107,18 @@ describe('MPEG audio after junk', () => {
 
   it('keeps the frame after zero bytes, which the decoder skips', async () => {
     expect(await measured(at('zeros.mp3'))).toMatchObject({ reader: 'mpeg', samples: 40 * 1152 });
+  });
+});
+
+describe('MPEG audio joined from files of different sample rates', () => {
+  it('is refused: ffprobe names the first rate, counts samples at the last, and ffmpeg plays each part at its own', async () => {
+    // ffmpeg -f null plays this 44100 + 48000 Hz join in 1.19 s; the decoder fallback said 46 frames at 48000 Hz, 1.10 s.
+    const first = readFileSync(at('cbr.mp3'));
+    writeFileSync(at('joined-rates.mp3'), Buffer.concat([first, readFileSync(at('cbr-48k.mp3'))]));
+    await expect(probe(at('joined-rates.mp3'))).rejects.toMatchObject({
+      code: 'corrupt_file',
+      message: `the MPEG audio sample rate changes at byte ${first.byteLength} (44100 Hz to 48000 Hz)`,
+    });
   });
 });
 
