@@ -45,6 +45,10 @@ beforeAll(() => {
   tone('mp3.wav', 44100, 22050, 2, ['-c:a', 'libmp3lame', '-b:a', '128k', '-f', 'wav']);
   tone('cbr.mp3', 44100, 44100, 2, ['-c:a', 'libmp3lame', '-b:a', '128k', '-write_xing', '0']);
   tone('cbr-48k.mp3', 48000, 4800, 2, ['-c:a', 'libmp3lame', '-b:a', '128k', '-write_xing', '0', '-id3v2_version', '0']);
+  tone('tone-44k.aac', 44100, 44100, 1, ['-c:a', 'aac', '-f', 'adts']);
+  tone('tone-48k.aac', 48000, 24000, 1, ['-c:a', 'aac', '-f', 'adts']);
+  tone('tone-44k.ac3', 44100, 44100, 2, ['-c:a', 'ac3']);
+  tone('tone-48k.ac3', 48000, 24000, 2, ['-c:a', 'ac3']);
   tone('aac.mka', 48000, 48000, 2, ['-c:a', 'aac', '-b:a', '128k']);
   tone('mp3.mka', 44100, 22050, 2, ['-c:a', 'libmp3lame', '-b:a', '128k']);
   tone('aac-22k.mka', 22050, 22050, 1, ['-c:a', 'aac', '-b:a', '64k']);
@@ -110,14 +114,36 @@ describe('MPEG audio after junk', () => {
   });
 });
 
-describe('MPEG audio joined from files of different sample rates', () => {
-  it('is refused: ffprobe names the first rate, counts samples at the last, and ffmpeg plays each part at its own', async () => {
-    // ffmpeg -f null plays this 44100 + 48000 Hz join in 1.19 s; the decoder fallback said 46 frames at 48000 Hz, 1.10 s.
-    const first = readFileSync(at('cbr.mp3'));
-    writeFileSync(at('joined-rates.mp3'), Buffer.concat([first, readFileSync(at('cbr-48k.mp3'))]));
+describe('streams joined from files of different sample rates', () => {
+  // ffprobe names the first rate, the decoder fallback counted every sample at the last one, and
+  // ffmpeg -f null plays each part at its own rate: no pair of SPEC values describes the stream.
+  const joined = (name: string, first: string, second: string) => {
+    const head = readFileSync(at(first));
+    writeFileSync(at(name), Buffer.concat([head, readFileSync(at(second))]));
+    return head.byteLength;
+  };
+
+  it('refuses MPEG audio (ffmpeg plays this 44100 + 48000 Hz join in 1.19 s; the decoder fallback said 1.10 s)', async () => {
+    const at44k = joined('joined-rates.mp3', 'cbr.mp3', 'cbr-48k.mp3');
     await expect(probe(at('joined-rates.mp3'))).rejects.toMatchObject({
       code: 'corrupt_file',
-      message: `the MPEG audio sample rate changes at byte ${first.byteLength} (44100 Hz to 48000 Hz)`,
+      message: `the MPEG audio sample rate changes at byte ${at44k} (44100 Hz to 48000 Hz)`,
+    });
+  });
+
+  it('refuses ADTS, whose frame walk used to stop at the first frame of the second part', async () => {
+    const at44k = joined('joined-rates.aac', 'tone-44k.aac', 'tone-48k.aac');
+    await expect(probe(at('joined-rates.aac'))).rejects.toMatchObject({
+      code: 'corrupt_file',
+      message: `the ADTS sample rate changes at byte ${at44k} (44100 Hz to 48000 Hz)`,
+    });
+  });
+
+  it('refuses AC-3', async () => {
+    const at44k = joined('joined-rates.ac3', 'tone-44k.ac3', 'tone-48k.ac3');
+    await expect(probe(at('joined-rates.ac3'))).rejects.toMatchObject({
+      code: 'corrupt_file',
+      message: `the AC-3 sample rate changes at byte ${at44k} (44100 Hz to 48000 Hz)`,
     });
   });
 });

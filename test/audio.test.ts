@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { probeAudioSource } from './helpers/audio.js';
+import { probeAudioSource, writeTone } from './helpers/audio.js';
 import { generateAudioFixtures } from '../scripts/fixtures-audio.mjs';
 import { BufferSource } from '../src/sources/buffer.js';
 import { FileSource } from '../src/sources/file.js';
@@ -173,7 +174,9 @@ describe('probeAudio on generated fixtures', () => {
   });
 
   it('refuses a stream whose channel count changes (two MP3 files joined end to end)', async () => {
-    const joined = Buffer.concat([readFileSync(paths['mp3-cbr']!), readFileSync(paths['mp3-mono-22k']!)]);
+    const mono = join(mkdtempSync(join(tmpdir(), 'mono-44k-')), 'mono-44k.mp3');
+    writeTone(mono, 44100, 11025, 1, ['-c:a', 'libmp3lame', '-b:a', '64k']);
+    const joined = Buffer.concat([readFileSync(paths['mp3-cbr']!), readFileSync(mono)]);
     await expect(probe(new BufferSource(joined, 'joined.mp3'))).rejects.toMatchObject({ code: 'corrupt_file', message: expect.stringMatching(/channel count changes/) });
   });
 

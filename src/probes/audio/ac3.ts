@@ -10,7 +10,8 @@ import { containerMime } from './mime.js';
  * the decoded length is the frame count when every frame is intact. Only files that are frames
  * end to end, each passing its CRC, with one layout throughout, are measured here; anything a
  * decoder might conceal, resync over or reconfigure for (junk, CRC errors, dependent or extra
- * substreams, reduced-rate AC-3, E-AC-3 frames of fewer than 6 blocks) is left to it.
+ * substreams, reduced-rate AC-3, E-AC-3 frames of fewer than 6 blocks) is left to it. Streams
+ * joined from files of different sample rates are refused: no one rate describes them.
  */
 
 /** Enough for every header field read here. */
@@ -50,6 +51,10 @@ export async function readAc3(input: AudioInput): Promise<AudioFacts> {
       throw new ProbeError('truncated', `the AC-3 frame at byte ${offset} declares ${frame.size} bytes, the file holds ${end - offset}`);
     }
     first ??= frame;
+    if (frame.sampleRate !== first.sampleRate && isIntact(await reader.bytes(offset, frame.size))) {
+      // ffprobe names the first rate and its decoded samples are counted at the last: no one rate describes the stream.
+      throw new ProbeError('corrupt_file', `the AC-3 sample rate changes at byte ${offset} (${first.sampleRate} Hz to ${frame.sampleRate} Hz)`);
+    }
     if (!sameLayout(frame, first)) {
       throw new DecoderNeeded(mime, `AC-3 stream changes layout at byte ${offset}`);
     }

@@ -145,5 +145,16 @@ function adtsFrames(first: AdtsHeader): FrameSyntax {
       if (header.rawBlocks !== 0) throw new DecoderNeeded(MIME, 'ADTS frame with several raw data blocks');
       return header.frameLength;
     },
+    async refuseParameterChange(reader, offset, end) {
+      const header = parseAdtsHeader(await reader.bytes(offset, HEADER_BYTES), 0);
+      if (!header || offset + header.frameLength + HEADER_BYTES > end) return;
+      const next = parseAdtsHeader(await reader.bytes(offset + header.frameLength, HEADER_BYTES), 0);
+      if (next?.fixed !== header.fixed) return;
+      // ffprobe names the first rate and its decoded samples are counted at the last: no one rate describes the stream.
+      if (header.sampleRate !== first.sampleRate) {
+        throw new ProbeError('corrupt_file', `the ADTS sample rate changes at byte ${offset} (${first.sampleRate} Hz to ${header.sampleRate} Hz)`);
+      }
+      throw new DecoderNeeded(MIME, `ADTS stream parameters change at byte ${offset}`);
+    },
   };
 }

@@ -16,6 +16,12 @@ export interface FrameSyntax {
   cutLastFrame: 'truncated' | 'decoded';
   /** Size of the frame starting at `offset` if it is a frame of this stream, else undefined. */
   frameSize(bytes: Uint8Array, offset: number): number | undefined;
+  /**
+   * Called where the chain of this stream's frames breaks: throws when frames of the same syntax
+   * but other parameters go on from there (streams joined end to end), which the demuxer still
+   * hands to the decoder.
+   */
+  refuseParameterChange?(reader: BlockReader, offset: number, end: number): Promise<void>;
 }
 
 /**
@@ -29,6 +35,7 @@ export async function countFrames(reader: BlockReader, offset: number, end: numb
   while (offset + syntax.headerBytes <= end) {
     const size = syntax.frameSize(await reader.bytes(offset, syntax.headerBytes), 0);
     if (size === undefined) {
+      await syntax.refuseParameterChange?.(reader, offset, end);
       if (await framesFollow(reader, offset + 1, end, syntax)) {
         throw new DecoderNeeded(syntax.mime, `${syntax.name} frames resume after junk at byte ${offset}`);
       }

@@ -360,13 +360,17 @@ export interface MpegStream {
 }
 
 /**
- * Streams joined from files of different sample rates have no one rate: ffprobe names the first
- * frames' rate, its decoded frames are counted at the last one, and ffmpeg plays each part at its
- * own rate (resampled), so no pair of SPEC values describes them.
+ * Streams joined from files of different sample rates or channel counts have no one answer:
+ * ffprobe names the first frames' layout, its decoded frames are counted at the last one, and
+ * ffmpeg plays each part at its own rate (resampled), so no set of SPEC values describes them.
  */
-function refuseRateChange(first: MpegHeader, frame: MpegHeader, offset: number): void {
-  if (frame.sampleRate === first.sampleRate) return;
-  throw new ProbeError('corrupt_file', `the MPEG audio sample rate changes at byte ${offset} (${first.sampleRate} Hz to ${frame.sampleRate} Hz)`);
+function refuseLayoutChange(first: MpegHeader, frame: MpegHeader, offset: number): void {
+  if (frame.sampleRate !== first.sampleRate) {
+    throw new ProbeError('corrupt_file', `the MPEG audio sample rate changes at byte ${offset} (${first.sampleRate} Hz to ${frame.sampleRate} Hz)`);
+  }
+  if (frame.channels !== first.channels) {
+    throw new ProbeError('corrupt_file', `the MPEG audio channel count changes at byte ${offset} (${first.channels} to ${frame.channels})`);
+  }
 }
 
 /**
@@ -375,8 +379,8 @@ function refuseRateChange(first: MpegHeader, frame: MpegHeader, offset: number):
  * header, then taking the frame's length whatever it holds); a packet is the junk before a
  * frame plus the frame. The decoder skips leading zero bytes and drops a packet that then does
  * not start with a header, and a layer III frame whose side information it rejects. A frame cut
- * by the end is still decoded. A frame at another sample rate is refused; one that changes the
- * stream's version or layer at the same rate is left to the decoder. `onFrame` hears where each packet ends and whether it decodes.
+ * by the end is still decoded. A frame at another sample rate or channel count is refused; one
+ * that changes the stream's version or layer at the same rate is left to the decoder. `onFrame` hears where each packet ends and whether it decodes.
  */
 export async function parseMpegStream(
   reader: BlockReader,
@@ -395,7 +399,7 @@ export async function parseMpegStream(
     const decodes = (junk === 0 || (await allZero(reader, packet, junk))) && layer3SideInfoValid(frame, found.header);
     if (junk > 0 || !decodes) stream.irregular.push(stream.parsed);
     if (decodes) {
-      refuseRateChange(first, found.header, found.offset);
+      refuseLayoutChange(first, found.header, found.offset);
       if (((found.header.raw ^ first.raw) & SAME_HEADER_MASK) !== 0) throw new DecoderNeeded(mime, `MPEG stream parameters change at byte ${found.offset}`);
       stream.frames++;
     }
