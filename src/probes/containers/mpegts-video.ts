@@ -10,10 +10,24 @@ import type { ByteSource } from '../../sources/source.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
 import { h264PicturesBeforeParameterSets, MAX_UNPARSED_TICKS, sameBytes, type AudioCodec, type VideoCodec } from './mpeg-es.js';
 import { mpegVideoFacts, type MpegStream, type PesPacket } from './mpeg-facts.js';
+import { mayProbeAsVideo } from './content-probe.js';
+import { readPmtStreams, sectionCrcIsValid, type EsInfo } from './mpegts-streams.js';
 
 const SYNC = 0x47;
 const TS_BYTES = 188;
 const PAT_PID = 0;
+/** PIDs FFmpeg reads tables from (SDT, EIT) before any PMT names a stream. */
+const SDT_PID = 0x11;
+const EIT_PID = 0x12;
+/** FFmpeg's max_probe_packets: the most packets of a stream set_codec_from_probe_data sees. */
+const MAX_PROBE_PACKETS = 2500;
+/** Reads while gathering those packets. */
+const PROBE_CHUNK = 188 * 192 * 32;
+/**
+ * Stream ids mpegts_push_data sets no probe request for (program stream map, private stream 2,
+ * ECM, EMM, directory, DSM-CC, H.222.1 type E), and the padding stream it skips.
+ */
+const NOT_PROBED_STREAM_IDS = new Set([0xbc, 0xbe, 0xbf, 0xf0, 0xf1, 0xf2, 0xf8, 0xff]);
 /** ff_read_packet's window for the duration (DURATION_MAX_READ_SIZE). */
 const TAIL_BYTES = 250_000;
 /** Head reads: enough frames to settle the frame rates, never more than this. */
@@ -25,29 +39,25 @@ const MAX_FALSE_SYNCS = 64;
 
 type Kind = { type: 'video'; codec: VideoCodec } | { type: 'audio'; codec: AudioCodec };
 
-/** PMT stream_type -> what FFmpeg makes of it, for the types modelled. */
-const STREAM_TYPES: Record<number, Kind> = {
-  0x01: { type: 'video', codec: 'mpeg-video' },
-  0x02: { type: 'video', codec: 'mpeg-video' },
-  0x1b: { type: 'video', codec: 'h264' },
-  0x03: { type: 'audio', codec: 'mpeg-audio' },
-  0x04: { type: 'audio', codec: 'mpeg-audio' },
-  0x0f: { type: 'audio', codec: 'aac' },
-  0x81: { type: 'audio', codec: 'ac3' },
+/** FFmpeg's codecs (see mpegts-streams.ts) that the MPEG readers time. */
+const MODELLED: Record<string, Kind> = {
+  mpeg2video: { type: 'video', codec: 'mpeg-video' },
+  h264: { type: 'video', codec: 'h264' },
+  mp3: { type: 'audio', codec: 'mpeg-audio' },
+  aac: { type: 'audio', codec: 'aac' },
+  ac3: { type: 'audio', codec: 'ac3' },
 };
 
-const PRIVATE_DATA = 0x06;
-const AC3_DESCRIPTOR = 0x6a;
-const REGISTRATION_DESCRIPTOR = 0x05;
-
-/** PES private data is AC-3 when a DVB AC-3 descriptor or an "AC-3" registration says so (FFmpeg reads both). */
-function privateKind(descriptors: Uint8Array): Kind | undefined {
-  for (let p = 0; p + 2 <= descriptors.byteLength; p += 2 + descriptors[p + 1]!) {
-    const tag = descriptors[p]!;
-    const isAc3Registration = tag === REGISTRATION_DESCRIPTOR && String.fromCharCode(...descriptors.subarray(p + 2, p + 6)) === 'AC-3';
-    if (tag === AC3_DESCRIPTOR || isAc3Registration) return { type: 'audio', codec: 'ac3' };
-  }
-  return undefined;
+/**
+ * The stream as the MPEG readers time it. Types 0x04 and 0x0f keep their table codec, as the
+ * readers check their frames; any other stream whose codec the PES content may still change,
+ * and codecs not modelled, go to ffprobe.
+ */
+function kindOf(stream: EsInfo): Kind {
+  const kind = stream.codec === undefined ? undefined : MODELLED[stream.codec];
+  const settled = stream.requestProbe === 0 || stream.streamType === 0x04 || stream.streamType === 0x0f;
+  if (!kind || !settled) throw new NeedsFfprobe(`MPEG-TS stream type 0x${stream.streamType.toString(16)} (${stream.codec ?? 'probed'}) not modelled`);
+  return kind;
 }
 
 /** The transport packet size when the file opens with four packets in a row. */
@@ -98,10 +108,19 @@ function sectionOf(packet: Packet): Uint8Array {
 interface Program {
   pmtPid: number;
   pmt?: Uint8Array;
+  /** The PMT's PCR PID: FFmpeg reads it with a filter of its own, never as a guessed stream. */
+  pcrPid?: number;
+  /** The PMT's elementary streams as FFmpeg sets them up. */
+  es: EsInfo[];
+}
+
+/** The program once every stream is one the MPEG readers time. */
+interface TimedProgram extends Program {
   streams: Map<number, Kind>;
 }
 
 function readPat(section: Uint8Array): number {
+  if (!sectionCrcIsValid(section)) throw new NeedsFfprobe('MPEG-TS PAT with a bad CRC');
   const programs: number[] = [];
   for (let p = 8; p + 4 <= section.byteLength - 4; p += 4) {
     if ((section[p]! << 8 | section[p + 1]!) !== 0) programs.push(((section[p + 2]! & 0x1f) << 8) | section[p + 3]!);
@@ -110,24 +129,9 @@ function readPat(section: Uint8Array): number {
   return programs[0]!;
 }
 
-function readPmt(section: Uint8Array): Map<number, Kind> {
-  if (section[0] !== 2) throw new NeedsFfprobe('MPEG-TS PMT section of another table');
-  const streams = new Map<number, Kind>();
-  const end = section.byteLength - 4;
-  for (let p = 12 + (((section[10]! & 15) << 8) | section[11]!); p + 5 <= end; ) {
-    const type = section[p]!;
-    const pid = ((section[p + 1]! & 0x1f) << 8) | section[p + 2]!;
-    const descriptorsEnd = p + 5 + (((section[p + 3]! & 15) << 8) | section[p + 4]!);
-    const kind = STREAM_TYPES[type] ?? (type === PRIVATE_DATA ? privateKind(section.subarray(p + 5, descriptorsEnd)) : undefined);
-    if (!kind) throw new NeedsFfprobe(`MPEG-TS stream type 0x${type.toString(16)} not modelled`);
-    streams.set(pid, kind);
-    p = descriptorsEnd;
-  }
-  return streams;
-}
-
 /** The PES being gathered for one PID. */
 interface OpenPes extends PesPacket {
+  streamId: number;
   declaredLength: number;
   parts: Uint8Array[];
   size: number;
@@ -136,7 +140,7 @@ interface OpenPes extends PesPacket {
 interface PidState {
   continuity?: number;
   open?: OpenPes;
-  done: PesPacket[];
+  done: (PesPacket & { streamId?: number })[];
   /** The last packet of this PID ended with adaptation-field stuffing (the muxer closed its PES). */
   stuffedLast: boolean;
 }
@@ -166,12 +170,12 @@ function openPes(payload: Uint8Array): OpenPes {
   const dts = flags === 3 ? readTimestamp(payload, 14) : undefined;
   const declared = (payload[4]! << 8) | payload[5]!;
   const body = payload.subarray(headerEnd);
-  return { pts, dts, payload: body, declaredLength: declared ? declared - (headerEnd - 6) : 0, parts: [body], size: body.byteLength };
+  return { streamId: payload[3]!, pts, dts, payload: body, declaredLength: declared ? declared - (headerEnd - 6) : 0, parts: [body], size: body.byteLength };
 }
 
-function closePes(pes: OpenPes): PesPacket {
+function closePes(pes: OpenPes): PesPacket & { streamId: number } {
   const payload = pes.parts.length === 1 ? pes.parts[0]! : concat(pes.parts, pes.size);
-  return { pts: pes.pts, dts: pes.dts, payload };
+  return { streamId: pes.streamId, pts: pes.pts, dts: pes.dts, payload };
 }
 
 function concat(parts: Uint8Array[], size: number): Uint8Array {
@@ -188,8 +192,8 @@ function concat(parts: Uint8Array[], size: number): Uint8Array {
 class PesCollector {
   readonly pids = new Map<number, PidState>();
 
-  constructor(streams: Map<number, Kind>) {
-    for (const pid of streams.keys()) this.pids.set(pid, { done: [], stuffedLast: false });
+  constructor(pids: Iterable<number>) {
+    for (const pid of pids) this.pids.set(pid, { done: [], stuffedLast: false });
   }
 
   push(packet: Packet, raw: Uint8Array): void {
@@ -213,7 +217,7 @@ class PesCollector {
     }
   }
 
-  private finish(pes: OpenPes): PesPacket {
+  private finish(pes: OpenPes): PesPacket & { streamId: number } {
     if (pes.declaredLength && pes.size !== pes.declaredLength) throw new NeedsFfprobe('MPEG-TS PES shorter or longer than it declares');
     return closePes(pes);
   }
@@ -253,12 +257,13 @@ function findProgram(bytes: Uint8Array, layout: Layout): Program {
     if (packet.pid === PAT_PID) {
       const pmtPid = readPat(sectionOf(packet));
       if (program && program.pmtPid !== pmtPid) throw new NeedsFfprobe('MPEG-TS PAT changes');
-      program ??= { pmtPid, streams: new Map() };
+      program ??= { pmtPid, es: [] };
     } else if (program && packet.pid === program.pmtPid) {
       const section = sectionOf(packet);
       if (program.pmt && !sameBytes(program.pmt, section)) throw new NeedsFfprobe('MPEG-TS PMT changes');
       program.pmt ??= section;
-      if (program.streams.size === 0) program.streams = readPmt(section);
+      if (program.es.length === 0) program.es = readPmtStreams(section, program.pmtPid);
+      program.pcrPid ??= ((section[8]! & 0x1f) << 8) | section[9]!;
     }
   }
   if (!program?.pmt) throw new NeedsFfprobe('MPEG-TS without PAT and PMT in the head');
@@ -271,13 +276,8 @@ export async function mpegTsVideoFacts(source: ByteSource, head: Uint8Array, mim
   const layout = { packetSize, syncAt: packetSize - TS_BYTES };
   const size = await source.size();
   if (size % packetSize !== 0) throw new NeedsFfprobe('MPEG-TS file that is not whole packets');
+  await refuseWithoutVideo(source, size, layout);
   const { bytes: headBytes, program, collector } = await readHead(source, size, layout);
-  // ffprobe's streams are the PMT's, each type there is one FFmpeg maps as modelled here: without
-  // a video type it finds no video stream either, and the audio probe takes the file.
-  // An empty PMT is not that: FFmpeg then makes streams of the PES it meets on other PIDs.
-  if (program.streams.size > 0 && ![...program.streams.values()].some((kind) => kind.type === 'video')) {
-    throw new ProbeError('no_video_stream', `${source.name} has no video stream (the MPEG-TS PMT lists only audio)`);
-  }
   const wholeFile = headBytes.byteLength === size;
   const tailStart = Math.max(0, size - TAIL_BYTES);
   const tail = wholeFile ? headBytes.subarray(tailStart) : await readTailBytes(source, tailStart, size);
@@ -289,6 +289,70 @@ export async function mpegTsVideoFacts(source: ByteSource, head: Uint8Array, mim
   }));
   checkUnparsedSpan(streams);
   return mpegVideoFacts({ mime, reader: 'mpegts', streams, wholeFile });
+}
+
+/**
+ * FFmpeg's streams are the PMT's: when none of them is video by its tables, and no stream whose
+ * codec comes from its content can probe as video, ffprobe finds no video stream either, and the
+ * audio probe takes the file. An empty PMT is not that: FFmpeg then makes streams of the PES it
+ * meets on other PIDs.
+ */
+async function refuseWithoutVideo(source: ByteSource, size: number, layout: Layout): Promise<void> {
+  const head = wholePackets(await source.read(0, Math.min(size, HEAD_FIRST)), layout);
+  const program = findProgram(head, layout);
+  checkNoStrayPes(head, layout, program);
+  if (program.es.length === 0) throw new NeedsFfprobe('MPEG-TS PMT without streams');
+  if (program.es.some((stream) => stream.media === 'video')) return;
+  await checkProbedStreamsAreNotVideo(source, size, layout, program, head);
+  throw new ProbeError('no_video_stream', `${source.name} has no video stream (the MPEG-TS PMT lists only audio)`);
+}
+
+function wholePackets(bytes: Uint8Array, layout: Layout): Uint8Array {
+  return bytes.subarray(0, bytes.byteLength - (bytes.byteLength % layout.packetSize));
+}
+
+function timedProgram(program: Program): TimedProgram {
+  return { ...program, streams: new Map(program.es.map((stream) => [stream.pid, kindOf(stream)])) };
+}
+
+/**
+ * After its header scan FFmpeg guesses (auto_guess): a packet that opens a PES on a PID no table
+ * named becomes a stream of its own, whose codec the content decides. Not modelled.
+ */
+function checkNoStrayPes(bytes: Uint8Array, layout: Layout, program: Program): void {
+  const known = new Set([PAT_PID, SDT_PID, EIT_PID, program.pmtPid, program.pcrPid, ...program.es.map((stream) => stream.pid)]);
+  for (const { raw } of packetsIn(bytes, layout)) {
+    const packet = parsePacket(raw);
+    if (!packet.start || known.has(packet.pid) || !packet.payload) continue;
+    if (packet.payload[0] === 0 && packet.payload[1] === 0 && packet.payload[2] === 1) throw new NeedsFfprobe(`MPEG-TS PES on PID ${packet.pid}, which no PMT lists`);
+  }
+}
+
+/**
+ * A stream left without a codec by the tables (request_probe set at its first PES) or with one
+ * the content may replace (request_probe > 0) is probed on its payloads, packet after packet,
+ * until a probe names a codec with a score over AVPROBE_SCORE_STREAM_RETRY, max_probe_packets
+ * (2500) packets of it were probed, or the file ends. Every probe buffer is a prefix of the
+ * first 2500 payloads joined: when no video demuxer can score on them, the stream is not video.
+ */
+async function checkProbedStreamsAreNotVideo(source: ByteSource, size: number, layout: Layout, program: Program, head: Uint8Array): Promise<void> {
+  const probed = program.es.filter((stream) => !stream.codec || stream.requestProbe > 0);
+  if (probed.length === 0) return;
+  const collector = new PesCollector(probed.map((stream) => stream.pid));
+  const enough = () => [...collector.pids.values()].every((state) => state.done.length >= MAX_PROBE_PACKETS);
+  for (let offset = 0, bytes = head; bytes.byteLength > 0 && !enough(); ) {
+    if (offset > 0) checkNoStrayPes(bytes, layout, program);
+    for (const { raw } of packetsIn(bytes, layout)) collector.push(parsePacket(raw), raw);
+    offset += bytes.byteLength;
+    bytes = offset < size ? wholePackets(await source.read(offset, Math.min(size - offset, PROBE_CHUNK)), layout) : new Uint8Array(0);
+  }
+  for (const [pid, state] of collector.pids) {
+    // At the end of the file FFmpeg hands over the unfinished PES too.
+    const packets = [...state.done.slice(0, MAX_PROBE_PACKETS), ...(state.open && state.done.length < MAX_PROBE_PACKETS ? [closePes(state.open)] : [])];
+    if (packets.some((pes) => NOT_PROBED_STREAM_IDS.has(pes.streamId!))) throw new NeedsFfprobe(`MPEG-TS PID ${pid}: PES of a stream id FFmpeg does not probe`);
+    const joined = concat(packets.map((pes) => pes.payload), packets.reduce((sum, pes) => sum + pes.payload.byteLength, 0));
+    if (mayProbeAsVideo(joined)) throw new NeedsFfprobe(`MPEG-TS PID ${pid}: its content may probe as video`);
+  }
 }
 
 /** A forward-only stream keeps only its first bytes once drained for its size: then ffprobe reads it. */
@@ -329,14 +393,15 @@ function framesWanted(kind: Kind | undefined, done: PesPacket[]): number {
 }
 
 /** Head reads grow until the video stream has enough whole frames, the limit, or the end. */
-async function readHead(source: ByteSource, size: number, layout: Layout): Promise<{ bytes: Uint8Array; program: Program; collector: PesCollector }> {
+async function readHead(source: ByteSource, size: number, layout: Layout): Promise<{ bytes: Uint8Array; program: TimedProgram; collector: PesCollector }> {
   let length = Math.min(size, HEAD_FIRST);
   for (;;) {
     const bytes = await source.read(0, length);
     const whole = bytes.byteLength - (bytes.byteLength % layout.packetSize);
     const usable = bytes.subarray(0, whole);
-    const program = findProgram(usable, layout);
-    const collector = new PesCollector(program.streams);
+    const program = timedProgram(findProgram(usable, layout));
+    checkNoStrayPes(usable, layout, program);
+    const collector = new PesCollector(program.streams.keys());
     for (const { raw } of packetsIn(usable, layout)) collector.push(parsePacket(raw), raw);
     const atEnd = whole === size;
     if (atEnd) closeLastPes(collector, program, source.name);
@@ -353,7 +418,7 @@ async function readHead(source: ByteSource, size: number, layout: Layout): Promi
  * At the end of the file FFmpeg hands over each stream's unfinished PES. It is whole only when
  * its declared length is met or, for unbounded video PES, the muxer padded its last packet.
  */
-function closeLastPes(collector: PesCollector, program: Program, name: string): void {
+function closeLastPes(collector: PesCollector, program: TimedProgram, name: string): void {
   const open = [...collector.pids].filter(([, state]) => state.open).map(([pid, state]) => ({ pid, state, pes: state.open!, kind: program.streams.get(pid)! }));
   // A cut video picture or AC-3 frame makes the decoder fail; other audio may end quietly.
   const cut = open.find(({ pes, kind }) => pes.declaredLength > 0 && (kind.type === 'video' || kind.codec === 'ac3'));
@@ -372,9 +437,9 @@ function closeLastPes(collector: PesCollector, program: Program, name: string): 
  * next 0x47 byte, and reads every packet to the end. The PTS of each PES that starts there, per
  * PID; the last PES of each stream must be whole.
  */
-function readTail(tail: Uint8Array, tailStart: number, layout: Layout, program: Program, name: string): Map<number, number[]> {
+function readTail(tail: Uint8Array, tailStart: number, layout: Layout, program: TimedProgram, name: string): Map<number, number[]> {
   const gridOffset = alignToGrid(tail, tailStart, layout, program);
-  const collector = new PesCollector(program.streams);
+  const collector = new PesCollector(program.streams.keys());
   for (const { raw } of packetsIn(tail, layout, gridOffset)) {
     const packet = parsePacket(raw);
     if (packet.pid === program.pmtPid && packet.payload && !sameBytes(sectionOf(packet), program.pmt!)) throw new NeedsFfprobe('MPEG-TS PMT changes');
@@ -394,7 +459,7 @@ function readTail(tail: Uint8Array, tailStart: number, layout: Layout, program: 
  * its position for the next 0x47. Packets it takes off the grid must not belong to a PID it
  * listens to.
  */
-function alignToGrid(tail: Uint8Array, tailStart: number, layout: Layout, program: Program): number {
+function alignToGrid(tail: Uint8Array, tailStart: number, layout: Layout, program: TimedProgram): number {
   const listened = new Set([PAT_PID, program.pmtPid, ...program.streams.keys()]);
   const onGrid = (at: number) => (tailStart + at - layout.syncAt) % layout.packetSize === 0;
   let at = tail[0] === SYNC ? 0 : tail.indexOf(SYNC);
