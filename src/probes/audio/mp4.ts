@@ -1,7 +1,8 @@
 import { LimitError, ProbeError } from '../../errors.js';
 import { NeedsFfprobe } from '../containers/facts.js';
 import { fragmentedTimeline } from '../containers/mp4-fragments.js';
-import { parseMp4 } from '../containers/mp4.js';
+import { parseMovie, parseMp4, type Mp4Movie } from '../containers/mp4.js';
+import { mayBeAudioStream, trackOpening } from '../containers/mp4-tracks.js';
 import { ascii, readExactly, startsWith, u16be, u32be, u64 } from './bytes.js';
 import { ALAC_HEADER_BYTES, alacConfigProblem, alacHeaderSamples, parseAlacConfig } from './alac.js';
 import { hasLibfaacMarker, settledLayout, type LowRateAac } from './aac-sbr.js';
@@ -10,7 +11,6 @@ import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
 import { parseStreamInfo, STREAMINFO_SIZE } from './flac.js';
 import { mp4Mime } from './mime.js';
 import { opusPacketSamples } from './ogg.js';
-/** adts.ts still imports the marker check from here; it lives with the other AAC frame checks in aac-sbr.ts. */
 
 /**
  * ISO base media (MP4, M4A, M4B) and QuickTime audio, measured as ffmpeg's mov demuxer and
@@ -73,14 +73,16 @@ export async function readMp4(input: AudioInput): Promise<AudioFacts> {
   if (moovBox.end - moovBox.body > MAX_MOOV_BYTES) throw new LimitError('limit_exceeded', `MP4 moov box of ${moovBox.end - moovBox.body} bytes`);
   const moov = await readExactly(input.source, moovBox.body, moovBox.end - moovBox.body, 'MP4 moov box');
   const root: Box = { type: 'moov', body: 0, end: moov.byteLength };
-  const trak = children(moov, 0, moov.byteLength).find((b) => b.type === 'trak' && handler(moov, b) === 'soun');
+  const traks = children(moov, 0, moov.byteLength).filter((b) => b.type === 'trak');
+  const index = traks.findIndex((b) => handler(moov, b) === 'soun');
+  requireFfprobeStreams(parseMovie(moov, 0), index < 0 ? traks.length : index, mime);
+  const trak = traks[index];
   if (!trak) throw new ProbeError('no_audio_stream', 'MP4 file without a sound track');
   const fragmented = child(moov, root, 'mvex') !== undefined && top.some((b) => b.type === 'moof');
   const track = parseTrack(moov, root, trak, mime, fragmented);
   if (fragmented) {
-    const traks = children(moov, 0, moov.byteLength).filter((b) => b.type === 'trak');
     checkSampleData(track, size);
-    const samples = await fragmentedDecodedSamples(input, moov, root, track, traks.findIndex((b) => b.body === trak.body), mime);
+    const samples = await fragmentedDecodedSamples(input, moov, root, track, index, mime);
     return { mime, ...track.format, duration: samples / track.format.sampleRate };
   }
   checkSampleData(track, size);
@@ -88,6 +90,22 @@ export async function readMp4(input: AudioInput): Promise<AudioFacts> {
   const perPacket = typeof track.frame === 'object' && 'packets' in track.frame ? await packetSamples(input, chunkRuns(track), track.frame.packets, mime) : undefined;
   const samples = await decodedSamples(input, moov, root, track, mime, perPacket);
   return { mime, ...track.format, duration: samples / track.format.sampleRate };
+}
+
+/**
+ * ffprobe reads every track, not only the one measured here: damage FFmpeg refuses in any of them
+ * (mp4-tracks.ts) fails the file, and damage whose effect is not modelled goes to the decoder, as
+ * does a file whose first audio stream may not be the first 'soun' track (`measured`; the track
+ * count when there is none), which is the one read here.
+ */
+function requireFfprobeStreams(movie: Mp4Movie, measured: number, mime: string): void {
+  const opening = trackOpening(movie);
+  if (opening && 'refused' in opening) throw new ProbeError('corrupt_file', `ffprobe cannot open MP4 ${opening.refused}`);
+  if (opening) throw new DecoderNeeded(mime, `MP4 ${opening.unsure}`);
+  const earlier = movie.tracks.slice(0, measured).find(mayBeAudioStream);
+  if (earlier) throw new DecoderNeeded(mime, `MP4 track ${earlier.index} before the sound track may be audio to FFmpeg`);
+  const track = movie.tracks[measured];
+  if (track && !mayBeAudioStream(track)) throw new DecoderNeeded(mime, `MP4 sound track ${measured} has a video handler too`);
 }
 
 /**
@@ -205,6 +223,10 @@ function parseTrack(moov: Uint8Array, root: Box, trak: Box, mime: string, fragme
   const chunkOffsets = stco ? table(moov, stco, 1).map(([o]) => o!) : co64 ? table64(moov, co64) : [];
   const stsc = table(moov, must(child(moov, stbl, 'stsc'), 'stsc'), 3).map(([first, count]) => [first!, count!] as [number, number]);
   const sttsCount = stts.reduce((n, [count]) => n + count, 0);
+  // With no samples in the stsz (and no fragments) FFmpeg indexes no packets: the declared duration holds no audio.
+  if (!fragmented && sampleCount === 0 && stts.some(([count, delta]) => count > 0 && delta > 0)) {
+    throw new ProbeError('truncated', `MP4 stts declares ${sttsCount} samples, the stsz none`);
+  }
   if (sttsCount !== sampleCount) throw new ProbeError('corrupt_file', `MP4 stts counts ${sttsCount} samples, stsz ${sampleCount}`);
   const edit = editList(moov, root, trak, timescale, mime);
   return { format, frame, isAac: format.codec === 'aac', timescale, stts, sampleCount, sizes, chunkOffsets, stsc, ...(edit ? { edit } : {}) };
@@ -249,9 +271,12 @@ function editList(moov: Uint8Array, root: Box, trak: Box, timescale: number, mim
   const elst = path(moov, trak, 'edts', 'elst');
   if (!elst) return undefined;
   const version = moov[elst.body]!;
-  const count = u32be(moov, elst.body + 4);
   const entry = version === 1 ? 20 : 12;
-  if (elst.body + 8 + count * entry > elst.end) throw new ProbeError('corrupt_file', 'MP4 elst declares entries past its end');
+  const bodySize = elst.end - elst.body - 8;
+  if (bodySize < entry) return undefined;
+  // mov_read_elst trusts the box size over a count that disagrees with it.
+  let count = u32be(moov, elst.body + 4);
+  if (count * entry !== bodySize) count = Math.floor(bodySize / entry);
   const edits = Array.from({ length: count }, (_, i) => {
     const p = elst.body + 8 + i * entry;
     return version === 1

@@ -15,6 +15,7 @@ import { h263Picture, mpeg4VolPicture, type CodedPicture } from './codecs/mpeg4.
 import { vp8FrameSize, vp9FrameSize } from './codecs/vpx.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
 import { fragmentedTimeline, type StreamTiming } from './mp4-fragments.js';
+import { requireOpensWithoutVideo } from './mp4-tracks.js';
 import {
   firstSample,
   readEsds,
@@ -33,10 +34,14 @@ export async function mp4VideoFacts(file: Mp4File, source: ByteSource): Promise<
   const movie = requireCompleteMovie(file, source.name);
   if (movie.compressed) throw new NeedsFfprobe('compressed movie box');
   if (!movie.header && movie.trackExtends.length === 0) throw new NeedsFfprobe('no movie header');
+  const track = firstVideoTrack(movie);
+  if (!track) {
+    // The audio probe answers next, so what matters is whether ffprobe would open the file at all.
+    requireOpensWithoutVideo(movie, source.name);
+    throw new ProbeError('no_video_stream', `${source.name} has no video track`);
+  }
   // FFmpeg refuses the whole file for bad tables in any track, so every track must pass.
   movie.tracks.forEach(checkTables);
-  const track = firstVideoTrack(movie);
-  if (!track) throw new ProbeError('no_video_stream', `${source.name} has no video track`);
   requireSampleTables(track);
   const entry = onlyVisualEntry(track);
   // A trex makes FFmpeg drop the mvhd duration (mov_read_trex); moofs need one to be read at all.
@@ -151,7 +156,7 @@ function handlerKind(track: Mp4Track): 'video' | 'audio' | 'other' {
  * repairs in ways not reproduced here; either way ffprobe decides.
  */
 function checkTables(track: Mp4Track): void {
-  if (track.anomalies.length > 0) throw new NeedsFfprobe(`track ${track.index}: ${track.anomalies.join('; ')}`);
+  if (track.anomalies.length > 0) throw new NeedsFfprobe(`track ${track.index}: ${track.anomalies.map((anomaly) => anomaly.message).join('; ')}`);
   const stsc = track.sampleToChunk;
   for (let i = 0; i < stsc.length; i++) {
     const entry = stsc[i]!;

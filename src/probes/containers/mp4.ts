@@ -158,7 +158,20 @@ export interface Mp4Track {
   /** The first ctts offset and whether any is negative (FFmpeg then shifts the dts). */
   compositionOffsets?: { first: number; anyNegative: boolean };
   /** Boxes seen twice, counts that overrun their box, and the like: an exact reading is unsure. */
-  anomalies: string[];
+  anomalies: Mp4Anomaly[];
+}
+
+/**
+ * What ffprobe 5.1 makes of an anomaly: 'refused' (the trak's parse in FFmpeg's mov demuxer
+ * returns an error, failing the header read, or the stream's decoder will not open, on which
+ * ffprobe 5.1 exits), 'track' (FFmpeg reads on, and only this track's tables or samples differ),
+ * 'unknown' (not modelled here).
+ */
+export type Mp4AnomalyEffect = 'refused' | 'track' | 'unknown';
+
+export interface Mp4Anomaly {
+  message: string;
+  effect: Mp4AnomalyEffect;
 }
 
 const HEADER_PEEK = 16;
@@ -307,7 +320,8 @@ export function childBoxes(bytes: Uint8Array, start: number, end: number): Child
   return out;
 }
 
-function parseMovie(bytes: Uint8Array, headerSize: number): Mp4Movie {
+/** The moov box's tracks and movie-level boxes; `bytes` holds the box from `headerSize` on to its end. */
+export function parseMovie(bytes: Uint8Array, headerSize: number): Mp4Movie {
   const hasGaplessInfo = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes('iTunSMPB');
   const movie: Mp4Movie = { tracks: [], hasMovieExtends: false, trackExtends: [], chapterTrackIds: [], compressed: false, hasGaplessInfo };
   for (const box of childBoxes(bytes, headerSize, bytes.byteLength)) {
@@ -377,17 +391,21 @@ function parseTrack(bytes: Uint8Array, index: number, movie: Mp4Movie): Mp4Track
         continue;
       }
       if (box.type === 'trak' || box.type === 'mdat') {
-        track.anomalies.push(`${box.type} inside a track`);
+        note(track, 'unknown', `${box.type} inside a track`);
         return;
       }
       const payload = bytes.subarray(box.payloadStart, box.end);
-      if (seen.has(box.type) && TABLE_BOXES.has(box.type)) track.anomalies.push(`duplicate ${box.type}`);
+      if (seen.has(box.type) && TABLE_BOXES.has(box.type)) note(track, duplicateEffect(track, box.type), `duplicate ${box.type}`);
       seen.add(box.type);
+      if (box.type === 'stsz' && box.end - box.payloadStart < STSZ_FIXED_BYTES) {
+        readShortSampleSizes(track, bytes.subarray(box.payloadStart));
+        continue;
+      }
       try {
         readTrackBox(track, box.type, payload, movie);
       } catch (error) {
         if (!(error instanceof OutOfData)) throw error;
-        track.anomalies.push(`${box.type} ends early`);
+        note(track, 'unknown', `${box.type} ends early`);
       }
     }
   };
@@ -396,6 +414,43 @@ function parseTrack(bytes: Uint8Array, index: number, movie: Mp4Movie): Mp4Track
 }
 
 const TABLE_BOXES = new Set(['tkhd', 'mdhd', 'stsd', 'stts', 'stsc', 'stsz', 'stz2', 'stco', 'co64', 'elst', 'stss', 'ctts']);
+
+function note(track: Mp4Track, effect: Mp4AnomalyEffect, message: string): void {
+  track.anomalies.push({ message, effect });
+}
+
+/** Tables FFmpeg reads again when repeated, keeping the last copy, as this parser does. */
+const REREAD_TABLES = new Set(['stts', 'ctts', 'stss', 'elst']);
+
+/**
+ * A second tkhd fails the trak once the first set a track id (mov_read_tkhd: st->id != -1), a
+ * second stsd always does (mov_read_stsd: "Duplicate stsd"); tables FFmpeg reads again only change
+ * this track. Others FFmpeg ignores or checks against the first copy (not modelled).
+ */
+function duplicateEffect(track: Mp4Track, type: string): Mp4AnomalyEffect {
+  if (type === 'stsd') return 'refused';
+  if (type === 'tkhd') return track.header && track.header.trackId !== 0xffffffff ? 'refused' : 'unknown';
+  return REREAD_TABLES.has(type) ? 'track' : 'unknown';
+}
+
+/** Version and flags, sample size, sample count. */
+const STSZ_FIXED_BYTES = 12;
+
+/**
+ * An stsz box too short for its fixed fields: FFmpeg reads them from the bytes that follow it
+ * (`following`, to the end of the trak) and then seeks back to the box end. Modelled only when
+ * those bytes give no samples (a sample count of 0): the track then has no packets, whatever
+ * the tables say; anything else is left to ffprobe.
+ */
+function readShortSampleSizes(track: Mp4Track, following: Uint8Array): void {
+  if (following.byteLength < STSZ_FIXED_BYTES) return note(track, 'unknown', 'stsz ends early');
+  const reader = new ByteReader(following, 4);
+  const constant = reader.u32();
+  const count = reader.u32();
+  if (count !== 0) return note(track, 'unknown', `stsz ends early, the bytes after it count ${count} samples`);
+  track.sampleSize = { constant, count: 0 };
+  note(track, 'track', 'stsz ends early (no samples)');
+}
 
 function readTrackBox(track: Mp4Track, type: string, payload: Uint8Array, movie: Mp4Movie): void {
   const reader = new ByteReader(payload);
@@ -412,7 +467,10 @@ function readTrackBox(track: Mp4Track, type: string, payload: Uint8Array, movie:
       break;
     case 'stsd':
       track.sampleEntries = readSampleDescriptions(reader, track);
-      for (const entry of track.sampleEntries) track.anomalies.push(...decoderConfigProblems(entry));
+      // The decoder opens with the first entry's configuration only.
+      track.sampleEntries.forEach((entry, i) => {
+        for (const problem of decoderConfigProblems(entry)) note(track, i === 0 ? problem.effect : 'unknown', problem.message);
+      });
       break;
     case 'stts':
       track.timeToSample = readTimeToSample(reader, track);
@@ -465,7 +523,7 @@ function readTrackHeader(reader: ByteReader): Mp4Track['header'] {
 
 function readMediaHeader(reader: ByteReader, track: Mp4Track): Mp4Track['media'] {
   const version = reader.u8();
-  if (version > 1) track.anomalies.push(`mdhd version ${version}`);
+  if (version > 1) note(track, 'refused', `mdhd version ${version}`);
   reader.skip(3 + (version === 1 ? 16 : 8));
   const timescale = reader.i32();
   // FFmpeg stores a 64-bit duration in a signed int64 (all ones, "unknown", reads as -1).
@@ -473,11 +531,16 @@ function readMediaHeader(reader: ByteReader, track: Mp4Track): Mp4Track['media']
   return { version, timescale, duration };
 }
 
-/** Entry counts are checked against the box size: a count that overruns it is an anomaly. */
+/**
+ * Entry counts are checked against the box size: a count that overruns it is an anomaly. FFmpeg
+ * reads such entries on from the bytes after the box (not modelled), except that mov_read_stsc
+ * fails the trak when the entries overrun the box by 4 bytes or more.
+ */
 function entryCount(reader: ByteReader, entrySize: number, track: Mp4Track, box: string): number {
   const count = reader.u32();
   if (count * entrySize > reader.remaining) {
-    track.anomalies.push(`${box} count ${count} overruns its box`);
+    const effect = box === 'stsc' && count * entrySize + 4 > reader.bytes.byteLength ? 'refused' : 'unknown';
+    note(track, effect, `${box} count ${count} overruns its box`);
     return Math.floor(reader.remaining / entrySize);
   }
   return count;
@@ -487,7 +550,7 @@ function readSampleDescriptions(reader: ByteReader, track: Mp4Track): Mp4SampleE
   reader.skip(4);
   const count = reader.u32();
   if (count === 0 || count > 1024 || count > reader.bytes.byteLength / 8) {
-    track.anomalies.push(`stsd with ${count} entries`);
+    note(track, 'refused', `stsd with ${count} entries`);
     return [];
   }
   const entries: Mp4SampleEntry[] = [];
@@ -496,7 +559,8 @@ function readSampleDescriptions(reader: ByteReader, track: Mp4Track): Mp4SampleE
     const size = reader.u32();
     const format = reader.fourcc();
     if (size < 8 || size > reader.remaining + 8) {
-      track.anomalies.push(`stsd entry of ${size} bytes`);
+      // ff_mov_read_stsd_entries refuses an entry under 8 bytes; a larger one is read past the box.
+      note(track, size < 8 ? 'refused' : 'unknown', `stsd entry of ${size} bytes`);
       break;
     }
     const dataReferenceIndex = size >= 16 ? new DataView(reader.bytes.buffer, reader.bytes.byteOffset + start + 14, 2).getUint16(0) : 1;
@@ -532,17 +596,19 @@ function readSampleSizes(reader: ByteReader, type: string, track: Mp4Track): Mp4
     const count = entryCount(reader, 4, track, 'stsz');
     const sizes = new Uint32Array(count);
     for (let i = 0; i < count; i++) sizes[i] = reader.u32();
+    // mov_read_stsz keeps sizes in C ints and fails the trak on a negative one.
+    if (sizes.some((size) => size > 0x7fffffff)) note(track, 'refused', 'stsz sample size of 2 GiB or more');
     return { constant, count, sizes };
   }
   reader.skip(3);
   const fieldSize = reader.u8();
   const declared = reader.u32();
   if (![4, 8, 16, 32].includes(fieldSize)) {
-    track.anomalies.push(`stz2 field size ${fieldSize}`);
+    note(track, 'refused', `stz2 field size ${fieldSize}`);
     return { constant: 0, count: 0 };
   }
   const count = Math.min(declared, Math.floor((reader.remaining * 8) / fieldSize));
-  if (count < declared) track.anomalies.push('stz2 count overruns its box');
+  if (count < declared) note(track, 'unknown', 'stz2 count overruns its box');
   const sizes = new Uint32Array(count);
   const base = reader.position;
   for (let i = 0; i < count; i++) {
@@ -720,11 +786,11 @@ async function readSegmentIndex(source: Lookahead, box: Mp4TopBox): Promise<Mp4S
 function readDataReferences(reader: ByteReader, payloadSize: number, track: Mp4Track): boolean[] {
   reader.skip(4);
   const count = reader.u32();
-  if (count === 0 || count > Math.floor((payloadSize - 1) / 12) + 1) track.anomalies.push(`dref with ${count} entries`);
+  if (count === 0 || count > Math.floor((payloadSize - 1) / 12) + 1) note(track, 'refused', `dref with ${count} entries`);
   const out: boolean[] = [];
   for (let i = 0; i < count; i++) {
     if (reader.remaining < 12) {
-      track.anomalies.push(`dref entries past the box`);
+      note(track, 'unknown', `dref entries past the box`);
       break;
     }
     const start = reader.position;
@@ -733,7 +799,7 @@ function readDataReferences(reader: ByteReader, payloadSize: number, track: Mp4T
     const flags = reader.u32() & 0xffffff;
     out.push((flags & 1) === 1);
     if (size < 12 || start + size > reader.bytes.byteLength) {
-      track.anomalies.push(`dref entry of ${size} bytes`);
+      note(track, size < 12 ? 'refused' : 'unknown', `dref entry of ${size} bytes`);
       break;
     }
     reader.position = Math.min(start + size, reader.bytes.byteLength);
@@ -865,17 +931,24 @@ const CONFIG_CHECKS: Record<string, (payload: Uint8Array) => string | undefined>
  * Problems in a sample entry's decoder configuration (wherever it sits: in the entry or inside a
  * QuickTime 'wave'): FFmpeg fails the file (mov_read_vpcc, mov_read_dops, mov_read_dfla) or
  * ffprobe 5.1 exits when a stream's decoder will not open, so such a file is not described from
- * its headers.
+ * its headers. Only the AAC configurations the decoder surely refuses are known to be refused.
  */
-export function decoderConfigProblems(entry: Mp4SampleEntry): string[] {
-  const problems: string[] = [];
+export function decoderConfigProblems(entry: Mp4SampleEntry): Mp4Anomaly[] {
+  const problems: Mp4Anomaly[] = [];
   for (const [type, check] of Object.entries(CONFIG_CHECKS)) {
     const payload = findNestedBox(entry.bytes, type);
     const problem = payload && check(payload);
-    if (problem) problems.push(`${entry.format} ${type}: ${problem}`);
+    if (problem) problems.push({ message: `${entry.format} ${type}: ${problem}`, effect: type === 'esds' && AAC_DECODER_REFUSES.test(problem) ? 'refused' : 'unknown' });
   }
   return problems;
 }
+
+/**
+ * aacConfigProblem's findings that make FFmpeg 5.1's AAC decoder fail to open (an object type it
+ * has no decoder for, USAC included; a sampling index past the table; a channel configuration
+ * over 7). Channel configuration 0 is not among them: a valid PCE opens.
+ */
+const AAC_DECODER_REFUSES = /^(audio object type \d+|sampling index \d+|channel configuration (8|9|1[0-5]))$/;
 
 /** A box found by its type anywhere in the entry, clipped to the entry as FFmpeg clips children. */
 function findNestedBox(bytes: Uint8Array, type: string): Uint8Array | undefined {
