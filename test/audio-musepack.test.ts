@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { probeAudio } from '../src/probes/audio.js';
+import { DecoderNeeded, type AudioInput } from '../src/probes/audio/facts.js';
+import { readMusepack } from '../src/probes/audio/musepack.js';
 import type { ProbeContext } from '../src/probes/types.js';
 import { BufferSource } from '../src/sources/buffer.js';
 
@@ -19,6 +21,12 @@ async function probeBytes(bytes: Uint8Array) {
   } finally {
     await source.close();
   }
+}
+
+/** Calls the reader directly, to see a DecoderNeeded that the probe would hand to ffprobe. */
+function readerInput(bytes: Uint8Array): AudioInput {
+  const source = new BufferSource(bytes);
+  return { source, head: bytes.subarray(0, 65536), options: {}, detection: context.detection, size: () => source.size() };
 }
 
 const ascii = (text: string) => [...text].map((c) => c.charCodeAt(0));
@@ -81,6 +89,14 @@ describe('Musepack SV7 frames', () => {
     await expect(probeBytes(sv7(frames))).rejects.toMatchObject({ code: 'truncated', message: expect.stringMatching(/no audio/) });
   });
 
+  it('reads past leading ID3v2 tags and takes no trailing tag for frames', async () => {
+    const id3v2 = [...ascii('ID3'), 3, 0, 0, 0, 0, 0, 20, ...new Array(20).fill(0)];
+    const tags = [...apeTag(), ...ascii('TAG'), ...new Array(125).fill(0)];
+    const { metadata, details } = await probeBytes(Uint8Array.from([...id3v2, ...sv7(silent(3)), ...tags]));
+    expect(details).toMatchObject({ reader: 'musepack' });
+    expect(metadata.duration).toBeCloseTo((3 * 1152) / 44100, 9);
+  });
+
   it('calls a stream cut inside a frame truncated', async () => {
     const whole = sv7(silent(40));
     await expect(probeBytes(whole.subarray(0, whole.byteLength - 8))).rejects.toMatchObject({ code: 'truncated' });
@@ -98,6 +114,12 @@ function sv8(packets: number[][], { framesExponent = 1, samples = 1152 } = {}): 
   return Uint8Array.from([...ascii('MPCK'), ...packet('SH', header), ...packets.flatMap((body) => packet('AP', body)), ...ascii('SE'), 3]);
 }
 
+/** An APEv2 tag of no items, with header and footer (flags: has header). */
+function apeTag(): number[] {
+  const part = (flags: number) => [...ascii('APETAGEX'), ...u32le(2000), ...u32le(32), ...u32le(0), ...u32le(flags), ...new Array(8).fill(0)];
+  return [...part(0xa0000000), ...part(0x80000000)];
+}
+
 describe('Musepack SV8 frames', () => {
   // 0x7f: a keyframe of no bands (the 1-bit band count 0), then frames of no band change ('1').
   it('draws the stream frames per packet from each packet', async () => {
@@ -112,6 +134,16 @@ describe('Musepack SV8 frames', () => {
     // mid-cycle with a band count step ('01': +32) the stream's one band refuses.
     const { metadata } = await probeBytes(sv8([[0x7f], [0x7f], [0x7f]], { framesExponent: 2 }));
     expect(metadata.duration).toBeCloseTo((8 * 1152) / 44100, 9);
+  });
+
+  it('stops at an APE tag after the stream end, and leaves other bytes there to the decoder', async () => {
+    const stream = sv8([[0x7f], [0x7f]]);
+    const tagged = await probeBytes(Uint8Array.from([...stream, ...apeTag()]));
+    expect(tagged.details).toMatchObject({ reader: 'musepack' });
+    expect(tagged.metadata.duration).toBeCloseTo((8 * 1152) / 44100, 9);
+    // ffprobe reads on after the stream end packet when stream probing stopped at it.
+    const id3v1 = Uint8Array.from([...stream, ...ascii('TAG'), ...new Array(125).fill(0)]);
+    await expect(readMusepack(readerInput(id3v1))).rejects.toBeInstanceOf(DecoderNeeded);
   });
 });
 
@@ -134,5 +166,37 @@ describe.skipIf(!existsSync(corpus))('Musepack corpus files', () => {
     expect(details.reader).toBe('musepack');
     expect(metadata).toMatchObject({ codec, sample_rate: rate, num_channels: 2, bit_depth: 16 });
     expect(metadata.duration).toBeCloseTo(samples / rate, 9);
+  });
+
+  /** A copy of a corpus file with one bit flipped, or a little-endian 32-bit field rewritten. */
+  function mutated(name: string, edit: { flip?: [number, number]; word?: [number, (value: number) => number] }): Uint8Array {
+    const bytes = corpusFile(name);
+    if (edit.flip) bytes[edit.flip[0]] ^= 1 << edit.flip[1];
+    if (edit.word) {
+      const view = new DataView(bytes.buffer, bytes.byteOffset);
+      view.setUint32(edit.word[0], edit.word[1](view.getUint32(edit.word[0], true)) >>> 0, true);
+    }
+    return bytes;
+  }
+
+  // Frames decoded: ffprobe 5.1.9 on the same mutated bytes.
+  it.each([
+    ['a flipped bit that makes the decoder drop a frame', 'filetype__fixture-sv7.mpc', { flip: [2087, 1] }, 10],
+    ['the mid/side flag flipped', 'filetype__fixture-sv7.mpc', { word: [8, (v: number) => v ^ (1 << 30)] }, 1],
+    ['20 subbands instead of 31', 'filetype__fixture-sv7.mpc', { word: [8, (v: number) => (v & ~(0x3f << 24)) | (20 << 24)] }, 3],
+    ['a frame count of 5', 'filetype__fixture-sv7.mpc', { word: [4, () => 5] }, 5],
+    ['a 12th frame counted, read from the tag and dropped', 'filetype__fixture-sv7.mpc', { word: [4, () => 12] }, 11],
+    ['a flipped bit that changes the band counts', 'filetype__fixture-sv8.mpc', { flip: [1532, 6] }, 43],
+    ['a flipped bit early in the packet', 'filetype__fixture-sv8.mpc', { flip: [112, 6] }, 3],
+    ['another frames per packet', 'filetype__fixture-sv8.mpc', { flip: [17, 1] }, 4],
+    ['a flipped bit in a one-byte packet', 'mutagen__sv8_header.mpc', { flip: [100, 2] }, 55],
+  ] as const)('%s (%s)', async (_what, name, edit, frames) => {
+    const { metadata, details } = await probeBytes(mutated(name, edit));
+    expect(details.reader).toBe('musepack');
+    expect(metadata.duration).toBeCloseTo((frames * 1152) / metadata.sample_rate!, 9);
+  });
+
+  it('calls a frame count the frames in the file do not reach truncated', async () => {
+    await expect(probeBytes(mutated('filetype__fixture-sv7.mpc', { word: [4, () => 16] }))).rejects.toMatchObject({ code: 'truncated' });
   });
 });
