@@ -70,14 +70,17 @@ function swapWords(data: Uint8Array): Uint8Array {
   return words;
 }
 
-/** Runs a walk; a code or case it does not reproduce leaves the file to the decoder. */
+/**
+ * Runs a walk. A case it does not reproduce (Sv8Unmodelled, a bit sequence no code matches)
+ * or does not expect leaves the file to the decoder rather than become an error of its own.
+ */
 function decoding<T>(mime: string, walk: () => T): T {
   try {
     return walk();
   } catch (error) {
-    if (error instanceof InvalidCode) throw new DecoderNeeded(mime, 'Musepack frame with a bit sequence no code matches');
-    if (error instanceof Sv8Unmodelled) throw new DecoderNeeded(mime, `Musepack SV8: ${error.message}`);
-    throw error;
+    if (error instanceof ProbeError || error instanceof DecoderNeeded) throw error;
+    const what = error instanceof InvalidCode ? 'a bit sequence no code matches' : (error as Error).message;
+    throw new DecoderNeeded(mime, `Musepack walk: ${what}`);
   }
 }
 
