@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegPath } from '../scripts/fixtures-video.mjs';
-import { probe } from '../src/probes/index.js';
+import { probe, probeAudio } from '../src/probes/index.js';
 import { probeVideo } from '../src/probes/video.js';
 import { FileSource } from '../src/sources/index.js';
 import type { ProbeContext } from '../src/probes/types.js';
@@ -26,6 +26,7 @@ const videoContext: ProbeContext = { options: NO_FFPROBE, detection: { modality:
 
 let dir: string;
 let book: Uint8Array;
+let movie: Uint8Array;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mp4-tracks-'));
@@ -34,6 +35,8 @@ beforeAll(async () => {
   const tone = (frequency: number) => ['-f', 'lavfi', '-i', `sine=f=${frequency}:r=44100:d=1`];
   await run(ffmpegPath(), ['-v', 'error', '-y', ...tone(440), ...tone(660), '-i', chapters, '-map', '0', '-map', '1', '-map_metadata', '2', '-map_chapters', '2', '-c:a', 'aac', join(dir, 'book.m4b')]);
   book = readFileSync(join(dir, 'book.m4b'));
+  await run(ffmpegPath(), ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=25:d=1', ...tone(440), '-c:v', 'libx264', '-bf', '2', '-c:a', 'aac', join(dir, 'movie.mp4')]);
+  movie = readFileSync(join(dir, 'movie.mp4'));
 }, 60_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -69,13 +72,46 @@ const STBL = ['mdia', 'minf', 'stbl'];
 /** What Debian ffprobe 5.1.9 decodes from the first track of the fixture. */
 const BOOK_SAMPLES = 45056;
 
-/** A copy of the fixture with `edit` applied to its bytes. */
-function variant(name: string, edit: (bytes: Uint8Array) => void): string {
-  const bytes = new Uint8Array(book);
-  edit(bytes);
+/** A copy of a fixture (the book by default) with `edit` applied to its bytes. */
+function variant(name: string, edit: (bytes: Uint8Array) => Uint8Array | void, from = book): string {
+  const bytes = new Uint8Array(from);
   const path = join(dir, name);
-  writeFileSync(path, bytes);
+  writeFileSync(path, edit(bytes) ?? bytes);
   return path;
+}
+
+/**
+ * `data` inserted at `at` inside the boxes `parents` (outermost first), whose sizes grow by its
+ * length. The fixtures keep the moov after the mdat, so no chunk offset moves.
+ */
+function insert(bytes: Uint8Array, parents: Found[], at: number, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.byteLength + data.byteLength);
+  out.set(bytes.subarray(0, at));
+  out.set(data, at);
+  out.set(bytes.subarray(at), at + data.byteLength);
+  for (const parent of parents) setU32(out, parent.start, u32(out, parent.start) + data.byteLength);
+  return out;
+}
+
+function box(type: string, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(8 + payload.byteLength);
+  setU32(out, 0, out.byteLength);
+  out.set(Buffer.from(type, 'latin1'), 4);
+  out.set(payload, 8);
+  return out;
+}
+
+function moovOf(bytes: Uint8Array): Found {
+  return boxes(bytes, 0, bytes.byteLength).find((child) => child.type === 'moov')!;
+}
+
+/** The movie with its audio track (the second) naming the video track (id 1) as its chapter track, as iTunes chapter images are. */
+function chapterImages(bytes: Uint8Array): Uint8Array {
+  const chapter = new Uint8Array(4);
+  setU32(chapter, 0, 1);
+  const audio = find(bytes, 1);
+  const tkhd = find(bytes, 1, 'tkhd');
+  return insert(bytes, [moovOf(bytes), audio], tkhd.end, box('tref', box('chap', chapter)));
 }
 
 /**
@@ -145,6 +181,24 @@ describe('MP4 tracks as FFmpeg 5.1 opens them', () => {
     });
     await expect(probeVideo(new FileSource(path), videoContext)).rejects.toMatchObject({ code: 'tool_missing' });
     await expect(probe(path, NO_FFPROBE)).rejects.toMatchObject({ code: 'tool_missing' });
+  });
+
+  it('takes a video track that is a chapter track for chapter images, not video, and reads the audio without ffprobe', async () => {
+    const path = variant('chapter-images.mp4', chapterImages, movie);
+    await expect(probeVideo(new FileSource(path), videoContext)).rejects.toMatchObject({ code: 'no_video_stream' });
+    // Debian ffprobe 5.1.9: the h264 stream is attached_pic, the AAC track decodes to 45056 samples.
+    expect((await measured(path)).samples).toBe(BOOK_SAMPLES);
+  });
+
+  it('leaves chapter images whose track repeats its ctts to ffprobe (5.1.9 fails them with ENOMEM, which is not modelled)', async () => {
+    const path = variant('chapter-images-two-ctts.mp4', (bytes) => {
+      const images = chapterImages(bytes);
+      const ctts = find(images, 0, ...STBL, 'ctts');
+      const copy = images.slice(ctts.start, ctts.end);
+      return insert(images, [moovOf(images), find(images, 0), find(images, 0, 'mdia'), find(images, 0, 'mdia', 'minf'), find(images, 0, ...STBL)], ctts.end, copy);
+    }, movie);
+    await expect(probe(path, NO_FFPROBE)).rejects.toMatchObject({ code: 'tool_missing' });
+    await expect(probeAudio(path, NO_FFPROBE)).rejects.toMatchObject({ code: 'tool_missing' });
   });
 
   it('does not measure a sound track when an earlier track is audio to FFmpeg by its format', async () => {

@@ -419,13 +419,17 @@ function note(track: Mp4Track, effect: Mp4AnomalyEffect, message: string): void 
   track.anomalies.push({ message, effect });
 }
 
-/** Tables FFmpeg reads again when repeated, keeping the last copy, as this parser does. */
-const REREAD_TABLES = new Set(['stts', 'ctts', 'stss', 'elst']);
+/**
+ * Tables FFmpeg reads again when repeated, keeping the last copy, as this parser does. Not ctts:
+ * mov_read_ctts reallocates from NULL against the first copy's allocated size, so a second ctts no
+ * larger than the first fails with ENOMEM.
+ */
+const REREAD_TABLES = new Set(['stts', 'stss', 'elst']);
 
 /**
  * A second tkhd fails the trak once the first set a track id (mov_read_tkhd: st->id != -1), a
  * second stsd always does (mov_read_stsd: "Duplicate stsd"); tables FFmpeg reads again only change
- * this track. Others FFmpeg ignores or checks against the first copy (not modelled).
+ * this track. Others FFmpeg ignores, checks against the first copy, or trips over (not modelled).
  */
 function duplicateEffect(track: Mp4Track, type: string): Mp4AnomalyEffect {
   if (type === 'stsd') return 'refused';
