@@ -176,15 +176,18 @@ function applyAribDescriptor(stream: Building, body: Uint8Array): boolean {
   return true;
 }
 
-/** A section's CRC-32 (MPEG-2: polynomial 0x04C11DB7, all ones at the start) over its whole length is 0. */
-export function sectionCrcIsValid(section: Uint8Array): boolean {
+/** MPEG-2's CRC-32 (polynomial 0x04C11DB7, all ones at the start, no reflection). */
+export function mpegCrc32(bytes: Uint8Array): number {
   let crc = 0xffffffff;
-  for (const byte of section) {
+  for (const byte of bytes) {
     crc ^= byte << 24;
     for (let bit = 0; bit < 8; bit++) crc = crc & 0x80000000 ? (crc << 1) ^ 0x04c11db7 : crc << 1;
   }
-  return crc >>> 0 === 0;
+  return crc >>> 0;
 }
+
+/** A PSI section ends with the CRC that makes the CRC of the whole section 0 (FFmpeg ignores others). */
+export const sectionCrcIsValid = (section: Uint8Array): boolean => mpegCrc32(section) === 0;
 
 /**
  * pmt_cb over one whole PMT section: the program's registration (program info), then each

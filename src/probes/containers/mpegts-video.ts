@@ -10,7 +10,7 @@ import type { ByteSource } from '../../sources/source.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
 import { h264PicturesBeforeParameterSets, MAX_UNPARSED_TICKS, sameBytes, type AudioCodec, type VideoCodec } from './mpeg-es.js';
 import { mpegVideoFacts, type MpegStream, type PesPacket } from './mpeg-facts.js';
-import { mayProbeAsVideo } from './content-probe.js';
+import { mayProbeAsVideo, opensWithId3v2 } from './content-probe.js';
 import { readPmtStreams, sectionCrcIsValid, type EsInfo } from './mpegts-streams.js';
 
 const SYNC = 0x47;
@@ -21,6 +21,8 @@ const SDT_PID = 0x11;
 const EIT_PID = 0x12;
 /** FFmpeg's max_probe_packets: the most packets of a stream set_codec_from_probe_data sees. */
 const MAX_PROBE_PACKETS = 2500;
+/** FFmpeg's probesize: probing ends once the packets held back for it reach this many bytes. */
+const PROBESIZE = 5_000_000;
 /** Reads while gathering those packets. */
 const PROBE_CHUNK = 188 * 192 * 32;
 /**
@@ -332,27 +334,57 @@ function checkNoStrayPes(bytes: Uint8Array, layout: Layout, program: Program): v
  * A stream left without a codec by the tables (request_probe set at its first PES) or with one
  * the content may replace (request_probe > 0) is probed on its payloads, packet after packet,
  * until a probe names a codec with a score over AVPROBE_SCORE_STREAM_RETRY, max_probe_packets
- * (2500) packets of it were probed, or the file ends. Every probe buffer is a prefix of the
- * first 2500 payloads joined: when no video demuxer can score on them, the stream is not video.
+ * (2500) packets of it were probed, the packets held back while probing reach probesize, or the
+ * file ends. Every probe buffer is then one of those content-probe.ts checks, as long as the
+ * packets held back (at most all the PES payload read) stay under probesize.
  */
 async function checkProbedStreamsAreNotVideo(source: ByteSource, size: number, layout: Layout, program: Program, head: Uint8Array): Promise<void> {
-  const probed = program.es.filter((stream) => !stream.codec || stream.requestProbe > 0);
-  if (probed.length === 0) return;
-  const collector = new PesCollector(probed.map((stream) => stream.pid));
-  const enough = () => [...collector.pids.values()].every((state) => state.done.length >= MAX_PROBE_PACKETS);
-  for (let offset = 0, bytes = head; bytes.byteLength > 0 && !enough(); ) {
+  const probed = new Set(program.es.filter((stream) => !stream.codec || stream.requestProbe > 0).map((stream) => stream.pid));
+  if (probed.size === 0) return;
+  const listened = new Set(program.es.map((stream) => stream.pid));
+  const collector = new PesCollector(probed);
+  const windows = new Map<number, ProbeWindow>([...probed].map((pid) => [pid, { payloads: [], seen: 0 }]));
+  let payloadRead = 0;
+  const open = () => [...windows.values()].some((window) => window.payloads.length < MAX_PROBE_PACKETS);
+  for (let offset = 0, bytes = head; bytes.byteLength > 0 && open(); ) {
     if (offset > 0) checkNoStrayPes(bytes, layout, program);
-    for (const { raw } of packetsIn(bytes, layout)) collector.push(parsePacket(raw), raw);
+    for (const { raw } of packetsIn(bytes, layout)) {
+      const packet = parsePacket(raw);
+      if (listened.has(packet.pid)) payloadRead += packet.payload?.byteLength ?? 0;
+      if (!probed.has(packet.pid)) continue;
+      collector.push(packet, raw);
+      takeNewPackets(windows.get(packet.pid)!, collector.pids.get(packet.pid)!.done, payloadRead);
+    }
     offset += bytes.byteLength;
     bytes = offset < size ? wholePackets(await source.read(offset, Math.min(size - offset, PROBE_CHUNK)), layout) : new Uint8Array(0);
   }
-  for (const [pid, state] of collector.pids) {
+  for (const [pid, window] of windows) {
+    const state = collector.pids.get(pid)!;
     // At the end of the file FFmpeg hands over the unfinished PES too.
-    const packets = [...state.done.slice(0, MAX_PROBE_PACKETS), ...(state.open && state.done.length < MAX_PROBE_PACKETS ? [closePes(state.open)] : [])];
-    if (packets.some((pes) => NOT_PROBED_STREAM_IDS.has(pes.streamId!))) throw new NeedsFfprobe(`MPEG-TS PID ${pid}: PES of a stream id FFmpeg does not probe`);
-    const joined = concat(packets.map((pes) => pes.payload), packets.reduce((sum, pes) => sum + pes.payload.byteLength, 0));
-    if (mayProbeAsVideo(joined)) throw new NeedsFfprobe(`MPEG-TS PID ${pid}: its content may probe as video`);
+    if (state.open) takeNewPackets(window, [...state.done, closePes(state.open)], payloadRead);
+    if (payloadRead >= PROBESIZE && window.payloads.length < MAX_PROBE_PACKETS) throw new NeedsFfprobe(`MPEG-TS PID ${pid}: probing may end at probesize`);
+    if (opensWithId3v2(window.payloads)) throw new NeedsFfprobe(`MPEG-TS PID ${pid}: ID3v2 before the payload (av_probe_input_format3 skips it)`);
+    if (mayProbeAsVideo(window.payloads)) throw new NeedsFfprobe(`MPEG-TS PID ${pid}: its content may probe as video`);
   }
+}
+
+interface ProbeWindow {
+  /** The payloads FFmpeg probes, in order (empty PES are no packets). */
+  payloads: Uint8Array[];
+  /** How many of the PID's finished PES were looked at. */
+  seen: number;
+  /** All PES payload read when the window filled: the packets held back while probing are fewer. */
+  heldBack?: number;
+}
+
+function takeNewPackets(window: ProbeWindow, done: (PesPacket & { streamId?: number })[], payloadRead: number): void {
+  for (; window.seen < done.length && window.payloads.length < MAX_PROBE_PACKETS; window.seen++) {
+    const pes = done[window.seen]!;
+    if (NOT_PROBED_STREAM_IDS.has(pes.streamId!)) throw new NeedsFfprobe(`MPEG-TS stream id 0x${pes.streamId!.toString(16)}, which FFmpeg does not probe`);
+    if (pes.payload.byteLength > 0) window.payloads.push(pes.payload);
+    if (window.payloads.length === MAX_PROBE_PACKETS) window.heldBack = payloadRead;
+  }
+  if (window.heldBack !== undefined && window.heldBack >= PROBESIZE) throw new NeedsFfprobe('MPEG-TS: probing may end at probesize');
 }
 
 /** A forward-only stream keeps only its first bytes once drained for its size: then ffprobe reads it. */
