@@ -71,6 +71,9 @@ function refuseChangingLayout(frames: DecodedFrame[]): void {
   if (counts.size > 1) throw new ProbeError('corrupt_file', `the channel count changes within the stream (${[...counts].join(', ')})`);
 }
 
+/** How far the decoded length may fall short of the declared one before the file counts as cut. */
+export const allowedShortfall = (declared: number, exact: boolean) => (exact ? 1e-6 : Math.max(0.5, 0.005 * declared));
+
 function headerDuration(result: FfprobeResult): number | undefined {
   const duration = Number(result.format.duration);
   return HEADER_DURATION_FORMATS.test(result.format.format_name ?? '') && duration > 0 ? duration : undefined;
@@ -81,10 +84,9 @@ function headerDuration(result: FfprobeResult): number | undefined {
  * the header counts the decoder's samples exactly; otherwise a clear one, since small differences
  * are the container's own rounding and the codec's priming, not damage.
  */
-function checkAgainstDeclared(decoded: number, declared: number | undefined, exact: boolean): void {
+export function checkAgainstDeclared(decoded: number, declared: number | undefined, exact: boolean): void {
   if (declared === undefined) return;
-  const allowed = exact ? 1e-6 : Math.max(0.5, 0.005 * declared);
-  if (declared - decoded > allowed) {
+  if (declared - decoded > allowedShortfall(declared, exact)) {
     throw new ProbeError('truncated', `the header declares ${declared.toFixed(3)} s, the decoder plays ${decoded.toFixed(3)} s`);
   }
 }

@@ -1,5 +1,6 @@
 import { ProbeError } from '../../errors.js';
 import { readExactly, startsWith, u32le } from './bytes.js';
+import { allowedShortfall, checkAgainstDeclared } from './decoder.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
 import { containerMime } from './mime.js';
 import { InvalidCode } from './musepack-bits.js';
@@ -104,14 +105,10 @@ interface Measured {
 function measured({ mime, codec, sampleRate, channels, samples, declared }: Measured): AudioFacts {
   if (samples === 0) throw new ProbeError(declared ? 'truncated' : 'corrupt_file', 'the decoder produced no audio from the file');
   const duration = samples / sampleRate;
-  if (declared) {
-    const shortfall = declared - duration;
-    const allowed = Math.max(0.5, 0.005 * declared);
-    if (Math.abs(shortfall - allowed) < 1e-5) throw new DecoderNeeded(mime, 'Musepack decoded length at the truncation limit');
-    if (shortfall > allowed) {
-      throw new ProbeError('truncated', `the header declares ${declared.toFixed(3)} s, the decoder plays ${duration.toFixed(3)} s`);
-    }
+  if (declared && Math.abs(declared - duration - allowedShortfall(declared, false)) < 1e-5) {
+    throw new DecoderNeeded(mime, 'Musepack decoded length at the truncation limit');
   }
+  checkAgainstDeclared(duration, declared || undefined, false);
   return { mime, codec, sampleRate, channels, bitDepth: 16, duration };
 }
 
