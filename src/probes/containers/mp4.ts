@@ -7,7 +7,7 @@
  */
 import { ProbeError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
-import { ByteReader, fourcc, OutOfData } from './bytes.js';
+import { BitReader, ByteReader, fourcc, OutOfData } from './bytes.js';
 import { aacConfigProblem, avcConfigProblem, hevcConfigProblem } from './codecs/decoder-config.js';
 
 export interface Mp4TopBox {
@@ -969,8 +969,39 @@ function esdsProblem(payload: Uint8Array): string | undefined {
   if (!esds) return 'unreadable descriptors';
   const info = esds.decoderSpecificInfo;
   if (info && info.byteLength === 0) return 'empty DecoderSpecificInfo';
-  if (esds.objectType === 0x40 && info) return aacConfigProblem(info);
+  if (esds.objectType === 0x40 && info) return aacConfigProblem(info) ?? errorResilientAac(info);
   return undefined;
+}
+
+/** Error-resilient AAC object types: ER AAC LC, ER AAC LD, ER AAC ELD. */
+const ERROR_RESILIENT_AAC = new Set([17, 23, 39]);
+
+/**
+ * The AAC decoder opens error-resilient AAC only when the rest of the config (epConfig and the
+ * like, not checked here) suits it: Debian ffprobe 5.1.9 refused ER AAC LC and LD streams whose
+ * 2-byte configs stop after the channel configuration. Counted as a problem whose effect is unknown.
+ */
+function errorResilientAac(config: Uint8Array): string | undefined {
+  try {
+    const bits = new BitReader(config);
+    const objectType = () => {
+      const type = bits.u(5);
+      return type === 31 ? 32 + bits.u(6) : type;
+    };
+    const samplingIndex = () => {
+      if (bits.u(4) === 15) bits.skip(24);
+    };
+    let type = objectType();
+    samplingIndex();
+    bits.skip(4); // channel configuration
+    if (type === 5 || type === 29) {
+      samplingIndex();
+      type = objectType();
+    }
+    return ERROR_RESILIENT_AAC.has(type) ? `error-resilient AAC (object type ${type})` : undefined;
+  } catch {
+    return 'AudioSpecificConfig ends early';
+  }
 }
 
 /** vpcC version 1 must carry no codec initialization data (mov_read_vpcc). */
