@@ -128,6 +128,17 @@ describe('probeVideo on MP4/QuickTime (in-process)', () => {
     await expect(probe(new BufferSource(cut, 'cut.mp4'))).rejects.toMatchObject({ code: 'truncated', message: expect.stringMatching(/samples up to byte/) });
   });
 
+  it('describes a whole file with junk appended after its last box, as ffprobe does, and still calls a cut mdat truncated', async () => {
+    const whole = readFileSync(fixtures['cfr-faststart.mp4']!);
+    const expected = (await probe(new BufferSource(whole, 'whole.mp4'))).metadata;
+    for (const junk of [Buffer.from('GARBAGE APPENDED BY A BROKEN UPLOADER\n'), Buffer.alloc(5000, 0xff), Buffer.from([0x7f, 0xff, 0xff, 0xff, 0x01, 0x02, 0x03, 0x04])]) {
+      const { metadata } = await probe(new BufferSource(Buffer.concat([whole, junk]), 'junk.mp4'));
+      expect(metadata).toEqual({ ...expected, file_size: whole.byteLength + junk.byteLength });
+    }
+    const mdatCut = whole.subarray(0, whole.byteLength - 10);
+    await expect(probe(new BufferSource(mdatCut, 'cut.mp4'))).rejects.toMatchObject({ code: 'truncated', message: expect.stringMatching(/'mdat'.*declares/) });
+  });
+
   it('reads a fragmented MP4 (empty moov, a moof per key frame) in-process', async () => {
     const result = await probeFile('fragmented.mp4');
     expect(result.metadata).toMatchObject({ fps: 25, duration: 2, width: 320, height: 240, mime_type: 'video/mp4' });

@@ -261,13 +261,23 @@ export async function parseMp4(source: ByteSource): Promise<Mp4File> {
     movieBox = freeMovie;
     movieBytes = await source.read(freeMovie.start, freeMovie.size);
   }
-  const boxesPastEnd = boxes.filter((box) => box.start + box.size > fileSize!);
+  const boxesPastEnd = boxes.filter((box) => box.start + box.size > fileSize! && FILE_LEVEL_BOXES.has(box.type));
   let movie: Mp4Movie | undefined;
   if (movieBox && movieBytes && movieBytes.byteLength === movieBox.size) {
     movie = parseMovie(movieBytes, movieBox.headerSize);
   }
   return { fileSize, brands, boxes, boxesPastEnd, movie, hasFragments, fragmentsUnread };
 }
+
+/**
+ * Box types ISO BMFF and QuickTime put at file level. Only such a box running past the end is the
+ * file's own claim; bytes appended after the last box (junk, text, 0xFF fill) read as a box of no
+ * known type, which FFmpeg skips as an unknown atom, and describe nothing.
+ */
+const FILE_LEVEL_BOXES = new Set([
+  'ftyp', 'styp', 'pdin', 'moov', 'hoov', 'moof', 'mfra', 'mdat', 'imda', 'free', 'skip', 'wide', 'meta', 'meco', 'sidx', 'ssix',
+  'prft', 'emsg', 'uuid', 'udta', 'pnot', 'PICT',
+]);
 
 function startsWithMovieHeader(head: Uint8Array): boolean {
   if (head.byteLength < 16) return false;
