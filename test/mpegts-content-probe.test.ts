@@ -172,10 +172,25 @@ describe('MPEG-TS streams whose codec FFmpeg takes from their content', () => {
     }
   });
 
-  it('reads the E-AC-3 of a type 0x87 stream in-process once the video probe steps aside', async () => {
-    const result = await probe(files['eac3.ts']!, NO_FFPROBE);
+  it('reads the E-AC-3 of a type 0x87 stream in-process once a registration names it', async () => {
+    const result = await probe(withPmt(files['eac3.ts']!, (entry) => ({ ...entry, descriptors: registration('EAC3') })), NO_FFPROBE);
     // ffprobe 5.1 (Debian): eac3, 48000 Hz, 6 channels; 32 frames of 1536 samples decoded.
     expect(result.metadata).toMatchObject({ codec: 'eac3', sample_rate: 48000, num_channels: 6, duration: 1.024, mime_type: 'video/mpeg' });
+  });
+
+  it('leaves the audio to ffmpeg when FFmpeg takes the codec from the content or a descriptor names another codec', async () => {
+    // Without a registration FFmpeg probes the payload; DTS1 and Opus registrations, a teletext
+    // descriptor first, or a KLV registration make it another stream than E-AC-3 (ffprobe 5.1).
+    const variants: ((entry: Entry) => Entry)[] = [
+      (entry) => entry,
+      (entry) => ({ ...entry, descriptors: registration('DTS1') }),
+      (entry) => ({ ...entry, descriptors: registration('Opus') }),
+      (entry) => ({ ...entry, descriptors: registration('KLVA') }),
+      (entry) => ({ ...entry, type: 0x06, descriptors: [0x56, 5, 0, 0, 0, 0, 0, ...registration('EAC3')] }),
+    ];
+    for (const variant of variants) {
+      await expect(probe(withPmt(files['eac3.ts']!, variant), NO_FFPROBE)).rejects.toMatchObject({ code: 'tool_missing' });
+    }
   });
 
   it('reads DVB E-AC-3 (private data with an E-AC-3 descriptor) in-process', async () => {

@@ -1,3 +1,5 @@
+import { NeedsFfprobe } from '../containers/facts.js';
+import { readPmtStreams, type EsInfo } from '../containers/mpegts-streams.js';
 import { BlockReader, startsWith, u16be } from './bytes.js';
 import { isIntact, parseSyncFrame, sameLayout, type SyncFrame } from './ac3.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
@@ -17,10 +19,7 @@ const PAT_PID = 0;
 export const isMpegTs = (head: Uint8Array) =>
   head.byteLength >= 3 * PACKET_BYTES && [0, 1, 2].every((i) => head[i * PACKET_BYTES] === 0x47);
 
-type Kind = 'ac3' | 'eac3' | 'video' | 'other';
-
-/** ffmpeg's stream types for video, and the AC-3 family (ATSC types, DVB descriptors, registration). */
-const VIDEO_TYPES = new Set([0x01, 0x02, 0x10, 0x1b, 0x24, 0x42, 0xd1, 0xea]);
+type Kind = 'ac3' | 'eac3';
 
 interface Packet {
   pid: number;
@@ -49,7 +48,7 @@ export async function readMpegTs(input: AudioInput): Promise<AudioFacts> {
       const section = sectionOf(packet, mime);
       if (pmt && !equal(pmt, section)) throw new DecoderNeeded(mime, 'MPEG-TS PMT changes');
       pmt = section;
-      audio ??= firstAudio(section, mime);
+      audio ??= firstAudio(section, pmtPid!, mime);
       if (seenBeforePmt.has(audio.pid)) throw new DecoderNeeded(mime, 'MPEG-TS audio packets before the PMT');
     } else if (!pmt) {
       seenBeforePmt.add(packet.pid);
@@ -106,35 +105,30 @@ function checkSame(known: number | undefined, found: number, mime: string): numb
   return found;
 }
 
-/** The first elementary stream that is not video, if it is AC-3 or E-AC-3. */
-function firstAudio(pmt: Uint8Array, mime: string): { pid: number; kind: Kind } {
-  if (pmt[0] !== 2) throw new DecoderNeeded(mime, 'MPEG-TS PMT section of another table');
-  const end = pmt.byteLength - 4;
-  for (let p = 12 + (u16be(pmt, 10) & 0xfff); p + 5 <= end; ) {
-    const type = pmt[p]!;
-    const pid = u16be(pmt, p + 1) & 0x1fff;
-    const infoLength = u16be(pmt, p + 3) & 0xfff;
-    const kind = streamKind(type, pmt.subarray(p + 5, p + 5 + infoLength));
-    if (kind === 'ac3' || kind === 'eac3') return { pid, kind };
-    if (kind !== 'video') break;
-    p += 5 + infoLength;
+/**
+ * The first stream FFmpeg makes an audio stream of (streams take their PMT order), when it is
+ * AC-3 or E-AC-3 by the PMT alone (see mpegts-streams.ts). A stream before it whose codec FFmpeg
+ * takes from its content may turn out audio itself: then ffmpeg decides.
+ */
+function firstAudio(pmt: Uint8Array, pmtPid: number, mime: string): { pid: number; kind: Kind } {
+  for (const stream of pmtStreams(pmt, pmtPid, mime)) {
+    if (!stream.codec || stream.requestProbe > 0) {
+      throw new DecoderNeeded(mime, `MPEG-TS stream type 0x${stream.streamType.toString(16)} whose codec FFmpeg takes from its content`);
+    }
+    if (stream.media !== 'audio') continue;
+    if (stream.codec === 'ac3' || stream.codec === 'eac3') return { pid: stream.pid, kind: stream.codec };
+    break;
   }
   throw new DecoderNeeded(mime, 'the first MPEG-TS audio stream is not AC-3');
 }
 
-function streamKind(type: number, descriptors: Uint8Array): Kind {
-  if (VIDEO_TYPES.has(type)) return 'video';
-  if (type === 0x81) return 'ac3';
-  if (type === 0x87) return 'eac3';
-  if (type !== 0x06) return 'other';
-  for (let p = 0; p + 2 <= descriptors.byteLength; p += 2 + descriptors[p + 1]!) {
-    const tag = descriptors[p]!;
-    if (tag === 0x6a) return 'ac3';
-    if (tag === 0x7a) return 'eac3';
-    if (tag === 0x05 && startsWith(descriptors, 'AC-3', p + 2)) return 'ac3';
-    if (tag === 0x05 && startsWith(descriptors, 'EAC3', p + 2)) return 'eac3';
+function pmtStreams(pmt: Uint8Array, pmtPid: number, mime: string): EsInfo[] {
+  try {
+    return readPmtStreams(pmt, pmtPid);
+  } catch (error) {
+    if (error instanceof NeedsFfprobe) throw new DecoderNeeded(mime, error.reason);
+    throw error;
   }
-  return 'other';
 }
 
 /** The payload of a PES packet that starts here (private or audio stream, with its header). */
