@@ -9,7 +9,7 @@ import { probe } from '../src/index.js';
 import { probeVideo } from '../src/probes/video.js';
 import { FileSource } from '../src/sources/index.js';
 import { NeedsFfprobe } from '../src/probes/containers/facts.js';
-import { mayProbeAsVideo } from '../src/probes/containers/content-probe.js';
+import { mayProbeAsVideo, probedSizes, videoProbeScores } from '../src/probes/containers/content-probe.js';
 import { mpegCrc32, readPmtStreams } from '../src/probes/containers/mpegts-streams.js';
 
 const run = promisify(execFile);
@@ -105,7 +105,7 @@ const FIXTURES: Record<string, string[]> = {
   'eac3.eac3': [...TONE, '-t', '1', '-c:a', 'eac3'],
   'h264.h264': [...VIDEO, '-t', '1', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'],
   'mpeg2.m2v': [...VIDEO, '-t', '1', '-c:v', 'mpeg2video'],
-  'mpeg4.m4v': [...VIDEO, '-t', '1', '-c:v', 'mpeg4'],
+  'mpeg4.m4v': [...VIDEO, '-t', '1', '-c:v', 'mpeg4', '-f', 'm4v'],
 };
 
 beforeAll(async () => {
@@ -149,6 +149,28 @@ describe('MPEG-TS streams whose codec FFmpeg takes from their content', () => {
   it('finds no video start code an FFmpeg video probe needs in E-AC-3, and finds them in H.264, MPEG-2 and MPEG-4 video', () => {
     expect(mayProbeAsVideo([readFileSync(files['eac3.eac3']!)])).toBe(false);
     for (const name of ['h264.h264', 'mpeg2.m2v', 'mpeg4.m4v']) expect(mayProbeAsVideo([readFileSync(files[name]!)])).toBe(true);
+  });
+
+  it('scores raw streams as the video probes of Debian ffprobe 5.1.9 do', () => {
+    // ffprobe -v trace on the same generator output: "Probing <format> score:<n> size:<bytes>".
+    const expected: [string, number, Record<string, number>][] = [
+      ['h264.h264', 2048, { h264: 51 }],
+      ['mpeg2.m2v', 2048, { mpegvideo: 25 }],
+      ['mpeg2.m2v', 8192, { mpegvideo: 51 }],
+      ['mpeg4.m4v', 8192, { m4v: 25 }],
+      ['mpeg4.m4v', 16384, { m4v: 50 }],
+      ['eac3.eac3', 4096, {}], // only eac3 scores there (51)
+    ];
+    for (const [name, size, scores] of expected) {
+      const none = { h264: 0, hevc: 0, m4v: 0, mjpeg_2000: 0, mpegvideo: 0 };
+      expect(videoProbeScores(readFileSync(files[name]!), size)).toEqual({ ...none, ...scores });
+    }
+  });
+
+  it('probes at the packets that take the payload past a power of two, as the trace of a 0x87 stream shows', () => {
+    // ffprobe -v trace on eac3.ts: "Probe with size=1792 ... 3584 ... 5376 ... 8960, packets=5".
+    expect(probedSizes([1792, 1792, 1792, 1792, 1792])).toEqual([1792, 3584, 5376, 8960]);
+    expect(probedSizes([1792, 1792, 1792, 1792])).toEqual([1792, 3584, 5376, 7168]); // and where probing ends
   });
 
   it('says no_video_stream without ffprobe for E-AC-3 under type 0x87 with no registration', async () => {
