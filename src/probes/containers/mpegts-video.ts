@@ -131,6 +131,9 @@ function readPat(section: Uint8Array): number {
   return programs[0]!;
 }
 
+/** A whole PES with its stream_id (mpegts_push_data treats some ids apart). */
+type TsPes = PesPacket & { streamId: number };
+
 /** The PES being gathered for one PID. */
 interface OpenPes extends PesPacket {
   streamId: number;
@@ -142,7 +145,7 @@ interface OpenPes extends PesPacket {
 interface PidState {
   continuity?: number;
   open?: OpenPes;
-  done: (PesPacket & { streamId?: number })[];
+  done: TsPes[];
   /** The last packet of this PID ended with adaptation-field stuffing (the muxer closed its PES). */
   stuffedLast: boolean;
 }
@@ -175,7 +178,7 @@ function openPes(payload: Uint8Array): OpenPes {
   return { streamId: payload[3]!, pts, dts, payload: body, declaredLength: declared ? declared - (headerEnd - 6) : 0, parts: [body], size: body.byteLength };
 }
 
-function closePes(pes: OpenPes): PesPacket & { streamId: number } {
+function closePes(pes: OpenPes): TsPes {
   const payload = pes.parts.length === 1 ? pes.parts[0]! : concat(pes.parts, pes.size);
   return { streamId: pes.streamId, pts: pes.pts, dts: pes.dts, payload };
 }
@@ -219,7 +222,7 @@ class PesCollector {
     }
   }
 
-  private finish(pes: OpenPes): PesPacket & { streamId: number } {
+  private finish(pes: OpenPes): TsPes {
     if (pes.declaredLength && pes.size !== pes.declaredLength) throw new NeedsFfprobe('MPEG-TS PES shorter or longer than it declares');
     return closePes(pes);
   }
@@ -341,7 +344,6 @@ function checkNoStrayPes(bytes: Uint8Array, layout: Layout, program: Program): v
 async function checkProbedStreamsAreNotVideo(source: ByteSource, size: number, layout: Layout, program: Program, head: Uint8Array): Promise<void> {
   const probed = new Set(program.es.filter((stream) => !stream.codec || stream.requestProbe > 0).map((stream) => stream.pid));
   if (probed.size === 0) return;
-  const listened = new Set(program.es.map((stream) => stream.pid));
   const collector = new PesCollector(probed);
   const windows = new Map<number, ProbeWindow>([...probed].map((pid) => [pid, { payloads: [], seen: 0 }]));
   let payloadRead = 0;
@@ -350,7 +352,8 @@ async function checkProbedStreamsAreNotVideo(source: ByteSource, size: number, l
     if (offset > 0) checkNoStrayPes(bytes, layout, program);
     for (const { raw } of packetsIn(bytes, layout)) {
       const packet = parsePacket(raw);
-      if (listened.has(packet.pid)) payloadRead += packet.payload?.byteLength ?? 0;
+      // Every packet FFmpeg returns meanwhile is held back (sections too): all payload bounds them.
+      payloadRead += packet.payload?.byteLength ?? 0;
       if (!probed.has(packet.pid)) continue;
       collector.push(packet, raw);
       takeNewPackets(windows.get(packet.pid)!, collector.pids.get(packet.pid)!.done, payloadRead);
@@ -377,10 +380,10 @@ interface ProbeWindow {
   heldBack?: number;
 }
 
-function takeNewPackets(window: ProbeWindow, done: (PesPacket & { streamId?: number })[], payloadRead: number): void {
+function takeNewPackets(window: ProbeWindow, done: TsPes[], payloadRead: number): void {
   for (; window.seen < done.length && window.payloads.length < MAX_PROBE_PACKETS; window.seen++) {
     const pes = done[window.seen]!;
-    if (NOT_PROBED_STREAM_IDS.has(pes.streamId!)) throw new NeedsFfprobe(`MPEG-TS stream id 0x${pes.streamId!.toString(16)}, which FFmpeg does not probe`);
+    if (NOT_PROBED_STREAM_IDS.has(pes.streamId)) throw new NeedsFfprobe(`MPEG-TS stream id 0x${pes.streamId.toString(16)}, which FFmpeg does not probe`);
     if (pes.payload.byteLength > 0) window.payloads.push(pes.payload);
     if (window.payloads.length === MAX_PROBE_PACKETS) window.heldBack = payloadRead;
   }
