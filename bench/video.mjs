@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { probe } from '../dist/probes/index.js';
 import { DEFAULT_CONCURRENCY } from '../dist/util/pool.js';
+import { filesStartingFfprobe } from './ffprobe-runs.mjs';
 
 const run = promisify(execFile);
 const here = fileURLToPath(import.meta.url);
@@ -32,8 +33,7 @@ async function probeOnce(path) {
   try {
     return await probe(path, { blocking: true });
   } catch (error) {
-    // Errors that came from ffprobe carry its wording; the in-process readers' do not.
-    return { error: error.code, viaFfprobe: /ffprobe/.test(error.message) };
+    return { error: error.code };
   }
 }
 
@@ -67,12 +67,12 @@ async function timeIt(work) {
 
 const ms = (value) => `${value.toFixed(0).padStart(7)} ms`;
 
-/** Probes every file once, sequentially; returns per-file time and the reader that answered. */
-async function ourPass(files) {
+/** Probes every file once, sequentially; returns per-file time and whether it started no ffprobe. */
+async function ourPass(files, viaFfprobe) {
   const perFile = [];
   for (const path of files) {
-    const { ms: took, result } = await timeIt(() => probeOnce(path));
-    perFile.push({ path, ms: took, inProcess: result.details ? result.details.reader !== 'ffprobe' : !result.viaFfprobe });
+    const { ms: took } = await timeIt(() => probeOnce(path));
+    perFile.push({ path, ms: took, inProcess: !viaFfprobe.includes(path) });
   }
   return perFile;
 }
@@ -99,8 +99,9 @@ const mediainfoPass = async (mediainfo, files) => (await timeIt(() => run(mediai
 
 async function speed(files) {
   for (const path of files) readFileSync(path); // warm the page cache for every tool alike
-  await ourPass(files); // warm up: JIT, module loading, page cache
-  const perFile = await ourPass(files);
+  const viaFfprobe = filesStartingFfprobe(files);
+  await ourPass(files, viaFfprobe); // warm up: JIT, module loading, page cache
+  const perFile = await ourPass(files, viaFfprobe);
   const total = perFile.reduce((sum, file) => sum + file.ms, 0);
   const inProcess = perFile.filter((file) => file.inProcess);
   const inProcessMs = inProcess.reduce((sum, file) => sum + file.ms, 0);
