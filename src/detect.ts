@@ -101,6 +101,7 @@ async function detectByContent(prefix: Uint8Array, extension: string): Promise<F
   const own = OWN_SIGNATURES.find(({ magic }) => magic.every((byte, i) => prefix[i] === byte));
   if (own) return own.found;
   if (looksLikeText(prefix)) return fromText(prefix, extension);
+  if (isTransportStreamFromOffset(prefix)) return { modality: 'video', mime: 'video/mp2t', format: 'mts', fileTypeExt: 'mts' };
   if (type) return { modality: 'audio', mime: type.mime, format: type.ext, fileTypeExt: type.ext };
   if (isTiff(prefix)) return { modality: 'image', mime: 'image/tiff', format: 'tiff' };
   if (isNifti(prefix)) return NIFTI;
@@ -113,6 +114,7 @@ const bytesOf = (text: string) => [...text].map((c) => c.charCodeAt(0));
 const OWN_SIGNATURES: { magic: readonly number[]; found: Found }[] = [
   { magic: bytesOf('tBaK'), found: { modality: 'audio', mime: 'audio/x-tak', format: 'tak' } },
   { magic: bytesOf('ajkg'), found: { modality: 'audio', mime: 'audio/x-shorten', format: 'shn' } },
+  { magic: bytesOf('TTA1'), found: { modality: 'audio', mime: 'audio/x-tta', format: 'tta' } },
   // Windows Recorded TV (WTV): its header GUID
   { magic: WTV_SIGNATURE, found: { modality: 'video', mime: 'video/x-ms-wtv', format: 'wtv' } },
 ];
@@ -213,6 +215,32 @@ function isTiff(b: Uint8Array): boolean {
 
 function hasPdfHeader(prefix: Uint8Array): boolean {
   return Buffer.from(prefix.buffer, prefix.byteOffset, Math.min(prefix.byteLength, 1024)).includes('%PDF-');
+}
+
+/** Transport stream packet sizes: plain, with a 4-byte timestamp (M2TS), with 16 bytes of FEC. */
+const TS_PACKET_SIZES = [188, 192, 204];
+const TS_SYNC = 0x47;
+/** Packets in step that FFmpeg's mpegts probe takes as a transport stream (it counts syncs at every offset). */
+const TS_MIN_PACKETS = 10;
+
+/**
+ * Transport stream packets in step from some offset to the end of the prefix: a capture that
+ * starts mid-packet or after fill bytes, which file-type (syncs at byte 0 only) misses and may
+ * take for MPEG audio. The video probe hands an audio-only stream to the audio probe.
+ */
+function isTransportStreamFromOffset(prefix: Uint8Array): boolean {
+  return TS_PACKET_SIZES.some((size) => {
+    for (let start = 0; start < size; start++) {
+      let packets = 0;
+      let at = start;
+      while (at < prefix.byteLength && prefix[at] === TS_SYNC) {
+        packets++;
+        at += size;
+      }
+      if (at >= prefix.byteLength && packets >= TS_MIN_PACKETS) return true;
+    }
+    return false;
+  });
 }
 
 /** An MPEG audio frame at byte 0 and the next one right where its length says. */

@@ -54,10 +54,12 @@ describe('detect', () => {
     expect(await detectBytes(svg, 'logo.svg')).toMatchObject({ modality: 'image', mime: 'image/svg+xml' });
   });
 
-  it('knows TAK, Shorten and WTV by signature, where the zeros of silence would pass for text', async () => {
+  it('knows TAK, Shorten, TTA and WTV by signature, where the zeros of silence would pass for text', async () => {
     const silent = (magic: number[]) => Buffer.concat([Buffer.from(magic), Buffer.alloc(2000)]);
     expect(await detectBytes(silent([...Buffer.from('tBaK')]), 'a.tak')).toMatchObject({ modality: 'audio', mime: 'audio/x-tak' });
     expect(await detectBytes(silent([...Buffer.from('ajkg'), 2]), 'a.shn')).toMatchObject({ modality: 'audio', mime: 'audio/x-shorten' });
+    // ffmpeg writes TTA with no tag in front, so file-type's ID3-led signature misses it.
+    expect(await detectBytes(silent([...Buffer.from('TTA1'), 1, 0]), 'a.tta')).toMatchObject({ modality: 'audio', mime: 'audio/x-tta', warnings: [] });
     const wtvGuid = [0xb7, 0xd8, 0x00, 0x20, 0x37, 0x49, 0xda, 0x11, 0xa6, 0x4e, 0x00, 0x07, 0xe9, 0x5e, 0xad, 0x8d];
     expect(await detectBytes(silent(wtvGuid), 'show.wtv')).toMatchObject({ modality: 'video', mime: 'video/x-ms-wtv', warnings: [] });
   });
@@ -86,6 +88,19 @@ describe('detect', () => {
     expect(await detectBytes(Buffer.concat([skeleton, directShow]), 'clip.ogx')).toMatchObject({ modality: 'video' });
     const manySkeletons = Buffer.concat(Array.from({ length: 100 }, (_, serial) => bosPage(serial, Buffer.concat([Buffer.from('fishead\x00', 'latin1'), Buffer.alloc(56)]))));
     expect(await detectBytes(manySkeletons, 'long.ogx')).toMatchObject({ modality: 'video' });
+  });
+
+  it('takes transport stream packets in step from any offset as a transport stream (a capture cut mid-packet, fill bytes first)', async () => {
+    for (const size of [188, 192, 204]) {
+      const packets = Buffer.alloc(size * 30, 0xff);
+      for (let at = 0; at < packets.byteLength; at += size) packets.writeUInt32BE(0x47000010, at);
+      const cut = packets.subarray(size - 37);
+      expect(await detectBytes(cut, 'capture.ts')).toMatchObject({ modality: 'video', mime: 'video/mp2t' });
+      expect(await detectBytes(Buffer.concat([Buffer.alloc(3, 0xff), packets]), 'capture.bin')).toMatchObject({ modality: 'video', mime: 'video/mp2t' });
+      const broken = Buffer.from(cut);
+      broken[broken.indexOf(0x47, 2000)] = 0x00;
+      expect((await detectBytes(broken, 'capture.bin')).mime).not.toBe('video/mp2t');
+    }
   });
 
   it('finds DICOM without a preamble and NIfTI by header', async () => {
