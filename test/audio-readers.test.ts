@@ -48,6 +48,8 @@ beforeAll(() => {
   tone('tone-44k.aac', 44100, 44100, 1, ['-c:a', 'aac', '-f', 'adts']);
   tone('tone-48k.aac', 48000, 24000, 1, ['-c:a', 'aac', '-f', 'adts']);
   tone('tone-44k.ac3', 44100, 44100, 2, ['-c:a', 'ac3']);
+  tone('mono.opus', 48000, 48000, 1, ['-c:a', 'libopus']);
+  tone('stereo.opus', 48000, 48000, 2, ['-c:a', 'libopus']);
   tone('tone-48k.ac3', 48000, 24000, 2, ['-c:a', 'ac3']);
   tone('aac.mka', 48000, 48000, 2, ['-c:a', 'aac', '-b:a', '128k']);
   tone('mp3.mka', 44100, 22050, 2, ['-c:a', 'libmp3lame', '-b:a', '128k']);
@@ -145,6 +147,14 @@ describe('streams joined from files of different sample rates', () => {
       code: 'corrupt_file',
       message: `the AC-3 sample rate changes at byte ${at44k} (44100 Hz to 48000 Hz)`,
     });
+  });
+});
+
+describe('the decoder fallback', () => {
+  it('names the channel count every decoded frame has, not the one the last chained Ogg link declares', async () => {
+    // ffprobe -show_streams says 1 channel; after -show_frames its stream fields show the second link's 2.
+    writeFileSync(at('chained.opus'), Buffer.concat([readFileSync(at('mono.opus')), readFileSync(at('stereo.opus'))]));
+    expect(await measured(at('chained.opus'))).toEqual({ reader: 'ffprobe', codec: 'opus', sample_rate: 48000, num_channels: 1, bit_depth: 32, samples: 2 * 48000 });
   });
 });
 

@@ -56,6 +56,7 @@ export interface FfprobePacket {
 export interface FfprobeFrame {
   stream_index?: number;
   nb_samples?: number;
+  channels?: number;
 }
 
 export interface FfprobeResult {

@@ -10,12 +10,6 @@ import { containerMime } from './mime.js';
  * length), with every trim (encoder delay, edit lists, Opus pre-skip) the decoder applies.
  */
 
-/** Decoded frame fields requested from ffprobe (`-show_entries frame=nb_samples,channels`). */
-interface DecodedFrame {
-  nb_samples?: number;
-  channels?: number;
-}
-
 const DECODE_ARGS = ['-select_streams', 'a:0', '-show_frames', '-show_entries', 'frame=nb_samples,channels', '-print_format', 'json=compact=1'];
 
 /** Containers whose ffprobe duration comes from a header or index, not from a bitrate estimate. */
@@ -28,7 +22,7 @@ export async function decodeWithFfprobe(input: AudioInput, hint?: DecoderNeeded)
   const codec = specCodecName(stream.codec_name ?? '');
   if (!codec || codec === 'none') throw new ProbeError('corrupt_file', 'ffprobe names no codec for the audio stream');
   const sampleRate = streamRate(stream, codec);
-  const channels = stream.channels ?? 0;
+  const channels = decodedChannels(result) ?? stream.channels ?? 0;
   const bitDepth = specBitDepth({
     codec,
     bitsPerRawSample: Number(stream.bits_per_raw_sample ?? 0),
@@ -52,9 +46,8 @@ function streamRate(stream: FfprobeStream, codec: string): number {
 }
 
 function decodedSeconds(result: FfprobeResult, stream: FfprobeStream): number {
-  const frames = (result as FfprobeResult & { frames?: DecodedFrame[] }).frames;
+  const frames = result.frames;
   if (!frames) throw new ProbeError('corrupt_file', 'ffprobe returned no decoded frames to measure the audio by');
-  refuseChangingLayout(frames);
   const samples = frames.reduce((sum, frame) => sum + (frame.nb_samples ?? 0), 0);
   if (samples === 0) {
     throw new ProbeError(headerDuration(result) ? 'truncated' : 'corrupt_file', 'the decoder produced no audio from the file');
@@ -63,12 +56,15 @@ function decodedSeconds(result: FfprobeResult, stream: FfprobeStream): number {
 }
 
 /**
- * With -show_frames, ffprobe prints the stream's fields as the decoder left them after the last
- * frame: a stream that changes its channel count (files joined end to end) has no one answer.
+ * The channel count of the decoded frames. With -show_frames, ffprobe prints the stream's fields
+ * as the demuxer and decoder left them after the last packet: a chained Ogg Opus whose second
+ * link has more channels shows those, while every frame decodes with the first link's. A stream
+ * whose frames change their channel count (files joined end to end) has no one answer.
  */
-function refuseChangingLayout(frames: DecodedFrame[]): void {
-  const counts = new Set(frames.filter((frame) => frame.nb_samples).map((frame) => frame.channels));
+function decodedChannels(result: FfprobeResult): number | undefined {
+  const counts = new Set((result.frames ?? []).filter((frame) => frame.nb_samples && frame.channels).map((frame) => frame.channels!));
   if (counts.size > 1) throw new ProbeError('corrupt_file', `the channel count changes within the stream (${[...counts].join(', ')})`);
+  return counts.size === 1 ? [...counts][0] : undefined;
 }
 
 /** How far the decoded length may fall short of the declared one before the file counts as cut. */
