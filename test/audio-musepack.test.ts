@@ -1,33 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { probeAudio } from '../src/probes/audio.js';
-import { DecoderNeeded, type AudioInput } from '../src/probes/audio/facts.js';
+import { probeAudioBytes as probeBytes, readerInput } from './helpers/audio.js';
+import { DecoderNeeded } from '../src/probes/audio/facts.js';
 import { readMusepack } from '../src/probes/audio/musepack.js';
-import type { ProbeContext } from '../src/probes/types.js';
-import { BufferSource } from '../src/sources/buffer.js';
 
 // Musepack frames walked symbol by symbol as FFmpeg 5.1's mpc7 / mpc8 decoders spend them.
 // Hand-built streams use the smallest frames the codes allow (every band silent); the frame
 // counts asserted are the decoders' rules applied to them, and ffprobe 5.1.9 decodes the
 // same bytes to the same counts (-show_frames nb_samples summed).
 
-const context: ProbeContext = { options: {}, detection: { modality: 'audio', mime: '', format: '', warnings: [] } };
-
-async function probeBytes(bytes: Uint8Array) {
-  const source = new BufferSource(bytes);
-  try {
-    return await probeAudio(source, context);
-  } finally {
-    await source.close();
-  }
-}
-
-/** Calls the reader directly, to see a DecoderNeeded that the probe would hand to ffprobe. */
-function readerInput(bytes: Uint8Array): AudioInput {
-  const source = new BufferSource(bytes);
-  return { source, head: bytes.subarray(0, 65536), options: {}, detection: context.detection, size: () => source.size() };
-}
 
 const ascii = (text: string) => [...text].map((c) => c.charCodeAt(0));
 const u32le = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24];

@@ -1,30 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { probeAudio } from '../src/probes/audio.js';
-import { DecoderNeeded, type AudioInput } from '../src/probes/audio/facts.js';
+import { probeAudioBytes as probeBytes, readerInput } from './helpers/audio.js';
+import { DecoderNeeded } from '../src/probes/audio/facts.js';
 import { readMusepack } from '../src/probes/audio/musepack.js';
 import { readShorten } from '../src/probes/audio/shorten.js';
 import { readTak } from '../src/probes/audio/tak.js';
-import type { ProbeContext } from '../src/probes/types.js';
-import { BufferSource } from '../src/sources/buffer.js';
 
-const context: ProbeContext = { options: {}, detection: { modality: 'audio', mime: '', format: '', warnings: [] } };
-
-async function probeBytes(bytes: Uint8Array) {
-  const source = new BufferSource(bytes);
-  try {
-    return await probeAudio(source, context);
-  } finally {
-    await source.close();
-  }
-}
-
-/** Calls a reader directly, to see a DecoderNeeded that the probe would hand to ffprobe. */
-function readerInput(bytes: Uint8Array): AudioInput {
-  const source = new BufferSource(bytes);
-  return { source, head: bytes.subarray(0, 65536), options: {}, detection: context.detection, size: () => source.size() };
-}
 
 const concat = (...parts: (Uint8Array | number[] | string)[]) =>
   Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...p].map((c) => c.charCodeAt(0)) : [...p])));

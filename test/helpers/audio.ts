@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { ffmpegPath } from '../../scripts/fixtures-audio.mjs';
 import { probeAudio } from '../../src/probes/audio.js';
+import type { AudioInput } from '../../src/probes/audio/facts.js';
 import type { ProbeContext } from '../../src/probes/types.js';
+import { BufferSource } from '../../src/sources/buffer.js';
 import { FileSource } from '../../src/sources/file.js';
 import type { ByteSource } from '../../src/sources/source.js';
 
@@ -18,6 +20,15 @@ export async function probeAudioSource(source: ByteSource) {
 
 /** probeAudio over a local file, closed afterwards. */
 export const probeAudioFile = (path: string) => probeAudioSource(new FileSource(path));
+
+/** probeAudio over bytes in memory. */
+export const probeAudioBytes = (bytes: Uint8Array) => probeAudioSource(new BufferSource(bytes));
+
+/** A reader's input over bytes in memory, to call a reader directly and see a DecoderNeeded the probe would hand to ffprobe. */
+export function readerInput(bytes: Uint8Array): AudioInput {
+  const source = new BufferSource(bytes);
+  return { source, head: bytes.subarray(0, 65536), options: {}, detection: audioContext.detection, size: () => source.size() };
+}
 
 /** The SPEC fields with the duration as decoded samples, and the reader that answered. */
 export async function measured(path: string) {
