@@ -10,7 +10,6 @@ import { readMusepack } from '../src/probes/audio/musepack.js';
 // counts asserted are the decoders' rules applied to them, and ffprobe 5.1.9 decodes the
 // same bytes to the same counts (-show_frames nb_samples summed).
 
-
 const ascii = (text: string) => [...text].map((c) => c.charCodeAt(0));
 const u32le = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24];
 const bitsOf = (value: number, count: number) => Array.from({ length: count }, (_, i) => (value >> (count - 1 - i)) & 1);

@@ -7,7 +7,6 @@ import { readMusepack } from '../src/probes/audio/musepack.js';
 import { readShorten } from '../src/probes/audio/shorten.js';
 import { readTak } from '../src/probes/audio/tak.js';
 
-
 const concat = (...parts: (Uint8Array | number[] | string)[]) =>
   Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...p].map((c) => c.charCodeAt(0)) : [...p])));
 const u32le = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24];
