@@ -10,34 +10,49 @@ const AAC_OBJECT_TYPES = new Set([1, 2, 3, 4, 17, 23, 39]);
 const SBR = 5;
 const PS = 29;
 
+/** The head of an AudioSpecificConfig: the core object type (under SBR/PS), sampling index, channel configuration. */
+export interface AacConfigHead {
+  objectType: number;
+  samplingIndex: number;
+  channels: number;
+}
+
+/** Reads the head of an AudioSpecificConfig as decode_audio_specific_config does; throws when it ends early. */
+export function readAacConfigHead(config: Uint8Array): AacConfigHead {
+  const bits = new BitReader(config);
+  const objectType = () => {
+    const type = bits.u(5);
+    return type === 31 ? 32 + bits.u(6) : type;
+  };
+  const samplingIndex = () => {
+    const index = bits.u(4);
+    if (index === 15) bits.skip(24);
+    return index;
+  };
+  let type = objectType();
+  const index = samplingIndex();
+  const channels = bits.u(4);
+  if (type === SBR || type === PS) {
+    samplingIndex();
+    type = objectType();
+  }
+  return { objectType: type, samplingIndex: index, channels };
+}
+
 /** The AudioSpecificConfig checks of FFmpeg's decode_audio_specific_config (5.1). */
 export function aacConfigProblem(config: Uint8Array): string | undefined {
+  let head: AacConfigHead;
   try {
-    const bits = new BitReader(config);
-    const objectType = () => {
-      const type = bits.u(5);
-      return type === 31 ? 32 + bits.u(6) : type;
-    };
-    const samplingIndex = () => {
-      const index = bits.u(4);
-      if (index === 15) bits.skip(24);
-      return index;
-    };
-    let type = objectType();
-    const index = samplingIndex();
-    const channels = bits.u(4);
-    if (type === SBR || type === PS) {
-      samplingIndex();
-      type = objectType();
-    }
-    if (index > 12) return `sampling index ${index}`;
-    if (!AAC_OBJECT_TYPES.has(type)) return `audio object type ${type}`;
-    if (channels === 0 || channels > 7) return `channel configuration ${channels}`;
-    if (type === 23 && (index < 3 || index > 7)) return `ER AAC LD at sampling index ${index}`;
-    return undefined;
+    head = readAacConfigHead(config);
   } catch {
     return 'AudioSpecificConfig ends early';
   }
+  const { objectType: type, samplingIndex: index, channels } = head;
+  if (index > 12) return `sampling index ${index}`;
+  if (!AAC_OBJECT_TYPES.has(type)) return `audio object type ${type}`;
+  if (channels === 0 || channels > 7) return `channel configuration ${channels}`;
+  if (type === 23 && (index < 3 || index > 7)) return `ER AAC LD at sampling index ${index}`;
+  return undefined;
 }
 
 /** AVCDecoderConfigurationRecord: version 1, parameter sets within the record, at least one PPS. */
