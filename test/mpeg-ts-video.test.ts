@@ -167,6 +167,35 @@ describe('MPEG-TS and MPEG-PS video in-process', () => {
     if (!(outcome instanceof ProbeError)) expect((outcome as { details?: { reader?: string } }).details?.reader).not.toBe('mpegts');
   });
 
+  it('reads every frame of find_stream_info\'s 7 s window: a rate change 2.5 s in (continuity counters joined) goes to ffprobe', async () => {
+    const first = join(dir, 'join-25.ts');
+    const second = join(dir, 'join-50.ts');
+    await run(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...VIDEO2('320x240', '25'), '-t', '2.5', ...X264, '-g', '30', first]);
+    await run(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...VIDEO2('320x240', '50'), '-t', '2.5', ...X264, '-g', '30', '-output_ts_offset', '2.5', second]);
+    const joined = join(dir, 'join-25-50.ts');
+    writeFileSync(joined, withContinuousCounters(Buffer.concat([readFileSync(first), readFileSync(second)])));
+    const result = await probe(joined);
+    // Debian ffprobe 5.1.9 on such a join: avg_frame_rate 50/1 (the first 40 frames say 25).
+    expect(result.details).toMatchObject({ reader: 'ffprobe', fallbackReason: expect.stringMatching(/SPS changes/) });
+  });
+
+  it('leaves to ffprobe frames spaced wider at the head than in the rest of the window (r_frame_rate changes with the frames analysed)', async () => {
+    const path = join(dir, 'vfr-dense-after-5s.ts');
+    await run(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...VIDEO2('320x240', '50'), '-t', '10', '-vf', "select='gte(t,5)+not(mod(n,3))'", '-vsync', 'vfr', ...X264, '-g', '30', path]);
+    // Debian ffprobe 5.1.9: r_frame_rate 50/1 from the whole window, format.duration 10.000000; the head alone says 50/3.
+    expect((await probe(path)).details).toMatchObject({ reader: 'ffprobe', fallbackReason: expect.stringMatching(/r_frame_rate/) });
+  });
+
+  it('times the last frame by r_frame_rate when the whole window agrees on it (every third frame of 50 fps)', async () => {
+    const path = join(dir, 'vfr-every-third.ts');
+    await run(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...VIDEO2('320x240', '50'), '-t', '10', '-vf', "select='not(mod(n,3))'", '-vsync', 'vfr', ...X264, '-g', '30', path]);
+    const result = await probe(path);
+    expect(result.details?.reader).toBe('mpegts');
+    // Debian ffprobe 5.1.9 on the same recipe: avg_frame_rate 50/1 (the SPS), r_frame_rate 50/3, format.duration 10.020000.
+    expect(result.metadata.fps).toBe(50);
+    expect(result.metadata.duration).toBeCloseTo(10.02, 6);
+  });
+
   it('calls a copy cut inside a packet truncated', async () => {
     const whole = readFileSync(paths['mpeg2-25.ts']!);
     const cut = join(dir, 'cut-inside.ts');
@@ -227,6 +256,20 @@ function cutInsideVideoPes(ts: Uint8Array): number {
     opened = starts(at) ? at : -1;
   }
   throw new Error('no video PES spans two packets');
+}
+
+/** Transport packets renumbered so that every PID's continuity counter runs on across a join. */
+function withContinuousCounters(ts: Buffer): Buffer {
+  const counters = new Map<number, number>();
+  for (let at = 0; at + 188 <= ts.byteLength; at += 188) {
+    const pid = ((ts[at + 1]! & 0x1f) << 8) | ts[at + 2]!;
+    const carriesPayload = (ts[at + 3]! & 0x10) !== 0;
+    const previous = counters.get(pid);
+    const counter = previous === undefined ? ts[at + 3]! & 15 : (previous + (carriesPayload ? 1 : 0)) & 15;
+    ts[at + 3] = (ts[at + 3]! & 0xf0) | counter;
+    counters.set(pid, counter);
+  }
+  return ts;
 }
 
 describe('FFmpeg frame rate estimates', () => {

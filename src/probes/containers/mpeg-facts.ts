@@ -23,6 +23,8 @@ interface StreamBase {
   head: PesPacket[];
   /** PTS of the PES packets the tail read returns, in file order. */
   tailPts: number[];
+  /** The payload of the last PES the tail read returns, when the reader keeps it. */
+  tailLast?: Uint8Array;
 }
 
 export type MpegStream = StreamBase & ({ type: 'video'; codec: VideoCodec } | { type: 'audio'; codec: AudioCodec });
@@ -46,6 +48,12 @@ const VFR_FRAMES = 41;
 const VFR_MIN_FRAMES = 8;
 /** Less than find_stream_info's 5 s analysis, with room for audio running ahead of video. */
 const ANALYSED_SECONDS = 4;
+/**
+ * A DTS step this many times the mean step before it: find_stream_info resets its fps_first_dts
+ * at 1000 times (a "DTS discontinuity"), and a jump that large changes what it measures; not
+ * modelled, nor smaller jumps of the kind.
+ */
+const DTS_JUMP = 10;
 
 interface Timed {
   start: number;
@@ -101,6 +109,9 @@ function decodeTimestamps(head: PesPacket[], pictures: VideoPictures): number[] 
     const previous = i > 0 ? (head[i - 1]!.dts ?? head[i - 1]!.pts!) : -Infinity;
     if (dts <= previous) throw new NeedsFfprobe('MPEG stream: video DTS do not increase');
     return dts;
+  }).map((dts, i, all) => {
+    if (i >= 2 && dts - all[i - 1]! > DTS_JUMP * ((all[i - 1]! - all[0]!) / (i - 1))) throw new NeedsFfprobe('MPEG stream: the video DTS jump');
+    return dts;
   });
 }
 
@@ -146,6 +157,9 @@ function audioTiming(stream: MpegStream): Timed {
   const first = stream.head[0];
   if (!first) throw new NeedsFfprobe('MPEG stream: an audio stream without packets at the head');
   const audio = inspectAudio(stream.codec as AudioCodec, first.payload);
+  // The last packet's duration is its own frame's: the head's only while the format stays.
+  const last = stream.tailLast && inspectAudio(stream.codec as AudioCodec, stream.tailLast);
+  if (last && (last.frameSize !== audio.frameSize || last.sampleRate !== audio.sampleRate)) throw new NeedsFfprobe('MPEG stream: the audio frames at the end differ from the head\'s');
   return timing(stream, Math.floor((MPEG_CLOCK * audio.frameSize) / audio.sampleRate));
 }
 

@@ -8,7 +8,7 @@
 import { ProbeError, SourceError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
-import { h264PicturesBeforeParameterSets, MAX_UNPARSED_TICKS, sameBytes, type AudioCodec, type VideoCodec } from './mpeg-es.js';
+import { h264PicturesBeforeParameterSets, inspectVideo, MAX_UNPARSED_TICKS, sameBytes, type AudioCodec, type VideoCodec } from './mpeg-es.js';
 import { mpegVideoFacts, type MpegStream, type PesPacket } from './mpeg-facts.js';
 import { mayProbeAsVideo, opensWithId3v2 } from './content-probe.js';
 import { readPmtStreams, sectionCrcIsValid, type EsInfo } from './mpegts-streams.js';
@@ -32,10 +32,23 @@ const PROBE_CHUNK = 188 * 192 * 32;
 const NOT_PROBED_STREAM_IDS = new Set([0xbc, 0xbe, 0xbf, 0xf0, 0xf1, 0xf2, 0xf8, 0xff]);
 /** ff_read_packet's window for the duration (DURATION_MAX_READ_SIZE). */
 const TAIL_BYTES = 250_000;
-/** Head reads: enough frames to settle the frame rates, never more than this. */
+/** Head reads: the first read, and the frames read before the video's timing is known. */
 const HEAD_FIRST = 256 * 1024;
-const HEAD_LIMIT = 2 * 1024 * 1024;
 const HEAD_FRAMES = 40;
+/**
+ * find_stream_info's longest window (demux.c): it ends once a stream's codec_info_duration (the
+ * sum of its packets' durations from the third packet on) reaches max_stream_analyze_duration,
+ * 7 s for mpegts (5 s once every stream has its parameters), or once the packets it read reach
+ * probesize. The head must hold every video frame of that window, so that a frame rate change,
+ * a new SPS or a timestamp jump inside it is seen.
+ */
+const MAX_ANALYSE_TICKS = 7 * 90000;
+/** Frames the loop may take beyond the window: the first two packets count no duration, and the one that ends it. */
+const WINDOW_SPARE_FRAMES = 4;
+/** PES payload past which FFmpeg's probesize has surely ended the loop (its packets are the parsed payload, less than 10% off). */
+const PROBESIZE_COVERED = PROBESIZE * 1.1;
+/** The most the head reads to hold that window; past it, ffprobe answers. */
+const HEAD_LIMIT = 6 * 1024 * 1024;
 /** Packets resync may mistake for packets before it finds the real packet grid. */
 const MAX_FALSE_SYNCS = 64;
 
@@ -283,14 +296,16 @@ export async function mpegTsVideoFacts(source: ByteSource, head: Uint8Array, mim
   if (size % packetSize !== 0) throw new NeedsFfprobe('MPEG-TS file that is not whole packets');
   await refuseWithoutVideo(source, size, layout);
   const { bytes: headBytes, program, collector } = await readHead(source, size, layout);
-  const wholeFile = headBytes.byteLength === size;
   const tailStart = Math.max(0, size - TAIL_BYTES);
-  const tail = wholeFile ? headBytes.subarray(tailStart) : await readTailBytes(source, tailStart, size);
-  const tailPts = readTail(tail, tailStart, layout, program, source.name);
+  const tail = headBytes.byteLength === size ? headBytes.subarray(tailStart) : await readTailBytes(source, tailStart, size);
+  // FFmpeg analysed the whole file only when probesize cannot have ended its analysis first.
+  const wholeFile = headBytes.byteLength === size && size <= PROBESIZE;
+  const tailPes = readTail(tail, tailStart, layout, program, source.name);
   const streams: MpegStream[] = [...program.streams].map(([pid, kind]) => ({
     ...kind,
     head: collector.pids.get(pid)!.done,
-    tailPts: tailPts.get(pid)!,
+    tailPts: tailPes.get(pid)!.map((pes) => pes.pts).filter((pts): pts is number => pts !== undefined),
+    tailLast: tailPes.get(pid)!.at(-1)?.payload,
   }));
   checkUnparsedSpan(streams);
   return mpegVideoFacts({ mime, reader: 'mpegts', streams, wholeFile });
@@ -418,16 +433,30 @@ function checkUnparsedSpan(streams: MpegStream[]): void {
 }
 
 /**
- * Frames the head must hold: HEAD_FRAMES, and for H.264 three more than the leading pictures the
- * parser cannot read for want of their SPS/PPS.
+ * Frames the head must hold: HEAD_FRAMES until the video's timing can be read, then every frame
+ * find_stream_info's longest window may analyse (H.264 pictures before the first SPS/PPS have no
+ * duration, so they add to it).
  */
 function framesWanted(kind: Kind | undefined, done: PesPacket[]): number {
-  if (kind?.type !== 'video' || kind.codec !== 'h264' || done.length < HEAD_FRAMES) return HEAD_FRAMES;
-  const unparsed = h264PicturesBeforeParameterSets(done.map((pes) => pes.payload)) ?? done.length;
-  return Math.max(HEAD_FRAMES, unparsed + 3);
+  if (kind?.type !== 'video' || done.length < HEAD_FRAMES) return HEAD_FRAMES;
+  const payloads = done.map((pes) => pes.payload);
+  const unparsed = kind.codec === 'h264' ? h264PicturesBeforeParameterSets(payloads) : 0;
+  if (unparsed === undefined || done.length < unparsed + 3) return Math.max(HEAD_FRAMES, (unparsed ?? done.length) + 3);
+  const { packetTicks } = inspectVideo(kind.codec, payloads);
+  if (!(packetTicks > 0)) throw new NeedsFfprobe('MPEG stream: video packets without a duration');
+  return unparsed + Math.ceil(MAX_ANALYSE_TICKS / packetTicks) + WINDOW_SPARE_FRAMES;
 }
 
-/** Head reads grow until the video stream has enough whole frames, the limit, or the end. */
+function payloadBytes(collector: PesCollector): number {
+  let bytes = 0;
+  for (const state of collector.pids.values()) for (const pes of state.done) bytes += pes.payload.byteLength;
+  return bytes;
+}
+
+/**
+ * Head reads grow until the video stream holds find_stream_info's whole window (or the packets
+ * read pass probesize, or the file ends); a window longer than HEAD_LIMIT goes to ffprobe.
+ */
 async function readHead(source: ByteSource, size: number, layout: Layout): Promise<{ bytes: Uint8Array; program: TimedProgram; collector: PesCollector }> {
   let length = Math.min(size, HEAD_FIRST);
   for (;;) {
@@ -443,7 +472,8 @@ async function readHead(source: ByteSource, size: number, layout: Layout): Promi
     const [videoPid, videoKind] = [...program.streams].find(([, kind]) => kind.type === 'video') ?? [];
     const done = videoPid === undefined ? [] : collector.pids.get(videoPid)!.done;
     const wanted = framesWanted(videoKind, done);
-    if (atEnd || done.length >= wanted || length >= HEAD_LIMIT) return { bytes: usable, program, collector };
+    if (atEnd || done.length >= wanted || payloadBytes(collector) >= PROBESIZE_COVERED) return { bytes: usable, program, collector };
+    if (length >= HEAD_LIMIT) throw new NeedsFfprobe(`MPEG-TS: find_stream_info's window (${wanted} video frames) runs past the first ${HEAD_LIMIT} bytes`);
     // Enough for the frames still missing at the rate seen so far, with a margin.
     length = Math.min(size, HEAD_LIMIT, Math.ceil((length * wanted * 1.25) / Math.max(done.length, 1)));
   }
@@ -469,10 +499,10 @@ function closeLastPes(collector: PesCollector, program: TimedProgram, name: stri
 
 /**
  * estimate_timings_from_pts: FFmpeg seeks to `tailStart` (not a packet boundary), resyncs on the
- * next 0x47 byte, and reads every packet to the end. The PTS of each PES that starts there, per
- * PID; the last PES of each stream must be whole.
+ * next 0x47 byte, and reads every packet to the end. Each PES that starts there, per PID; the
+ * last PES of each stream must be whole.
  */
-function readTail(tail: Uint8Array, tailStart: number, layout: Layout, program: TimedProgram, name: string): Map<number, number[]> {
+function readTail(tail: Uint8Array, tailStart: number, layout: Layout, program: TimedProgram, name: string): Map<number, TsPes[]> {
   const gridOffset = alignToGrid(tail, tailStart, layout, program);
   const collector = new PesCollector(program.streams.keys());
   for (const { raw } of packetsIn(tail, layout, gridOffset)) {
@@ -481,11 +511,7 @@ function readTail(tail: Uint8Array, tailStart: number, layout: Layout, program: 
     collector.push(packet, raw);
   }
   closeLastPes(collector, program, name);
-  const timestamps = new Map<number, number[]>();
-  for (const [pid, state] of collector.pids) {
-    timestamps.set(pid, state.done.map((pes) => pes.pts).filter((pts): pts is number => pts !== undefined));
-  }
-  return timestamps;
+  return new Map([...collector.pids].map(([pid, state]) => [pid, state.done]));
 }
 
 /**
