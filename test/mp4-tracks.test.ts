@@ -150,6 +150,17 @@ describe('MP4 tracks as FFmpeg 5.1 opens them', () => {
     expect(await measured(join(dir, 'book.m4b'))).toEqual({ reader: 'mp4', codec: 'aac', sample_rate: 44100, num_channels: 1, bit_depth: 32, samples: BOOK_SAMPLES });
   });
 
+  it('reads the book the same with junk or another file appended after its last box, and still calls a cut moov truncated', async () => {
+    // Debian ffprobe 5.1.9 skips bytes after the last box that read as no file-level box (an
+    // unknown atom) and decodes the same 45056 samples from each of these.
+    const junk = Buffer.from(Array.from({ length: 50_000 }, (_, i) => (i * 7919 + 13) & 0xff));
+    const mp3Header = Buffer.from([0x49, 0x44, 0x33, 0x04, 0, 0, 0, 0, 0, 0x10, ...new Array(16).fill(0), 0xff, 0xfb, 0x90, 0x64]);
+    for (const [name, tail] of [['junk', junk], ['mp3', mp3Header], ['newline', Buffer.from('\n')], ['crlf', Buffer.from('\r\n')], ['seven', Buffer.from([1, 2, 3, 4, 5, 6, 7])]] as const) {
+      expect((await measured(variant(`book-${name}.m4b`, (bytes) => Buffer.concat([bytes, tail])))).samples).toBe(BOOK_SAMPLES);
+    }
+    await expect(probeAudioFile(variant('book-cut.m4b', (bytes) => bytes.subarray(0, bytes.byteLength - 10)))).rejects.toMatchObject({ code: 'truncated' });
+  });
+
   it.each(refusals)('refuses a book whose second or chapter track has %s, in both probes, without ffprobe', async (name, edit, reason) => {
     const path = variant(`${name}.m4b`, edit);
     await expect(probeAudioFile(path)).rejects.toMatchObject({ code: 'corrupt_file', message: expect.stringMatching(reason) });

@@ -139,6 +139,21 @@ describe('probeVideo on MP4/QuickTime (in-process)', () => {
     await expect(probe(new BufferSource(mdatCut, 'cut.mp4'))).rejects.toMatchObject({ code: 'truncated', message: expect.stringMatching(/'mdat'.*declares/) });
   });
 
+  it('describes a whole file followed by fewer bytes than a box header (a newline, CRLF, 7 bytes), as ffprobe does; a fragmented one stays truncated', async () => {
+    // mov_read_default reads no box from fewer than 8 bytes: Debian ffprobe 5.1.9 describes all of these as the whole file.
+    for (const name of ['cfr.mp4', 'cfr-faststart.mp4']) {
+      const whole = readFileSync(fixtures[name]!);
+      const expected = (await probe(new BufferSource(whole, 'whole.mp4'))).metadata;
+      for (const tail of [Buffer.from('\n'), Buffer.from('\r\n'), Buffer.from([0, 0, 0, 0x10, 0x6d, 0x6f, 0x6f])]) {
+        const { metadata } = await probe(new BufferSource(Buffer.concat([whole, tail]), 'tail.mp4'));
+        expect(metadata).toEqual({ ...expected, file_size: whole.byteLength + tail.byteLength });
+      }
+    }
+    // In a fragmented file those bytes are the start of the next moof header (session 2's rule).
+    const fragmented = readFileSync(fixtures['fragmented.mp4']!);
+    await expect(probe(new BufferSource(Buffer.concat([fragmented, Buffer.from('\n')]), 'tail.mp4'))).rejects.toMatchObject({ code: 'truncated', message: expect.stringMatching(/inside a box header/) });
+  });
+
   it('reads a fragmented MP4 (empty moov, a moof per key frame) in-process', async () => {
     const result = await probeFile('fragmented.mp4');
     expect(result.metadata).toMatchObject({ fps: 25, duration: 2, width: 320, height: 240, mime_type: 'video/mp4' });

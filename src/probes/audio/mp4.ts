@@ -1,7 +1,7 @@
 import { LimitError, ProbeError } from '../../errors.js';
 import { NeedsFfprobe } from '../containers/facts.js';
 import { fragmentedTimeline } from '../containers/mp4-fragments.js';
-import { parseMovie, parseMp4, type Mp4Movie } from '../containers/mp4.js';
+import { FILE_LEVEL_BOXES, parseMovie, parseMp4, type Mp4Movie } from '../containers/mp4.js';
 import { mayBeAudioStream, trackOpening } from '../containers/mp4-tracks.js';
 import { ascii, readExactly, startsWith, u16be, u32be, u64 } from './bytes.js';
 import { ALAC_HEADER_BYTES, alacConfigProblem, alacHeaderSamples, parseAlacConfig } from './alac.js';
@@ -25,7 +25,6 @@ import { opusPacketSamples } from './ogg.js';
 
 /** Largest moov box read into memory. */
 const MAX_MOOV_BYTES = 64 * 1024 * 1024;
-const TOP_LEVEL = new Set(['ftyp', 'moov', 'mdat', 'free', 'skip', 'wide', 'uuid', 'meta', 'moof', 'mfra', 'pdin', 'styp', 'sidx', 'junk', 'pnot', 'PICT']);
 
 export function isMp4(head: Uint8Array): boolean {
   return head.byteLength >= 12 && (startsWith(head, 'ftyp', 4) || ((startsWith(head, 'moov', 4) || startsWith(head, 'mdat', 4)) && u32be(head, 0) >= 8));
@@ -129,7 +128,11 @@ async function firstPacket(input: AudioInput, track: Track, firstFragmentSample?
   return firstFragmentSample && input.source.read(firstFragmentSample.offset, firstFragmentSample.size);
 }
 
-/** Top-level boxes; one that runs past the end of the file is truncation. */
+/**
+ * Top-level boxes; one of a file-level type that runs past the end of the file is truncation.
+ * Bytes after the last box that read as a box of another type (junk, another file appended) are
+ * an atom FFmpeg skips, as the video reader treats them.
+ */
 async function topLevelBoxes(input: AudioInput, size: number): Promise<Box[]> {
   const boxes: Box[] = [];
   for (let offset = 0; offset + 8 <= size; ) {
@@ -137,16 +140,20 @@ async function topLevelBoxes(input: AudioInput, size: number): Promise<Box[]> {
     let boxSize = u32be(header, 0);
     let headerSize = 8;
     if (boxSize === 1) {
-      if (header.byteLength < 16) throw new ProbeError('truncated', `MP4 box header at byte ${offset} is cut by the end of the file`);
+      if (header.byteLength < 16) {
+        if (boxes.length > 0 && !FILE_LEVEL_BOXES.has(ascii(header, 4))) break;
+        throw new ProbeError('truncated', `MP4 box header at byte ${offset} is cut by the end of the file`);
+      }
       boxSize = u64(header, 8, false);
       headerSize = 16;
     } else if (boxSize === 0) boxSize = size - offset;
     const type = ascii(header, 4);
     if (boxSize < headerSize) {
-      if (boxes.length > 0 && !TOP_LEVEL.has(type)) break; // trailing bytes that are not a box
+      if (boxes.length > 0 && !FILE_LEVEL_BOXES.has(type)) break; // trailing bytes that are not a box
       throw new ProbeError('corrupt_file', `MP4 box '${type}' at byte ${offset} declares ${boxSize} bytes`);
     }
     if (offset + boxSize > size) {
+      if (boxes.length > 0 && !FILE_LEVEL_BOXES.has(type)) break;
       throw new ProbeError('truncated', `MP4 ${type} box at byte ${offset} declares ${boxSize} bytes, the file holds ${size - offset}`);
     }
     boxes.push({ type, body: offset + headerSize, end: offset + boxSize });

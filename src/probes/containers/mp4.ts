@@ -217,12 +217,14 @@ export async function parseMp4(source: ByteSource): Promise<Mp4File> {
   let fragmentsUnread = false;
   let fragmentCount = 0;
   let fileSize: number | undefined;
+  let shortTailAt: number | undefined;
 
   for (let offset = 0; ; ) {
     const head = await ahead.read(offset, HEADER_PEEK);
-    // 1-7 bytes after the last box are the start of a box header the file no longer holds.
-    if (head.byteLength > 0 && head.byteLength < 8) throw new ProbeError('truncated', `${source.name} ends inside a box header at byte ${offset}`);
-    if (head.byteLength < 8) break;
+    if (head.byteLength < 8) {
+      if (head.byteLength > 0) shortTailAt = offset;
+      break;
+    }
     const reader = new ByteReader(head);
     let size = reader.u32();
     const type = reader.fourcc();
@@ -266,6 +268,12 @@ export async function parseMp4(source: ByteSource): Promise<Mp4File> {
   if (movieBox && movieBytes && movieBytes.byteLength === movieBox.size) {
     movie = parseMovie(movieBytes, movieBox.headerSize);
   }
+  // mov_read_default reads no box from fewer than 8 bytes. After a whole movie that is not
+  // fragmented they describe nothing; in a fragmented file (or one without a movie yet) they are
+  // the start of the next moof (or moov) header the file no longer holds.
+  if (shortTailAt !== undefined && (!movie || hasFragments || movie.hasMovieExtends)) {
+    throw new ProbeError('truncated', `${source.name} ends inside a box header at byte ${shortTailAt}`);
+  }
   return { fileSize, brands, boxes, boxesPastEnd, movie, hasFragments, fragmentsUnread };
 }
 
@@ -274,7 +282,7 @@ export async function parseMp4(source: ByteSource): Promise<Mp4File> {
  * file's own claim; bytes appended after the last box (junk, text, 0xFF fill) read as a box of no
  * known type, which FFmpeg skips as an unknown atom, and describe nothing.
  */
-const FILE_LEVEL_BOXES = new Set([
+export const FILE_LEVEL_BOXES = new Set([
   'ftyp', 'styp', 'pdin', 'moov', 'hoov', 'moof', 'mfra', 'mdat', 'imda', 'free', 'skip', 'wide', 'meta', 'meco', 'sidx', 'ssix',
   'prft', 'emsg', 'uuid', 'udta', 'pnot', 'PICT',
 ]);
