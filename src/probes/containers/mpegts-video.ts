@@ -295,11 +295,12 @@ export async function mpegTsVideoFacts(source: ByteSource, head: Uint8Array, mim
   const size = await source.size();
   if (size % packetSize !== 0) throw new NeedsFfprobe('MPEG-TS file that is not whole packets');
   await refuseWithoutVideo(source, size, layout);
-  const { bytes: headBytes, program, collector } = await readHead(source, size, layout);
+  const analysed = await readHead(source, size, layout);
+  const { bytes: headBytes, program, collector } = analysed;
   const tailStart = Math.max(0, size - TAIL_BYTES);
   const tail = headBytes.byteLength === size ? headBytes.subarray(tailStart) : await readTailBytes(source, tailStart, size);
   // FFmpeg analysed the whole file only when probesize cannot have ended its analysis first.
-  const wholeFile = headBytes.byteLength === size && size <= PROBESIZE;
+  const wholeFile = analysed.wholeFile && size <= PROBESIZE;
   const tailPes = readTail(tail, tailStart, layout, program, source.name);
   const streams: MpegStream[] = [...program.streams].map(([pid, kind]) => ({
     ...kind,
@@ -453,11 +454,20 @@ function payloadBytes(collector: PesCollector): number {
   return bytes;
 }
 
+interface Head {
+  bytes: Uint8Array;
+  program: TimedProgram;
+  collector: PesCollector;
+  /** Every packet of the file was collected, and every video frame is kept. */
+  wholeFile: boolean;
+}
+
 /**
  * Head reads grow until the video stream holds find_stream_info's whole window (or the packets
- * read pass probesize, or the file ends); a window longer than HEAD_LIMIT goes to ffprobe.
+ * read pass probesize, or the file ends); a window longer than HEAD_LIMIT goes to ffprobe. Video
+ * frames past the window, and damage past them, are none of FFmpeg's business: they are dropped.
  */
-async function readHead(source: ByteSource, size: number, layout: Layout): Promise<{ bytes: Uint8Array; program: TimedProgram; collector: PesCollector }> {
+async function readHead(source: ByteSource, size: number, layout: Layout): Promise<Head> {
   let length = Math.min(size, HEAD_FIRST);
   for (;;) {
     const bytes = await source.read(0, length);
@@ -466,16 +476,32 @@ async function readHead(source: ByteSource, size: number, layout: Layout): Promi
     const program = timedProgram(findProgram(usable, layout));
     checkNoStrayPes(usable, layout, program);
     const collector = new PesCollector(program.streams.keys());
-    for (const { raw } of packetsIn(usable, layout)) collector.push(parsePacket(raw), raw);
-    const atEnd = whole === size;
-    if (atEnd) closeLastPes(collector, program, source.name);
     const [videoPid, videoKind] = [...program.streams].find(([, kind]) => kind.type === 'video') ?? [];
     const done = videoPid === undefined ? [] : collector.pids.get(videoPid)!.done;
+    const stoppedEarly = collectHead(usable, layout, collector, () => done.length >= framesWanted(videoKind, done));
+    const atEnd = whole === size && !stoppedEarly;
+    if (atEnd) closeLastPes(collector, program, source.name);
     const wanted = framesWanted(videoKind, done);
-    if (atEnd || done.length >= wanted || payloadBytes(collector) >= PROBESIZE_COVERED) return { bytes: usable, program, collector };
+    const trimmed = done.length > wanted;
+    if (trimmed) done.length = wanted;
+    if (atEnd || done.length >= wanted || payloadBytes(collector) >= PROBESIZE_COVERED) return { bytes: usable, program, collector, wholeFile: atEnd && !trimmed };
     if (length >= HEAD_LIMIT) throw new NeedsFfprobe(`MPEG-TS: find_stream_info's window (${wanted} video frames) runs past the first ${HEAD_LIMIT} bytes`);
     // Enough for the frames still missing at the rate seen so far, with a margin.
     length = Math.min(size, HEAD_LIMIT, Math.ceil((length * wanted * 1.25) / Math.max(done.length, 1)));
+  }
+}
+
+/**
+ * Collects the head's packets. Damage met once the video holds the window ends the head there
+ * (true); before that it goes to ffprobe.
+ */
+function collectHead(usable: Uint8Array, layout: Layout, collector: PesCollector, windowHeld: () => boolean): boolean {
+  try {
+    for (const { raw } of packetsIn(usable, layout)) collector.push(parsePacket(raw), raw);
+    return false;
+  } catch (error) {
+    if (error instanceof NeedsFfprobe && windowHeld()) return true;
+    throw error;
   }
 }
 
