@@ -230,7 +230,7 @@ const TS_MIN_PACKETS = 10;
  */
 function isTransportStreamFromOffset(prefix: Uint8Array): boolean {
   return TS_PACKET_SIZES.some((size) => {
-    for (let start = 0; start < size; start++) {
+    for (let start = 0; start + TS_MIN_PACKETS * size <= prefix.byteLength; start++) {
       let packets = 0;
       let at = start;
       while (at < prefix.byteLength && prefix[at] === TS_SYNC) {

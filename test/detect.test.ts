@@ -96,7 +96,9 @@ describe('detect', () => {
       for (let at = 0; at < packets.byteLength; at += size) packets.writeUInt32BE(0x47000010, at);
       const cut = packets.subarray(size - 37);
       expect(await detectBytes(cut, 'capture.ts')).toMatchObject({ modality: 'video', mime: 'video/mp2t' });
-      expect(await detectBytes(Buffer.concat([Buffer.alloc(3, 0xff), packets]), 'capture.bin')).toMatchObject({ modality: 'video', mime: 'video/mp2t' });
+      for (const fill of [3, 400, 1500]) {
+        expect(await detectBytes(Buffer.concat([Buffer.alloc(fill, 0xff), packets]), 'capture.bin')).toMatchObject({ modality: 'video', mime: 'video/mp2t' });
+      }
       const broken = Buffer.from(cut);
       broken[broken.indexOf(0x47, 2000)] = 0x00;
       expect((await detectBytes(broken, 'capture.bin')).mime).not.toBe('video/mp2t');
