@@ -133,6 +133,15 @@ describe('streams joined from files of different sample rates', () => {
     });
   });
 
+  it('leaves a lone MPEG frame of another rate between frames of the first to the decoder', async () => {
+    const mp3 = readFileSync(at('cbr.mp3'));
+    const stray = readFileSync(at('cbr-48k.mp3'));
+    const strayFrame = stray.subarray(0, parseMpegHeader(stray.readUInt32BE(0))!.frameSize);
+    const tenth = afterFrames(mp3, 10 + ((mp3[6]! << 21) | (mp3[7]! << 14) | (mp3[8]! << 7) | mp3[9]!), 10);
+    writeFileSync(at('stray-rate.mp3'), Buffer.concat([mp3.subarray(0, tenth), strayFrame, mp3.subarray(tenth)]));
+    expect((await probe(at('stray-rate.mp3'))).details).toEqual({ reader: 'ffprobe', fallback: `MPEG frame of another layout at byte ${tenth}` });
+  });
+
   it('refuses ADTS, whose frame walk used to stop at the first frame of the second part', async () => {
     const at44k = joined('joined-rates.aac', 'tone-44k.aac', 'tone-48k.aac');
     await expect(probe(at('joined-rates.aac'))).rejects.toMatchObject({

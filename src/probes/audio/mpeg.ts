@@ -359,18 +359,20 @@ export interface MpegStream {
   irregular: number[];
 }
 
+const sameLayout = (a: MpegHeader, b: MpegHeader) => a.sampleRate === b.sampleRate && a.channels === b.channels;
+
 /**
  * Streams joined from files of different sample rates or channel counts have no one answer:
  * ffprobe names the first frames' layout, its decoded frames are counted at the last one, and
  * ffmpeg plays each part at its own rate (resampled), so no set of SPEC values describes them.
+ * Two decoded frames in a row in the new layout make a join; a lone frame is the decoder's business.
  */
-function refuseLayoutChange(first: MpegHeader, frame: MpegHeader, offset: number): void {
-  if (frame.sampleRate !== first.sampleRate) {
-    throw new ProbeError('corrupt_file', `the MPEG audio sample rate changes at byte ${offset} (${first.sampleRate} Hz to ${frame.sampleRate} Hz)`);
+function refuseLayoutChange(first: MpegHeader, changed: { header: MpegHeader; offset: number }): never {
+  const { header, offset } = changed;
+  if (header.sampleRate !== first.sampleRate) {
+    throw new ProbeError('corrupt_file', `the MPEG audio sample rate changes at byte ${offset} (${first.sampleRate} Hz to ${header.sampleRate} Hz)`);
   }
-  if (frame.channels !== first.channels) {
-    throw new ProbeError('corrupt_file', `the MPEG audio channel count changes at byte ${offset} (${first.channels} to ${frame.channels})`);
-  }
+  throw new ProbeError('corrupt_file', `the MPEG audio channel count changes at byte ${offset} (${first.channels} to ${header.channels})`);
 }
 
 /**
@@ -379,8 +381,8 @@ function refuseLayoutChange(first: MpegHeader, frame: MpegHeader, offset: number
  * header, then taking the frame's length whatever it holds); a packet is the junk before a
  * frame plus the frame. The decoder skips leading zero bytes and drops a packet that then does
  * not start with a header, and a layer III frame whose side information it rejects. A frame cut
- * by the end is still decoded. A frame at another sample rate or channel count is refused; one
- * that changes the stream's version or layer at the same rate is left to the decoder. `onFrame` hears where each packet ends and whether it decodes.
+ * by the end is still decoded. Frames that go on at another sample rate or channel count are
+ * refused; a lone such frame, or one that changes the version or layer, is left to the decoder. `onFrame` hears where each packet ends and whether it decodes.
  */
 export async function parseMpegStream(
   reader: BlockReader,
@@ -391,6 +393,7 @@ export async function parseMpegStream(
   onFrame?: (frameEnd: number, decoded: boolean) => void,
 ): Promise<MpegStream> {
   const stream: MpegStream = { parsed: 0, frames: 0, irregular: [] };
+  let changed: { header: MpegHeader; offset: number } | undefined;
   for (let packet = start; packet + 4 <= end; stream.parsed++) {
     const found = await nextHeader(reader, packet, end);
     if (!found) break;
@@ -399,13 +402,18 @@ export async function parseMpegStream(
     const decodes = (junk === 0 || (await allZero(reader, packet, junk))) && layer3SideInfoValid(frame, found.header);
     if (junk > 0 || !decodes) stream.irregular.push(stream.parsed);
     if (decodes) {
-      refuseLayoutChange(first, found.header, found.offset);
-      if (((found.header.raw ^ first.raw) & SAME_HEADER_MASK) !== 0) throw new DecoderNeeded(mime, `MPEG stream parameters change at byte ${found.offset}`);
+      if (changed) {
+        if (sameLayout(found.header, changed.header)) refuseLayoutChange(first, changed);
+        throw new DecoderNeeded(mime, `MPEG frame of another layout at byte ${changed.offset}`);
+      }
+      if (!sameLayout(found.header, first)) changed = found;
+      else if (((found.header.raw ^ first.raw) & SAME_HEADER_MASK) !== 0) throw new DecoderNeeded(mime, `MPEG stream parameters change at byte ${found.offset}`);
       stream.frames++;
     }
     packet = found.offset + found.header.frameSize;
     onFrame?.(packet, decodes);
   }
+  if (changed) throw new DecoderNeeded(mime, `MPEG frame of another layout at byte ${changed.offset}`);
   return stream;
 }
 
