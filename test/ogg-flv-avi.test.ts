@@ -9,6 +9,7 @@ import { probeAudio } from '../src/probes/audio.js';
 import { DecoderNeeded } from '../src/probes/audio/facts.js';
 import { crc32Ogg } from '../src/probes/audio/crc.js';
 import { readOgg } from '../src/probes/audio/ogg.js';
+import { NeedsFfprobe } from '../src/probes/containers/facts.js';
 import { flvVideoFacts } from '../src/probes/containers/flv.js';
 import { probeVideo } from '../src/probes/video.js';
 import { BufferSource, FileSource } from '../src/sources/index.js';
@@ -207,6 +208,49 @@ describe('FLV in-process', () => {
     const bytes = readFileSync(path('h264-aac.flv'));
     writeFileSync(path('cut-inside.flv'), bytes.subarray(0, bytes.byteLength - 100));
     await expect(probeFile('cut-inside.flv')).rejects.toMatchObject({ code: 'truncated' });
+  });
+
+  it('describes a whole file followed by bytes that start no tag as the whole file (flvdec skips them and meets the end)', async () => {
+    const whole = readFileSync(path('h264-aac.flv'));
+    const expected = (await probeFile('h264-aac.flv')).metadata;
+    const html = Buffer.from('<html><body>404 Not Found</body></html>\n');
+    for (const [name, tail] of [['nl', Buffer.from('\n')], ['crlf', Buffer.from('\r\n')], ['seven', Buffer.from([0xde, 0xad, 0xbe, 0xef, 1, 2, 3])], ['ff', Buffer.alloc(1000, 0xff)], ['html', html]] as const) {
+      writeFileSync(path(`tail-${name}.flv`), Buffer.concat([whole, tail]));
+      const result = await probeFile(`tail-${name}.flv`);
+      expect(result.details).toMatchObject({ reader: 'flv' });
+      expect(result.metadata).toEqual({ ...expected, file_size: whole.byteLength + tail.byteLength });
+    }
+  });
+
+  it('bytes after the last tag that flvdec would read as a tag go to ffprobe', async () => {
+    const whole = readFileSync(path('h264-aac.flv'));
+    // A video tag header whose data fits, followed by a PreviousTagSize that does not match: a packet, then a resync.
+    const fake = Buffer.concat([Buffer.from([9, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0x17, 1, 0, 0]), Buffer.alloc(4), Buffer.alloc(40, 0x55)]);
+    writeFileSync(path('tail-tag.flv'), Buffer.concat([whole, fake]));
+    await expect(flvVideoFacts(new FileSource(path('tail-tag.flv')), whole.subarray(0, 4096))).rejects.toThrow(NeedsFfprobe);
+  });
+
+  it('a join whose timestamps restart (cat a.flv b.flv) has the first onMetaData duration; flvdec ends at the second header of a file under 5 MB', async () => {
+    const first = readFileSync(path('h264-aac.flv'));
+    const second = readFileSync(path('sar.flv')); // 1 s: its timestamps end 1.5 s short of the first file's duration
+    writeFileSync(path('joined.flv'), Buffer.concat([first, second]));
+    const result = await probeFile('joined.flv');
+    expect(result.details).toMatchObject({ reader: 'flv' });
+    expect(result.metadata).toMatchObject({ width: 322, height: 242, duration: (await probeFile('h264-aac.flv')).metadata.duration });
+  });
+
+  it('a file cut inside its last tag header or trailing PreviousTagSize is truncated', async () => {
+    const bytes = readFileSync(path('h264-aac.flv'));
+    const lastTagEnd = bytes.byteLength - 4;
+    const lastTagStart = lastTagEnd - new DataView(bytes.buffer, bytes.byteOffset).getUint32(lastTagEnd);
+    for (const keep of [1, 3, 4, 7, 8, 10, 11]) {
+      writeFileSync(path('cut-header.flv'), bytes.subarray(0, lastTagStart + keep));
+      await expect(probeFile('cut-header.flv')).rejects.toMatchObject({ code: 'truncated' });
+    }
+    for (const short of [1, 2, 3]) {
+      writeFileSync(path('cut-size.flv'), bytes.subarray(0, bytes.byteLength - short));
+      await expect(probeFile('cut-size.flv')).rejects.toMatchObject({ code: 'truncated' });
+    }
   });
 });
 

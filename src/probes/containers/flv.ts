@@ -4,9 +4,12 @@
  * onMetaData's `framerate`; the picture size from the codec (the H.264 SPS in the
  * AVCDecoderConfigurationRecord, a Sorenson Spark or VP6 key frame header), never from metadata;
  * the frame-rate mode from the first packets' timestamps, as the ffprobe path judges it. The
- * truncation checks are the ones the ffprobe path makes. Anything else (other codecs, enhanced
- * FLV, data or caption tags, size mismatches that make ffmpeg resync) goes to ffprobe.
+ * truncation checks (checkFlvEnd, checkFlvDuration) are exported for the ffprobe path too. Bytes
+ * after the last tag are read as flv_read_packet meets them; anything else (other codecs,
+ * enhanced FLV, data or caption tags, size mismatches that make ffmpeg resync, tags past the
+ * muxer's filesize) goes to ffprobe.
  */
+import { ProbeError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
 import { BlockReader, startsWith, u24be, u32be, view } from '../audio/bytes.js';
 import { parseMpegHeader } from '../audio/mpeg.js';
@@ -15,7 +18,6 @@ import { sorensonPicture, vp6KeyFramePicture, type FramePicture } from './codecs
 import { avcConfigSpsList, h264DisplaySize, parseH264Sps } from './codecs/h264.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
 import { timestampsVary } from './frame-rate-mode.js';
-import { checkAfterFfprobe, checkBeforeFfprobe } from './integrity.js';
 import { avD2q, type Rational } from './rational.js';
 
 const TAG_HEADER = 11;
@@ -50,23 +52,27 @@ interface TagWalk {
   /** s->duration from onMetaData, in microseconds. */
   metaDuration?: number;
   frameRate?: number;
+  /** onMetaData's `filesize`: where the muxer's file ended. */
+  statedFileSize?: number;
   videoCodec?: number;
   picture?: FramePicture & { sampleAspectRatio?: Rational };
   packets: Packet[];
 }
 
 export async function flvVideoFacts(source: ByteSource, head: Uint8Array): Promise<VideoFacts> {
-  await checkBeforeFfprobe(source, head);
+  const end = await checkFlvEnd(source);
   const size = await source.size();
   const dataOffset = u32be(head, 5);
   if (dataOffset !== 9 || size < dataOffset + 101) throw new NeedsFfprobe(`FLV body at byte ${dataOffset} of ${size}`);
   if (startsWith(head, 'NGINX RTMP', dataOffset + 40)) throw new NeedsFfprobe('live FLV (nginx RTMP)');
-  const walk = await walkTags(new BlockReader(source), dataOffset + 4, size);
+  if (end.tagsEnd < size) await requireSkippedTail(source, end.tagsEnd, size);
+  const walk = await walkTags(new BlockReader(source), dataOffset + 4, end.tagsEnd, size);
   if (walk.videoCodec === undefined) throw new NeedsFfprobe('no FLV video tag among the first packets');
   if (!walk.picture) throw new NeedsFfprobe('no FLV video frame whose header gives the picture size');
+  await requireNoJoinRead(source, walk.statedFileSize, end.tagsEnd, size);
   const micros = walk.metaDuration ? walk.metaDuration : await lastTagDuration(source, size);
   if (!(micros > 0)) throw new NeedsFfprobe('FLV states no duration');
-  await checkAfterFfprobe(source, head, micros / 1e6, '');
+  await checkFlvDuration(source, micros / 1e6);
   if (walk.frameRate === undefined || !(walk.frameRate > 0)) throw new NeedsFfprobe('FLV onMetaData states no frame rate');
   const { width, height, sampleAspectRatio } = walk.picture;
   return {
@@ -78,7 +84,7 @@ export async function flvVideoFacts(source: ByteSource, head: Uint8Array): Promi
 }
 
 /** Walks the tags from the first until the first packets are seen, as flv_read_packet reads them. */
-async function walkTags(reader: BlockReader, start: number, size: number): Promise<TagWalk> {
+async function walkTags(reader: BlockReader, start: number, size: number, fileSize: number): Promise<TagWalk> {
   const walk: TagWalk = { packets: [] };
   let sawMedia = false;
   for (let offset = start; offset + TAG_HEADER + 4 <= size && !walkDone(walk); ) {
@@ -87,7 +93,13 @@ async function walkTags(reader: BlockReader, start: number, size: number): Promi
     const dataSize = u24be(header, 1);
     const timestamp = (u24be(header, 4) | (header[7]! << 24)) >>> 0;
     const end = offset + TAG_HEADER + dataSize;
-    if (end + 4 > size) break;
+    if (end + 4 > size) {
+      // The header of an appended FLV reads as a tag whose size ('LV' and the version) runs past
+      // the end of a file under 5 MB: flv_read_packet stops there. Other overruns mean the tag
+      // chain read forward disagrees with the one read back from the end.
+      if (startsWith(header, 'FLV') && end + 4 > fileSize) break;
+      throw new NeedsFfprobe(`FLV tag at byte ${offset} runs past the last whole tag at ${size}`);
+    }
     if (u32be(await reader.bytes(end, 4), 0) !== dataSize + TAG_HEADER) throw new NeedsFfprobe(`FLV tag at byte ${offset}: PreviousTagSize does not match (ffmpeg resyncs)`);
     if (header[0]! & 0x20) throw new NeedsFfprobe('encrypted FLV tag');
     const type = header[0]! & 0x1f;
@@ -130,6 +142,7 @@ function readScriptTag(walk: TagWalk, data: Uint8Array, timestamp: number, sawMe
       walk.metadataSeen = true;
       if (values.duration !== undefined) walk.metaDuration = Math.trunc(values.duration * 1e6);
       walk.frameRate = values.framerate;
+      walk.statedFileSize = values.filesize;
       // After the first audio or video tag ffmpeg has already looked for the duration at the end.
       if (sawMedia && !(walk.metaDuration && walk.metaDuration > 0)) throw new NeedsFfprobe('FLV onMetaData after the first packets without a duration');
     } else if (values.duration !== undefined || values.framerate !== undefined) {
@@ -223,14 +236,14 @@ async function lastTagDuration(source: ByteSource, size: number): Promise<number
 }
 
 /** The top-level numbers of onMetaData that flvdec.c uses (amf_parse_object at depth 1). */
-function readMetadata(body: Uint8Array): { duration?: number; framerate?: number } {
-  const values: { duration?: number; framerate?: number } = {};
+function readMetadata(body: Uint8Array): { duration?: number; framerate?: number; filesize?: number } {
+  const values: { duration?: number; framerate?: number; filesize?: number } = {};
   const amf = new AmfReader(body);
   amf.value(0, (key, value) => {
     if (key === 'duration' || key === 'framerate') {
       if (typeof value !== 'number') throw new NeedsFfprobe(`FLV onMetaData ${key} is not a number`);
       values[key] = value;
-    }
+    } else if (key === 'filesize' && typeof value === 'number') values.filesize = value;
   });
   return values;
 }
@@ -332,4 +345,200 @@ function variableFrameRate(packets: Packet[]): boolean {
     if (packet.videoPts !== undefined) times.push(packet.videoPts);
   }
   return timestampsVary(times.slice(0, VFR_PACKETS));
+}
+
+const FLV_BODY = 13;
+/** Bytes searched back from the end for the last whole tags when the file does not end with one. */
+const TAIL_SCAN = 1 << 20;
+/** flvdec.c's RESYNC_BUFFER_SIZE: how far back its resync looks for two whole tags. */
+const RESYNC_BUFFER = 1 << 20;
+
+/** Where the tags end (after the last whole tag's PreviousTagSize); bytes past it are no tag. */
+interface FlvEnd {
+  tagsEnd: number;
+}
+
+/**
+ * Truncation as SPEC.md has it for FLV: the file ends inside a tag (the last bytes start a tag
+ * header whose size runs past the end). Bytes after the last whole tag that do not start a tag
+ * (a newline, junk, another file appended) describe nothing: FFmpeg reads no packet from them.
+ * When the end cannot be told apart within the last MiB it stays truncation.
+ */
+export async function checkFlvEnd(source: ByteSource): Promise<FlvEnd> {
+  const size = await source.size();
+  if (await tagBefore(source, size)) return { tagsEnd: size };
+  const from = Math.max(0, size - TAIL_SCAN);
+  const window = await source.read(from, size - from);
+  const tagsEnd = lastTagsEnd(window, from);
+  if (tagsEnd === undefined) throw new ProbeError('truncated', `${source.name}: the file ends inside an FLV tag (no whole tag in its last ${size - from} bytes)`);
+  const tail = window.subarray(tagsEnd - from);
+  if (startsTagPastEnd(tail)) throw new ProbeError('truncated', `${source.name}: the file ends inside an FLV tag at byte ${tagsEnd}`);
+  return { tagsEnd };
+}
+
+/** The last offset in the window where two whole tags end (or one that follows a file header), if any. */
+function lastTagsEnd(window: Uint8Array, from: number): number | undefined {
+  for (let end = window.byteLength; end >= FLV_BODY - from + 11 + 4; end--) {
+    const start = tagStartBefore(window, end);
+    if (start === undefined) continue;
+    if (start + from === FLV_BODY || startsFile(window, start) || tagStartBefore(window, start) !== undefined) return end + from;
+  }
+  return undefined;
+}
+
+/** The start of the tag whose PreviousTagSize ends at `end` in the bytes, when its header agrees. */
+function tagStartBefore(bytes: Uint8Array, end: number): number | undefined {
+  if (end < 4) return undefined;
+  const previous = u32be(bytes, end - 4);
+  const start = end - 4 - previous;
+  if (previous < TAG_HEADER || start < 0) return undefined;
+  return [AUDIO, VIDEO, SCRIPT].includes(bytes[start]!) && u24be(bytes, start + 1) + TAG_HEADER === previous ? start : undefined;
+}
+
+/** A file header and PreviousTagSize0 end at `at`: the first tag of an appended FLV starts there. */
+function startsFile(bytes: Uint8Array, at: number): boolean {
+  return at >= FLV_BODY && startsWith(bytes, 'FLV', at - FLV_BODY) && u32be(bytes, at - 4) === 0;
+}
+
+/** The bytes start a tag header (type, stream id 0) whose tag and PreviousTagSize the file does not hold. */
+function startsTagPastEnd(tail: Uint8Array): boolean {
+  if (![AUDIO, VIDEO, SCRIPT].includes(tail[0]!)) return false;
+  if (tail.byteLength >= TAG_HEADER && u24be(tail, 8) !== 0) return false;
+  return tail.byteLength < 4 || TAG_HEADER + u24be(tail, 1) + 4 > tail.byteLength;
+}
+
+/**
+ * flv_read_packet at bytes that are no tag: it reads them as a tag header; a type other than
+ * audio, video or script is skipped, and the PreviousTagSize after it read at the end of the file
+ * (or failing to match, then resync finding no two whole tags) ends the demuxing with no packet.
+ * Anything else (a packet made of the bytes, a resync that lands) goes to ffprobe.
+ */
+async function requireSkippedTail(source: ByteSource, tagsEnd: number, size: number): Promise<void> {
+  if (size - tagsEnd < 8) return;
+  if (size - tagsEnd > RESYNC_BUFFER) throw new NeedsFfprobe(`FLV: ${size - tagsEnd} bytes after the last tag`);
+  const tail = await source.read(tagsEnd, size - tagsEnd);
+  if ([AUDIO, VIDEO, SCRIPT].includes(tail[0]! & 0x1f)) throw new NeedsFfprobe(`FLV: bytes after the last tag read as a tag of type ${tail[0]! & 0x1f}`);
+  const dataSize = u24be(tail, 1);
+  const next = TAG_HEADER + dataSize;
+  if (next + 4 > tail.byteLength) return;
+  const last = u32be(tail, next);
+  if (last === dataSize + 11 || last === dataSize + 10 || (last === dataSize && last !== 0)) throw new NeedsFfprobe('FLV: bytes after the last tag end in a size flvdec accepts');
+  if (resyncFinds(tail.subarray(1))) throw new NeedsFfprobe('FLV: bytes after the last tag hold two tags resync would land on');
+}
+
+/** flvdec.c resync(): two consecutive whole tags (sizes and PreviousTagSizes agreeing) among the bytes read. */
+function resyncFinds(bytes: Uint8Array): boolean {
+  // The loop also checks after the read that meets the end of the file, whose byte is never looked at.
+  for (let i = 23; i <= bytes.byteLength; i++) {
+    const lsize2 = u32be(bytes, i - 4);
+    if (!(lsize2 >= 11 && lsize2 + 8 < i)) continue;
+    const size2 = u24be(bytes, i - lsize2 - 3);
+    const lsize1 = u32be(bytes, i - lsize2 - 8);
+    if (!(lsize1 >= 11 && lsize1 + 8 + lsize2 < i)) continue;
+    const size1 = u24be(bytes, i - lsize1 - lsize2 - 7);
+    if (size1 === lsize1 - 11 && size2 === lsize2 - 11) return true;
+  }
+  return false;
+}
+
+/**
+ * Tags past onMetaData's `filesize` are another file appended (cat a.flv b.flv). flv_read_packet
+ * reads its header as a tag whose size ('LV' and the version) runs past the end of a file under
+ * 5 MB and stops there; otherwise resync lands in the next file, whose onMetaData (read while
+ * ffprobe looks for stream info, a long way for video-only files) resets the duration and frame rate.
+ */
+async function requireNoJoinRead(source: ByteSource, statedFileSize: number | undefined, tagsEnd: number, size: number): Promise<void> {
+  if (!statedFileSize || !(statedFileSize < tagsEnd)) return; // 0 is the placeholder of a muxer that could not seek back
+  const at = Math.trunc(statedFileSize);
+  const header = await source.read(at, 4);
+  if (at === statedFileSize && startsWith(header, 'FLV') && at + TAG_HEADER + u24be(header, 1) + 4 > size) return;
+  throw new NeedsFfprobe(`FLV tags continue past onMetaData's filesize ${statedFileSize}: flvdec reads on into what follows`);
+}
+
+/** Slack between the stated duration and the last tag's timestamp (the last frame's own length, rounding). */
+const DURATION_SLACK_S = 1;
+/**
+ * Tags walked back from the end until one reaches the stated duration: a muxer's closing video tag
+ * may come after the audio's last, and a joined file's tags (a few thousand) come before the join.
+ */
+const TAGS_WALKED_BACK = 8192;
+/** Joined files crossed walking back. */
+const JOINS_WALKED_BACK = 8;
+/** Bytes read at once walking back. */
+const BACK_WINDOW = 1 << 18;
+
+/** Reads walking back from the end through one window, so many small tags cost few reads. */
+class BackReader {
+  private start = 0;
+  private bytes: Uint8Array = new Uint8Array(0);
+
+  constructor(private readonly source: ByteSource) {}
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    if (offset < this.start || offset + length > this.start + this.bytes.byteLength) {
+      const end = offset + length;
+      this.start = Math.max(0, end - Math.max(BACK_WINDOW, length));
+      this.bytes = await this.source.read(this.start, end - this.start);
+    }
+    return this.bytes.subarray(offset - this.start, offset - this.start + length);
+  }
+}
+
+/**
+ * The last tags' timestamps must come close to the duration onMetaData states (which ffprobe
+ * reports). Walking back crosses the header of an appended FLV, whose timestamps restart: the
+ * stated duration is the first file's and the tags before the join back it.
+ */
+export async function checkFlvDuration(source: ByteSource, statedDuration: number | undefined): Promise<void> {
+  if (statedDuration === undefined) return;
+  const { tagsEnd } = await checkFlvEnd(source);
+  const enough = statedDuration - DURATION_SLACK_S;
+  const reader = new BackReader(source);
+  let latest: number | undefined;
+  let end = tagsEnd;
+  for (let joins = 0, walked = 0; walked < TAGS_WALKED_BACK && !(latest !== undefined && latest >= enough); walked++) {
+    const tag = await tagBefore(reader, end);
+    if (tag) {
+      latest = Math.max(latest ?? 0, tag.timestamp / 1000);
+      if (tag.start === end) break;
+      end = tag.start;
+    } else if (joins < JOINS_WALKED_BACK && (await appendedFileAt(reader, end))) {
+      joins++;
+      end -= FLV_BODY;
+      await requireJoinEndsDemuxing(reader, end, await source.size(), source.name);
+    } else break;
+  }
+  if (latest !== undefined && statedDuration > latest + DURATION_SLACK_S) {
+    throw new ProbeError('truncated', `${source.name}: onMetaData states a duration of ${statedDuration} s; the tags end at ${latest} s`);
+  }
+}
+
+/**
+ * flv_read_packet reads an appended file's header as a tag whose size ('LV' and the version) runs
+ * past the end of a file under 5 MB, and stops there. Otherwise resync lands in the next file,
+ * whose onMetaData may reset the duration and frame rate depending on how many packets are read
+ * (ffprobe's stream-info pass, or the packets the ffprobe path asks for): no reading is certain.
+ */
+async function requireJoinEndsDemuxing(reader: BackReader, at: number, size: number, name: string): Promise<void> {
+  const header = await reader.read(at, 4);
+  if (at + TAG_HEADER + u24be(header, 1) + 4 > size) return;
+  throw new ProbeError('corrupt_file', `${name}: another FLV is joined at byte ${at}, and flvdec reads on into it`);
+}
+
+async function appendedFileAt(source: { read(offset: number, length: number): Promise<Uint8Array> }, at: number): Promise<boolean> {
+  if (at < 2 * FLV_BODY) return false;
+  const header = await source.read(at - FLV_BODY, FLV_BODY);
+  return startsWith(header, 'FLV') && u32be(header, FLV_BODY - 4) === 0;
+}
+
+/** The tag that ends at `end`, found through the PreviousTagSize before it; undefined when it does not check out. */
+async function tagBefore(source: { read(offset: number, length: number): Promise<Uint8Array> }, end: number): Promise<{ timestamp: number; start: number } | undefined> {
+  if (end < FLV_BODY) return undefined;
+  const previous = u32be(await source.read(end - 4, 4), 0);
+  if (previous === 0) return end === FLV_BODY ? { timestamp: 0, start: end } : undefined;
+  const start = end - 4 - previous;
+  if (start < FLV_BODY) return undefined;
+  const header = await source.read(start, TAG_HEADER);
+  if (![AUDIO, VIDEO, SCRIPT].includes(header[0]! & 0x1f) || u24be(header, 1) + TAG_HEADER !== previous) return undefined;
+  return { timestamp: (u24be(header, 4) | (header[7]! << 24)) >>> 0, start };
 }
