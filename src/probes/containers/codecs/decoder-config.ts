@@ -39,7 +39,11 @@ export function readAacConfigHead(config: Uint8Array): AacConfigHead {
   return { objectType: type, samplingIndex: index, channels };
 }
 
-/** The AudioSpecificConfig checks of FFmpeg's decode_audio_specific_config (5.1). */
+/**
+ * The AudioSpecificConfig checks of FFmpeg's decode_audio_specific_config (5.1). Channel
+ * configurations 11 to 13 (6.1, 7.1 with rear surrounds, 22.2) open; 8 to 10 and 14, 15 are
+ * refused by set_default_channel_config; 0 needs a PCE, which is not read here.
+ */
 export function aacConfigProblem(config: Uint8Array): string | undefined {
   let head: AacConfigHead;
   try {
@@ -50,7 +54,7 @@ export function aacConfigProblem(config: Uint8Array): string | undefined {
   const { objectType: type, samplingIndex: index, channels } = head;
   if (index > 12) return `sampling index ${index}`;
   if (!AAC_OBJECT_TYPES.has(type)) return `audio object type ${type}`;
-  if (channels === 0 || channels > 7) return `channel configuration ${channels}`;
+  if (channels === 0 || (channels > 7 && channels < 11) || channels > 13) return `channel configuration ${channels}`;
   if (type === 23 && (index < 3 || index > 7)) return `ER AAC LD at sampling index ${index}`;
   return undefined;
 }
