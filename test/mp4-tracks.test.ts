@@ -161,6 +161,14 @@ describe('MP4 tracks as FFmpeg 5.1 opens them', () => {
     await expect(probeAudioFile(variant('book-cut.m4b', (bytes) => bytes.subarray(0, bytes.byteLength - 10)))).rejects.toMatchObject({ code: 'truncated' });
   });
 
+  it('leaves the book with a fragmented file appended to ffprobe: mov.c meets moof boxes the moov has no mvex for', async () => {
+    // Debian ffprobe 5.1.9 fails an m4a followed by a fragmented MP4 ('trun track id unknown, no tfhd was found').
+    const fragmentedPath = join(dir, 'fragmented.mp4');
+    await run(ffmpegPath(), ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=f=440:r=44100:d=1', '-c:a', 'aac', '-movflags', 'frag_keyframe+empty_moov', '-frag_duration', '200000', fragmentedPath]);
+    const path = variant('book-fragments.m4b', (bytes) => Buffer.concat([bytes, readFileSync(fragmentedPath)]));
+    await expect(probeAudio(path, NO_FFPROBE)).rejects.toMatchObject({ code: 'tool_missing' });
+  });
+
   it.each(refusals)('refuses a book whose second or chapter track has %s, in both probes, without ffprobe', async (name, edit, reason) => {
     const path = variant(`${name}.m4b`, edit);
     await expect(probeAudioFile(path)).rejects.toMatchObject({ code: 'corrupt_file', message: expect.stringMatching(reason) });

@@ -77,7 +77,10 @@ export async function readMp4(input: AudioInput): Promise<AudioFacts> {
   requireFfprobeStreams(parseMovie(moov, 0), index < 0 ? traks.length : index, mime);
   const trak = traks[index];
   if (!trak) throw new ProbeError('no_audio_stream', 'MP4 file without a sound track');
-  const fragmented = child(moov, root, 'mvex') !== undefined && top.some((b) => b.type === 'moof');
+  const hasMovieExtends = child(moov, root, 'mvex') !== undefined;
+  // Fragments without an mvex (another file's, appended) meet track ids and defaults mov.c may not find: it can refuse the file.
+  if (!hasMovieExtends && top.some((b) => b.type === 'moof')) throw new DecoderNeeded(mime, 'MP4 moof boxes without an mvex in the moov');
+  const fragmented = hasMovieExtends && top.some((b) => b.type === 'moof');
   const track = parseTrack(moov, root, trak, mime, fragmented);
   if (fragmented) {
     checkSampleData(track, size);
