@@ -193,6 +193,17 @@ describe('MP4 tracks as FFmpeg 5.1 opens them', () => {
     await expect(probeAudioFile(path)).rejects.toMatchObject({ code: 'truncated' });
   });
 
+  it('leaves a sound track that holds its stts or elst twice to the decoder: FFmpeg keeps the last copy, the reader read the first', async () => {
+    const repeated = (table: 'stts' | 'elst') => variant(`repeated-${table}.m4b`, (bytes) => {
+      const inner = table === 'stts' ? ['mdia', 'minf', 'stbl'] : ['edts'];
+      const parents = [moovOf(bytes), find(bytes, 0), ...inner.map((_, depth) => find(bytes, 0, ...inner.slice(0, depth + 1)))];
+      const original = find(bytes, 0, ...inner, table);
+      return insert(bytes, parents, original.end, bytes.slice(original.start, original.end));
+    });
+    await expect(probeAudio(repeated('stts'), NO_FFPROBE)).rejects.toMatchObject({ code: 'tool_missing' });
+    await expect(probeAudio(repeated('elst'), NO_FFPROBE)).rejects.toMatchObject({ code: 'tool_missing' });
+  });
+
   it('leaves damage it does not model in another track to ffprobe', async () => {
     const path = variant('stts-overrun.m4b', (bytes) => {
       const stts = find(bytes, 1, ...STBL, 'stts');

@@ -108,6 +108,9 @@ function requireFfprobeStreams(movie: Mp4Movie, measured: number, mime: string):
   if (earlier) throw new DecoderNeeded(mime, `MP4 track ${earlier.index} before the sound track may be audio to FFmpeg`);
   const track = movie.tracks[measured];
   if (track && !mayBeAudioStream(track)) throw new DecoderNeeded(mime, `MP4 sound track ${measured} has a video handler too`);
+  // This reader reads a trak's first stts and elst; FFmpeg reads each copy and keeps the last.
+  const repeated = track?.anomalies.find((anomaly) => anomaly.repeatedTable);
+  if (repeated) throw new DecoderNeeded(mime, `MP4 sound track ${measured} holds its ${repeated.repeatedTable} twice`);
 }
 
 /**

@@ -7,8 +7,8 @@
  */
 import { ProbeError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
-import { BitReader, ByteReader, fourcc, OutOfData } from './bytes.js';
-import { aacConfigProblem, avcConfigProblem, hevcConfigProblem } from './codecs/decoder-config.js';
+import { ByteReader, fourcc, OutOfData } from './bytes.js';
+import { aacConfigProblem, avcConfigProblem, hevcConfigProblem, readAacConfigHead } from './codecs/decoder-config.js';
 
 export interface Mp4TopBox {
   type: string;
@@ -172,6 +172,8 @@ export type Mp4AnomalyEffect = 'refused' | 'track' | 'unknown';
 export interface Mp4Anomaly {
   message: string;
   effect: Mp4AnomalyEffect;
+  /** A sample table the trak holds twice, which FFmpeg reads again and takes the last copy of. */
+  repeatedTable?: string;
 }
 
 const HEADER_PEEK = 16;
@@ -413,7 +415,10 @@ function parseTrack(bytes: Uint8Array, index: number, movie: Mp4Movie): Mp4Track
         return;
       }
       const payload = bytes.subarray(box.payloadStart, box.end);
-      if (seen.has(box.type) && TABLE_BOXES.has(box.type)) note(track, duplicateEffect(track, box.type), `duplicate ${box.type}`);
+      if (seen.has(box.type) && TABLE_BOXES.has(box.type)) {
+        const effect = duplicateEffect(track, box.type);
+        track.anomalies.push({ message: `duplicate ${box.type}`, effect, ...(effect === 'track' ? { repeatedTable: box.type } : {}) });
+      }
       seen.add(box.type);
       if (box.type === 'stsz' && box.end - box.payloadStart < STSZ_FIXED_BYTES) {
         readShortSampleSizes(track, bytes.subarray(box.payloadStart));
@@ -968,9 +973,9 @@ export function decoderConfigProblems(entry: Mp4SampleEntry): Mp4Anomaly[] {
 /**
  * aacConfigProblem's findings that make FFmpeg 5.1's AAC decoder fail to open (an object type it
  * has no decoder for, USAC included; a sampling index past the table; a channel configuration
- * over 7). Channel configuration 0 is not among them: a valid PCE opens.
+ * set_default_channel_config refuses). Channel configuration 0 is not among them: a valid PCE opens.
  */
-const AAC_DECODER_REFUSES = /^(audio object type \d+|sampling index \d+|channel configuration (8|9|1[0-5]))$/;
+const AAC_DECODER_REFUSES = /^(audio object type \d+|sampling index \d+|channel configuration (8|9|10|14|15))$/;
 
 /** A box found by its type anywhere in the entry, clipped to the entry as FFmpeg clips children. */
 function findNestedBox(bytes: Uint8Array, type: string): Uint8Array | undefined {
@@ -1000,26 +1005,9 @@ const ERROR_RESILIENT_AAC = new Set([17, 23, 39]);
  * 2-byte configs stop after the channel configuration. Counted as a problem whose effect is unknown.
  */
 function errorResilientAac(config: Uint8Array): string | undefined {
-  try {
-    const bits = new BitReader(config);
-    const objectType = () => {
-      const type = bits.u(5);
-      return type === 31 ? 32 + bits.u(6) : type;
-    };
-    const samplingIndex = () => {
-      if (bits.u(4) === 15) bits.skip(24);
-    };
-    let type = objectType();
-    samplingIndex();
-    bits.skip(4); // channel configuration
-    if (type === 5 || type === 29) {
-      samplingIndex();
-      type = objectType();
-    }
-    return ERROR_RESILIENT_AAC.has(type) ? `error-resilient AAC (object type ${type})` : undefined;
-  } catch {
-    return 'AudioSpecificConfig ends early';
-  }
+  // Called after aacConfigProblem found the head whole.
+  const { objectType } = readAacConfigHead(config);
+  return ERROR_RESILIENT_AAC.has(objectType) ? `error-resilient AAC (object type ${objectType})` : undefined;
 }
 
 /** vpcC version 1 must carry no codec initialization data (mov_read_vpcc). */
