@@ -179,6 +179,20 @@ describe('MPEG-TS and MPEG-PS video in-process', () => {
     expect(result.details).toMatchObject({ reader: 'ffprobe', fallbackReason: expect.stringMatching(/SPS changes/) });
   });
 
+  it('answers in-process for a rate change past the window: 8 s of 25 fps, then 50 fps (the last frame lasts 1/r_frame_rate)', async () => {
+    const first = join(dir, 'join-25-8s.ts');
+    const second = join(dir, 'join-50-after-8s.ts');
+    await run(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...VIDEO2('320x240', '25'), '-t', '8', ...X264, '-g', '30', first]);
+    await run(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...VIDEO2('320x240', '50'), '-t', '2.5', ...X264, '-g', '30', '-output_ts_offset', '8', second]);
+    const joined = join(dir, 'join-25-8s-50.ts');
+    writeFileSync(joined, withContinuousCounters(Buffer.concat([readFileSync(first), readFileSync(second)])));
+    const result = await probe(joined);
+    expect(result.details?.reader).toBe('mpegts');
+    // Debian ffprobe 5.1.9 on the same recipe: avg_frame_rate 25/1, r_frame_rate 25/1, format.duration 10.520000.
+    expect(result.metadata.fps).toBe(25);
+    expect(result.metadata.duration).toBeCloseTo(10.52, 6);
+  });
+
   it('leaves to ffprobe frames spaced wider at the head than in the rest of the window (r_frame_rate changes with the frames analysed)', async () => {
     const path = join(dir, 'vfr-dense-after-5s.ts');
     await run(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...VIDEO2('320x240', '50'), '-t', '10', '-vf', "select='gte(t,5)+not(mod(n,3))'", '-vsync', 'vfr', ...X264, '-g', '30', path]);

@@ -443,7 +443,8 @@ function framesWanted(kind: Kind | undefined, done: PesPacket[]): number {
   const payloads = done.map((pes) => pes.payload);
   const unparsed = kind.codec === 'h264' ? h264PicturesBeforeParameterSets(payloads) : 0;
   if (unparsed === undefined || done.length < unparsed + 3) return Math.max(HEAD_FRAMES, (unparsed ?? done.length) + 3);
-  const { packetTicks } = inspectVideo(kind.codec, payloads);
+  // The frames' duration from the first ones: the window's frames are checked alike later (mpeg-facts.ts).
+  const { packetTicks } = inspectVideo(kind.codec, payloads.slice(0, Math.max(HEAD_FRAMES, unparsed + 3)));
   if (!(packetTicks > 0)) throw new NeedsFfprobe('MPEG stream: video packets without a duration');
   return unparsed + Math.ceil(MAX_ANALYSE_TICKS / packetTicks) + WINDOW_SPARE_FRAMES;
 }
