@@ -193,6 +193,17 @@ describe('MPEG-TS and MPEG-PS video in-process', () => {
     expect(result.metadata.duration).toBeCloseTo(10.52, 6);
   });
 
+  it('leaves to ffprobe a file whose last audio frames are of another sample rate than the first', async () => {
+    const first = join(dir, 'ac3-48k.ts');
+    const second = join(dir, 'ac3-32k.ts');
+    const tone = (rate: number) => ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${rate}`];
+    await run(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...VIDEO2('320x240', '25'), ...tone(48000), '-t', '8', ...X264, '-g', '30', '-c:a', 'ac3', first]);
+    await run(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...VIDEO2('320x240', '25'), ...tone(32000), '-t', '3', ...X264, '-g', '30', '-c:a', 'ac3', '-output_ts_offset', '8', second]);
+    const joined = join(dir, 'ac3-48k-32k.ts');
+    writeFileSync(joined, withContinuousCounters(Buffer.concat([readFileSync(first), readFileSync(second)])));
+    expect((await probe(joined)).details).toMatchObject({ reader: 'ffprobe', fallbackReason: expect.stringMatching(/audio frames at the end/) });
+  });
+
   it('leaves to ffprobe frames spaced wider at the head than in the rest of the window (r_frame_rate changes with the frames analysed)', async () => {
     const path = join(dir, 'vfr-dense-after-5s.ts');
     await run(ffmpegPath(), ['-v', 'error', '-y', '-nostdin', ...VIDEO2('320x240', '50'), '-t', '10', '-vf', "select='gte(t,5)+not(mod(n,3))'", '-vsync', 'vfr', ...X264, '-g', '30', path]);
