@@ -106,6 +106,7 @@ const FIXTURES: Record<string, string[]> = {
   'h264.h264': [...VIDEO, '-t', '1', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'],
   'mpeg2.m2v': [...VIDEO, '-t', '1', '-c:v', 'mpeg2video'],
   'mpeg4.m4v': [...VIDEO, '-t', '1', '-c:v', 'mpeg4', '-f', 'm4v'],
+  'long-mp2.ts': [...TONE, '-t', '240', '-c:a', 'mp2', '-b:a', '384k'],
 };
 
 beforeAll(async () => {
@@ -121,7 +122,7 @@ afterAll(() => {
 });
 
 /** The file with every PMT's stream types (and descriptors) rewritten by `patch`, the CRC redone. */
-function withPmt(path: string, patch: (entry: Entry) => Entry): string {
+function withPmt(path: string, patch: (entry: Entry) => Entry | Entry[]): string {
   const ts = Buffer.from(readFileSync(path));
   const pid = (at: number) => ((ts[at + 1]! & 0x1f) << 8) | ts[at + 2]!;
   for (let at = 0; at + 188 <= ts.byteLength; at += 188) {
@@ -131,7 +132,7 @@ function withPmt(path: string, patch: (entry: Entry) => Entry): string {
     const end = start + 3 + (((ts[start + 1]! & 15) << 8) | ts[start + 2]!) - 4;
     for (let p = start + 12 + (((ts[start + 10]! & 15) << 8) | ts[start + 11]!); p < end; ) {
       const length = ((ts[p + 3]! & 15) << 8) | ts[p + 4]!;
-      entries.push(patch({ type: ts[p]!, pid: pid(p), descriptors: [...ts.subarray(p + 5, p + 5 + length)] }));
+      entries.push(...[patch({ type: ts[p]!, pid: pid(p), descriptors: [...ts.subarray(p + 5, p + 5 + length)] })].flat());
       p += 5 + length;
     }
     const section = pmtSection(entries);
@@ -185,6 +186,18 @@ describe('MPEG-TS streams whose codec FFmpeg takes from their content', () => {
 
   it('says no_video_stream without ffprobe for AAC (0x0f, which FFmpeg still probes at score 50)', async () => {
     await expect(videoOnly(files['aac.ts']!)).rejects.toMatchObject({ code: 'no_video_stream' });
+  });
+
+  it('stops reading at probesize when a listed stream that FFmpeg would probe never carries a PES (an AIT beside radio)', async () => {
+    const path = withPmt(files['long-mp2.ts']!, (entry) => [entry, { type: 0x05, pid: 0x1ff }]);
+    const source = new FileSource(path, path);
+    try {
+      await expect(probeVideo(source, { options: NO_FFPROBE, detection: { modality: 'video', mime: 'video/mp2t', format: '', warnings: [] } })).rejects.toMatchObject({ code: 'tool_missing' });
+      expect(source.bytesRead).toBeLessThan(8 << 20);
+      expect(await source.size()).toBeGreaterThan(11 << 20);
+    } finally {
+      await source.close();
+    }
   });
 
   it('asks ffprobe about H.264 under an unknown type (its content probes as video) and about E-AC-3 under VC-1\'s type', async () => {

@@ -364,7 +364,9 @@ async function checkProbedStreamsAreNotVideo(source: ByteSource, size: number, l
   const windows = new Map<number, ProbeWindow>([...probed].map((pid) => [pid, { payloads: [], seen: 0 }]));
   let payloadRead = 0;
   const open = () => [...windows.values()].some((window) => window.payloads.length < MAX_PROBE_PACKETS);
-  for (let offset = 0, bytes = head; bytes.byteLength > 0 && open(); ) {
+  // Past probesize a window still open is ffprobe's business (below), so reading stops there: a
+  // listed stream that never carries a PES would otherwise keep the loop reading to the end.
+  for (let offset = 0, bytes = head; bytes.byteLength > 0 && open() && payloadRead < PROBESIZE; ) {
     if (offset > 0) checkNoStrayPes(bytes, layout, program);
     for (const { raw } of packetsIn(bytes, layout)) {
       const packet = parsePacket(raw);
