@@ -1,3 +1,4 @@
+import { concatBytes } from '../containers/bytes.js';
 import { NeedsFfprobe } from '../containers/facts.js';
 import { readPmtStreams, type EsInfo } from '../containers/mpegts-streams.js';
 import { BlockReader, startsWith, u16be } from './bytes.js';
@@ -63,7 +64,7 @@ export async function readMpegTs(input: AudioInput): Promise<AudioFacts> {
     }
   }
   if (!audio) throw new DecoderNeeded(mime, 'no MPEG-TS AC-3 stream found');
-  return ac3Facts(concat(payloads), audio.kind, mime);
+  return ac3Facts(concatBytes(payloads), audio.kind, mime);
 }
 
 function parsePacket(b: Uint8Array, mime: string, offset: number): Packet {
@@ -158,14 +159,4 @@ function ac3Facts(stream: Uint8Array, kind: Kind, mime: string): AudioFacts {
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i]);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, part) => n + part.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }

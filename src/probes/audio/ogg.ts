@@ -1,5 +1,6 @@
 import { ProbeError } from '../../errors.js';
-import { BOS, checkedPage, concatBytes, CONTINUED, EOS, findSync, OGG_MAX_PAGE_SIZE, pageBody, readPageAt, type OggPage } from '../containers/ogg-pages.js';
+import { concatBytes } from '../containers/bytes.js';
+import { BOS, checkedPage, CONTINUED, EOS, findSync, OGG_MAX_PAGE_SIZE, pageBody, readPageAt, type OggPage } from '../containers/ogg-pages.js';
 import { ascii, BlockReader, startsWith, u16le, u32le } from './bytes.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput } from './facts.js';
 import { flacFacts, parseStreamInfo, STREAMINFO_SIZE, type StreamInfo } from './flac.js';

@@ -160,3 +160,14 @@ export function unescapeRbsp(nal: Uint8Array): Uint8Array {
   }
   return out.subarray(0, length);
 }
+
+/** The parts joined into one new array (a copy even of a single part, so the result owns its bytes). */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+}

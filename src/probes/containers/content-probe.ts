@@ -12,6 +12,7 @@
  * only for a score above the best so far, which starts at 0). The five probes are ported from
  * libavformat/h264dec.c, hevcdec.c, m4vdec.c, mj2kdec.c and mpegvideodec.c.
  */
+import { concatBytes } from './bytes.js';
 
 /** AVPROBE_PADDING_SIZE: zero bytes after the gathered payload that the probes may read. */
 const PADDING = 32;
@@ -58,18 +59,8 @@ export function videoProbeScores(bytes: Uint8Array, size: number): Record<string
 
 /** True when some video demuxer scores above zero on one of the buffers FFmpeg probes. */
 export function mayProbeAsVideo(payloads: Uint8Array[]): boolean {
-  const bytes = joined(payloads);
+  const bytes = concatBytes(payloads);
   return probedSizes(payloads.map((payload) => payload.byteLength)).some((size) => Object.values(videoProbeScores(bytes, size)).some((score) => score > 0));
-}
-
-function joined(payloads: Uint8Array[]): Uint8Array {
-  const bytes = new Uint8Array(payloads.reduce((sum, payload) => sum + payload.byteLength, 0));
-  let at = 0;
-  for (const payload of payloads) {
-    bytes.set(payload, at);
-    at += payload.byteLength;
-  }
-  return bytes;
 }
 
 /** MSB-first bits over a probe buffer; past its end the reads see the zero padding. */
@@ -304,7 +295,7 @@ function isSequenceHeader(buffer: Uint8Array, ptr: number, end: number): boolean
  * of the buffer before probing, which the ports above do not model.
  */
 export function opensWithId3v2(payloads: Uint8Array[]): boolean {
-  const head = joined(payloads.slice(0, 10)).subarray(0, 10);
+  const head = concatBytes(payloads.slice(0, 10)).subarray(0, 10);
   const syncSafe = [6, 7, 8, 9].every((at) => !(head[at]! & 0x80));
   return head.byteLength === 10 && head[0] === 0x49 && head[1] === 0x44 && head[2] === 0x33 && head[3] !== 0xff && head[4] !== 0xff && syncSafe;
 }

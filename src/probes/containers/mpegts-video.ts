@@ -7,6 +7,7 @@
  */
 import { ProbeError, SourceError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
+import { concatBytes } from './bytes.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
 import { h264PicturesBeforeParameterSets, inspectVideo, MAX_UNPARSED_TICKS, sameBytes, type AudioCodec, type VideoCodec } from './mpeg-es.js';
 import { mpegVideoFacts, type MpegStream, type PesPacket } from './mpeg-facts.js';
@@ -192,18 +193,8 @@ function openPes(payload: Uint8Array): OpenPes {
 }
 
 function closePes(pes: OpenPes): TsPes {
-  const payload = pes.parts.length === 1 ? pes.parts[0]! : concat(pes.parts, pes.size);
+  const payload = pes.parts.length === 1 ? pes.parts[0]! : concatBytes(pes.parts);
   return { streamId: pes.streamId, pts: pes.pts, dts: pes.dts, payload };
-}
-
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }
 
 /** Gathers the PES packets of the program's streams from consecutive transport packets. */

@@ -95,14 +95,3 @@ export function pagePackets(page: OggPage, body: Uint8Array): { packets: Uint8Ar
   }
   return { packets, ...(start < position || page.lacing[page.lacing.length - 1] === 255 ? { open: body.subarray(start, position) } : {}) };
 }
-
-export function concatBytes(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return new Uint8Array(parts[0]!);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
-}

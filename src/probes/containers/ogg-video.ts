@@ -11,7 +11,8 @@ import type { ByteSource } from '../../sources/source.js';
 import { BlockReader, startsWith, u16be, u24be, u32be } from '../audio/bytes.js';
 import { parseVorbisIdentification, VorbisDurations, type VorbisIdentification } from '../audio/vorbis.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
-import { BOS, checkedPage, concatBytes, CONTINUED, EOS, findSync, OGG_MAX_PAGE_SIZE, readPageAt, type OggPage } from './ogg-pages.js';
+import { concatBytes } from './bytes.js';
+import { BOS, checkedPage, CONTINUED, EOS, findSync, OGG_MAX_PAGE_SIZE, readPageAt, type OggPage } from './ogg-pages.js';
 import { avRescale, avReduce, type Rational } from './rational.js';
 import { standardFrameRate } from './frame-rate-guess.js';
 
