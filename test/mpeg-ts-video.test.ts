@@ -63,6 +63,17 @@ describe('MPEG-TS and MPEG-PS video in-process', () => {
     expect(result.metadata).toMatchObject({ fps: 24000 / 1001, duration: 0.125122 }); // ffprobe 5.1: r_frame_rate 24000/1001, 0.125122 s
   });
 
+  it('calls a TS cut inside a packet truncated, but not one that ends in stray bytes opening with the sync byte', async () => {
+    const ts = readFileSync(paths['h264-25.ts']!);
+    const cut = join(dir, 'cut-in-packet.ts');
+    writeFileSync(cut, ts.subarray(0, ts.byteLength - 188 + 100));
+    await expect(probe(cut)).rejects.toMatchObject({ code: 'truncated', message: expect.stringMatching(/transport packet holds only 100 bytes/) });
+    // 0x47 then a PID no packet of the file carries: ffprobe reads the packets before (2 s, 25 fps).
+    const stray = join(dir, 'stray-bytes.ts');
+    writeFileSync(stray, Buffer.concat([ts, Buffer.from([0x47, 0x07, 0x21, 0x52, 0x41, 0xfd, 0x3b])]));
+    expect((await probe(stray)).metadata).toMatchObject({ fps: 25, duration: 2, width: 320, height: 240 });
+  });
+
   it('leaves a TS whose PMT lists no stream at all to ffprobe (FFmpeg then makes streams of the PES it meets)', async () => {
     const ts = Buffer.from(readFileSync(paths['h264-25.ts']!));
     const pid = (at: number) => ((ts[at + 1]! & 0x1f) << 8) | ts[at + 2]!;

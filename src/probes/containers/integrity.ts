@@ -34,19 +34,31 @@ function isFlv(head: Uint8Array): boolean {
   return head[0] === 0x46 && head[1] === 0x4c && head[2] === 0x56 && head[3] === 1;
 }
 
+/** Whole packets before a partial one whose PIDs tell a cut packet from stray bytes. */
+const TS_PACKETS_BEFORE_PARTIAL = 16;
+
+const tsPid = (bytes: Uint8Array, sync: number) => ((bytes[sync + 1]! & 0x1f) << 8) | bytes[sync + 2]!;
+
 /**
  * An MPEG transport stream cut inside a packet: the bytes after the last whole packet start a
- * packet (its sync byte is there) that the file does not finish.
+ * packet (its sync byte is there) of a PID the last whole packets carry, which the file does not
+ * finish. Stray bytes that merely open with the sync byte (a PID no packet before them has) are
+ * not a cut: FFmpeg reads the packets before them.
  */
 async function checkTransportStream(source: ByteSource, size: number): Promise<void> {
   const fileSize = await source.size();
   const partial = fileSize % size;
   if (partial === 0) return;
-  const syncOffset = fileSize - partial + (size === 192 ? 4 : 0);
-  const tail = await source.read(syncOffset, 1);
-  if (tail[0] === TS_SYNC) {
-    throw new ProbeError('truncated', `${source.name}: the last ${size}-byte transport packet holds only ${partial} bytes`);
+  const syncAt = size === 192 ? 4 : 0;
+  const before = Math.min(TS_PACKETS_BEFORE_PARTIAL, Math.floor(fileSize / size));
+  const tail = await source.read(fileSize - partial - before * size, before * size + partial);
+  const partialSync = before * size + syncAt;
+  if (tail[partialSync] !== TS_SYNC) return;
+  if (partialSync + 3 <= tail.byteLength) {
+    const pids = new Set(Array.from({ length: before }, (_, n) => tsPid(tail, n * size + syncAt)));
+    if (!pids.has(tsPid(tail, partialSync))) return;
   }
+  throw new ProbeError('truncated', `${source.name}: the last ${size}-byte transport packet holds only ${partial} bytes`);
 }
 
 /**
