@@ -102,6 +102,7 @@ async function detectByContent(prefix: Uint8Array, extension: string): Promise<F
   if (own) return own.found;
   if (looksLikeText(prefix)) return fromText(prefix, extension);
   if (isTransportStreamFromOffset(prefix)) return { modality: 'video', mime: 'video/mp2t', format: 'mts', fileTypeExt: 'mts' };
+  if (isProgramStreamAfterFill(prefix)) return { modality: 'video', mime: 'video/mpeg', format: 'mpg', fileTypeExt: 'mpg' };
   if (type) return { modality: 'audio', mime: type.mime, format: type.ext, fileTypeExt: type.ext };
   if (isTiff(prefix)) return { modality: 'image', mime: 'image/tiff', format: 'tiff' };
   if (isNifti(prefix)) return NIFTI;
@@ -241,6 +242,24 @@ function isTransportStreamFromOffset(prefix: Uint8Array): boolean {
     }
     return false;
   });
+}
+
+const PACK_START = [0x00, 0x00, 0x01, 0xba];
+
+/**
+ * An MPEG program stream after a run of one fill byte (0x00 or 0xFF): FFmpeg's mpegps probe
+ * counts start codes anywhere, while file-type looks for the pack header at byte 0 only and takes
+ * 0xFF fill for MPEG audio. A pack header, then another start code within the pack, must follow.
+ */
+function isProgramStreamAfterFill(prefix: Uint8Array): boolean {
+  const fill = prefix[0];
+  if (fill !== 0x00 && fill !== 0xff) return false;
+  let at = 0;
+  while (at < prefix.byteLength && prefix[at] === fill) at++;
+  if (fill === 0x00) at -= 2; // a pack header opens with two zero bytes of its own
+  if (at < 1 || !PACK_START.every((byte, i) => prefix[at + i] === byte)) return false;
+  const next = Buffer.from(prefix.buffer, prefix.byteOffset + at + 4, Math.max(0, Math.min(prefix.byteLength - at - 4, 64))).indexOf(Buffer.from([0, 0, 1]));
+  return next >= 0 && prefix[at + 4 + next + 3]! >= 0xb9;
 }
 
 /** An MPEG audio frame at byte 0 and the next one right where its length says. */

@@ -105,6 +105,20 @@ describe('detect', () => {
     }
   });
 
+  it('takes an MPEG program stream after 0x00 or 0xFF fill as video, where file-type saw MPEG audio in the fill', async () => {
+    // A pack header (MPEG-2), then a video PES start code.
+    const pack = Buffer.from([0x00, 0x00, 0x01, 0xba, 0x44, 0x00, 0x04, 0x00, 0x04, 0x01, 0x01, 0x89, 0xc3, 0xf8, 0x00, 0x00, 0x01, 0xe0, 0x07, 0xec]);
+    const stream = Buffer.concat([pack, Buffer.alloc(3000, 0x11)]);
+    for (const fill of [0x00, 0xff]) {
+      for (const length of [3, 100, 1000]) {
+        expect(await detectBytes(Buffer.concat([Buffer.alloc(length, fill), stream]), 'clip.mpg')).toMatchObject({ modality: 'video', mime: 'video/mpeg' });
+      }
+    }
+    // Fill then a pack start code with nothing after it that opens a pack: not taken.
+    const lone = Buffer.concat([Buffer.alloc(100, 0xff), Buffer.from([0x00, 0x00, 0x01, 0xba]), Buffer.alloc(3000, 0x11)]);
+    expect((await detectBytes(lone, 'clip.bin')).mime).not.toBe('video/mpeg');
+  });
+
   it('finds DICOM without a preamble and NIfTI by header', async () => {
     expect(await detectBytes(dicomWithoutPreamble(), 'slice')).toMatchObject({ modality: 'dicom' });
     expect(await detectBytes(niftiHeader(), 'brain.nii')).toMatchObject({ modality: 'nifti' });
