@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { measured, probeAudioFile as probe, writeTone } from './helpers/audio.js';
 import { parseMpegHeader } from '../src/probes/audio/mpeg.js';
+import { probeAudio } from '../src/probes/index.js';
 
 /**
  * The in-process readers on the cases that used to go to ffprobe: 24-bit PCM in 4-byte slots,
@@ -49,6 +50,7 @@ beforeAll(() => {
   tone('tone-48k.aac', 48000, 24000, 1, ['-c:a', 'aac', '-f', 'adts']);
   tone('tone-44k.ac3', 44100, 44100, 2, ['-c:a', 'ac3']);
   tone('mono.opus', 48000, 48000, 1, ['-c:a', 'libopus']);
+  tone('tone.wv', 44100, 22050, 2, ['-c:a', 'wavpack']);
   tone('stereo.opus', 48000, 48000, 2, ['-c:a', 'libopus']);
   tone('tone-48k.ac3', 48000, 24000, 2, ['-c:a', 'ac3']);
   tone('aac.mka', 48000, 48000, 2, ['-c:a', 'aac', '-b:a', '128k']);
@@ -156,6 +158,21 @@ describe('streams joined from files of different sample rates', () => {
       code: 'corrupt_file',
       message: `the AC-3 sample rate changes at byte ${at44k} (44100 Hz to 48000 Hz)`,
     });
+  });
+});
+
+describe('signatures behind ID3v2 tags', () => {
+  const id3v2 = (size: number) => Buffer.concat([Buffer.from([0x49, 0x44, 0x33, 3, 0, 0, (size >> 21) & 0x7f, (size >> 14) & 0x7f, (size >> 7) & 0x7f, size & 0x7f]), Buffer.alloc(size)]);
+
+  it('reads WavPack behind one ID3v2 tag, and leaves it behind two (or one past the probe buffer) to ffprobe, whose probe skips only one that fits', async () => {
+    const wv = readFileSync(at('tone.wv'));
+    writeFileSync(at('one-tag.wv'), Buffer.concat([id3v2(100), wv]));
+    expect(await measured(at('one-tag.wv'))).toMatchObject({ reader: 'wavpack', samples: 22050 });
+    // Debian ffprobe 5.1.9: "Invalid data found when processing input" behind two tags; mp3 with 0 channels behind a 1.1 MB one.
+    for (const [name, tags] of [['two-tags.wv', [id3v2(100), id3v2(100)]], ['big-tag.wv', [id3v2(1_100_000)]]] as const) {
+      writeFileSync(at(name), Buffer.concat([...tags, wv]));
+      await expect(probeAudio(at(name), { ffprobePath: '/nonexistent/ffprobe' })).rejects.toMatchObject({ code: 'tool_missing' });
+    }
   });
 });
 

@@ -21,6 +21,8 @@ export interface LeadingTags {
   end: number;
   /** A tag has a footer, which ffmpeg does not skip (its first frame is then found by resync). */
   footer: boolean;
+  /** How many tags there are. */
+  count: number;
 }
 
 /**
@@ -30,9 +32,9 @@ export interface LeadingTags {
 export async function skipLeadingId3v2(source: ByteSource, head: Uint8Array): Promise<LeadingTags> {
   let offset = 0;
   let footer = false;
-  for (;;) {
+  for (let count = 0; ; count++) {
     const header = offset + ID3V2_HEADER <= head.byteLength ? head.subarray(offset) : await source.read(offset, ID3V2_HEADER);
-    if (!isId3v2(header)) return { end: offset, footer };
+    if (!isId3v2(header)) return { end: offset, footer, count };
     const size = (header[6]! << 21) | (header[7]! << 14) | (header[8]! << 7) | header[9]!;
     const end = offset + ID3V2_HEADER + size;
     if ((await source.read(end - 1, 1)).byteLength === 0) {
