@@ -1,6 +1,7 @@
 import { fileTypeFromBuffer } from 'file-type';
 import { ProbeError } from './errors.js';
 import { isTextType, typesForExtension } from './mime.js';
+import { isProgramStream, TS_PACKET_SIZES, TS_SYNC } from './probes/containers/mpeg-system.js';
 import { WTV_SIGNATURE } from './probes/containers/wtv.js';
 import { parseMpegHeader } from './probes/audio/mpeg.js';
 import { hasDicmPrefix, startsLikeDataSet } from './probes/dicom/detect.js';
@@ -218,9 +219,6 @@ function hasPdfHeader(prefix: Uint8Array): boolean {
   return Buffer.from(prefix.buffer, prefix.byteOffset, Math.min(prefix.byteLength, 1024)).includes('%PDF-');
 }
 
-/** Transport stream packet sizes: plain, with a 4-byte timestamp (M2TS), with 16 bytes of FEC. */
-const TS_PACKET_SIZES = [188, 192, 204];
-const TS_SYNC = 0x47;
 /** Packets in step that FFmpeg's mpegts probe takes as a transport stream (it counts syncs at every offset). */
 const TS_MIN_PACKETS = 10;
 
@@ -244,8 +242,6 @@ function isTransportStreamFromOffset(prefix: Uint8Array): boolean {
   });
 }
 
-const PACK_START = [0x00, 0x00, 0x01, 0xba];
-
 /**
  * An MPEG program stream after a run of one fill byte (0x00 or 0xFF): FFmpeg's mpegps probe
  * counts start codes anywhere, while file-type looks for the pack header at byte 0 only and takes
@@ -257,7 +253,7 @@ function isProgramStreamAfterFill(prefix: Uint8Array): boolean {
   let at = 0;
   while (at < prefix.byteLength && prefix[at] === fill) at++;
   if (fill === 0x00) at -= 2; // a pack header opens with two zero bytes of its own
-  if (at < 1 || !PACK_START.every((byte, i) => prefix[at + i] === byte)) return false;
+  if (at < 1 || !isProgramStream(prefix.subarray(at))) return false;
   const next = Buffer.from(prefix.buffer, prefix.byteOffset + at + 4, Math.max(0, Math.min(prefix.byteLength - at - 4, 64))).indexOf(Buffer.from([0, 0, 1]));
   return next >= 0 && prefix[at + 4 + next + 3]! >= 0xb9;
 }

@@ -13,7 +13,7 @@ import { readDsf } from './audio/dsf.js';
 import { DecoderNeeded, type AudioFacts, type AudioInput, type AudioReader } from './audio/facts.js';
 import { readFlac } from './audio/flac.js';
 import { readMatroska } from './audio/matroska.js';
-import { isMpegAudioAfterJunk, isMpegAudioAt, readMpeg } from './audio/mpeg.js';
+import { isMpegAudioAfterJunk, isMpegAudioAt, PROBE_BUF_MAX, readMpeg } from './audio/mpeg.js';
 import { isMpegTs, readMpegTs } from './audio/mpegts.js';
 import { isMusepackBeforeSv7, readMusepack } from './audio/musepack.js';
 import { isMp4, readMp4 } from './audio/mp4.js';
@@ -155,18 +155,15 @@ function readerAfterTags(bytes: Uint8Array): AudioReader | undefined {
 /** Signatures of containers that some taggers put behind an ID3v2 tag; ffmpeg's probe prefers them to MPEG audio. */
 const AFTER_ID3V2 = ['TTA1', 'OggS', 'RIFF', 'FORM', 'FRM8', 'DSD ', '#!AMR', '.RMF'];
 
-/** PROBE_BUF_MAX: ffmpeg's probe buffer never grows past this, so it cannot look behind a larger tag. */
-const PROBE_BUFFER_MAX = 1 << 20;
-
 async function readerAfterId3v2(input: AudioInput): Promise<AudioReader> {
   const { end, count } = await skipLeadingId3v2(input.source, input.head);
   const next = await input.source.read(end, 8);
   if (next.byteLength === 0) throw new ProbeError('no_audio_stream', 'ID3v2 tags and no audio after them');
   const taggable = readerAfterTags(next);
-  // ffmpeg's probe skips one ID3v2 tag that fits its buffer; a signature behind a second tag
-  // or a larger one is not seen, and ffprobe decides what the file is (MPEG audio and ADTS are
-  // found by scanning, so their readers go on).
-  const hidden = count > 1 || end + 16 > PROBE_BUFFER_MAX;
+  // ffmpeg's probe skips one ID3v2 tag that fits its buffer (PROBE_BUF_MAX); a signature behind
+  // a second tag or a larger one is not seen, and ffprobe decides what the file is (MPEG audio
+  // and ADTS are found by scanning, so their readers go on).
+  const hidden = count > 1 || end + 16 > PROBE_BUF_MAX;
   if (taggable && hidden && taggable !== readAdts) return decodeWithFfprobe;
   if (taggable) return taggable;
   if (AFTER_ID3V2.some((magic) => startsWith(next, magic))) return decodeWithFfprobe;

@@ -17,7 +17,8 @@ import { parseMatroska, readDocType, type MatroskaTrack } from './containers/mat
 import { firstMatroskaVideoTrack, matroskaVideoFacts } from './containers/matroska-video.js';
 import { parseMp4 } from './containers/mp4.js';
 import { mp4Mime, mp4VideoFacts } from './containers/mp4-video.js';
-import { isProgramStream, mpegPsVideoFacts } from './containers/mpeg-ps-video.js';
+import { mpegPsVideoFacts } from './containers/mpeg-ps-video.js';
+import { isProgramStream } from './containers/mpeg-system.js';
 import { isMpegVideoElementaryStream, mpegVideoEsFacts } from './containers/mpeg-video-es.js';
 import { mpegTsVideoFacts, transportPacketSize } from './containers/mpegts-video.js';
 import { isMxf, mxfVideoFacts } from './containers/mxf-video.js';

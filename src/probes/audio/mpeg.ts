@@ -274,7 +274,7 @@ async function isInertAfterId3v2(input: AudioInput, tagsEnd: number, size: numbe
 }
 
 /** ffmpeg's largest probe buffer (PROBE_BUF_MAX): the last, decisive round sees the file up to here. */
-const PROBE_BUF_MAX = 1 << 20;
+export const PROBE_BUF_MAX = 1 << 20;
 
 /**
  * Two of ffmpeg's probes take mostly-zero bytes for their formats without any magic, scoring 25,

@@ -5,9 +5,8 @@
 import { ProbeError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
 import { checkFlvDuration, checkFlvEnd } from './flv.js';
+import { TS_PACKET_SIZES, TS_SYNC } from './mpeg-system.js';
 
-const TS_SYNC = 0x47;
-const TS_PACKET_SIZES = [188, 192, 204];
 
 /** Structural checks that need no ffprobe: run first, so a cut file costs no ffprobe run. */
 export async function checkBeforeFfprobe(source: ByteSource, head: Uint8Array): Promise<void> {

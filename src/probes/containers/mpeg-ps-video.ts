@@ -25,9 +25,6 @@ const END_CODE = 0xb9;
 const PADDING = 0xbe;
 const PRIVATE_2 = 0xbf;
 
-export function isProgramStream(head: Uint8Array): boolean {
-  return head.byteLength >= 12 && head[0] === 0 && head[1] === 0 && head[2] === 1 && head[3] === PACK;
-}
 
 interface PsPes extends PesPacket {
   id: number;

@@ -8,13 +8,13 @@
 import { ProbeError, SourceError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
 import { concatBytes } from './bytes.js';
+import { TS_SYNC } from './mpeg-system.js';
 import { NeedsFfprobe, type VideoFacts } from './facts.js';
 import { h264PicturesBeforeParameterSets, inspectVideo, MAX_UNPARSED_TICKS, sameBytes, type AudioCodec, type VideoCodec } from './mpeg-es.js';
 import { mpegVideoFacts, type MpegStream, type PesPacket } from './mpeg-facts.js';
 import { mayProbeAsVideo, opensWithId3v2 } from './content-probe.js';
 import { readPmtStreams, sectionCrcIsValid, type EsInfo } from './mpegts-streams.js';
 
-const SYNC = 0x47;
 const TS_BYTES = 188;
 const PAT_PID = 0;
 /** PIDs FFmpeg reads tables from (SDT, EIT) before any PMT names a stream. */
@@ -80,7 +80,7 @@ function kindOf(stream: EsInfo): Kind {
 export function transportPacketSize(head: Uint8Array): 188 | 192 | undefined {
   return ([188, 192] as const).find((size) => {
     const at = size - TS_BYTES;
-    return head.byteLength >= at + 3 * size + 1 && [0, 1, 2, 3].every((n) => head[at + n * size] === SYNC);
+    return head.byteLength >= at + 3 * size + 1 && [0, 1, 2, 3].every((n) => head[at + n * size] === TS_SYNC);
   });
 }
 
@@ -252,7 +252,7 @@ interface Layout {
 function* packetsIn(bytes: Uint8Array, layout: Layout, from = 0): Generator<{ offset: number; raw: Uint8Array }> {
   for (let offset = from; offset + layout.packetSize <= bytes.byteLength; offset += layout.packetSize) {
     const raw = bytes.subarray(offset + layout.syncAt, offset + layout.syncAt + TS_BYTES);
-    if (raw[0] !== SYNC) throw new NeedsFfprobe(`MPEG-TS lost sync at byte ${offset}`);
+    if (raw[0] !== TS_SYNC) throw new NeedsFfprobe(`MPEG-TS lost sync at byte ${offset}`);
     yield { offset, raw };
   }
 }
@@ -543,7 +543,7 @@ function readTail(tail: Uint8Array, tailStart: number, layout: Layout, program: 
 function alignToGrid(tail: Uint8Array, tailStart: number, layout: Layout, program: TimedProgram): number {
   const listened = new Set([PAT_PID, program.pmtPid, ...program.streams.keys()]);
   const onGrid = (at: number) => (tailStart + at - layout.syncAt) % layout.packetSize === 0;
-  let at = tail[0] === SYNC ? 0 : tail.indexOf(SYNC);
+  let at = tail[0] === TS_SYNC ? 0 : tail.indexOf(TS_SYNC);
   for (let falseSyncs = 0; falseSyncs <= MAX_FALSE_SYNCS; falseSyncs++) {
     if (at < 0 || at + TS_BYTES > tail.byteLength) throw new NeedsFfprobe('MPEG-TS tail without sync');
     if (onGrid(at)) {
@@ -552,7 +552,7 @@ function alignToGrid(tail: Uint8Array, tailStart: number, layout: Layout, progra
     }
     if (listened.has(((tail[at + 1]! & 0x1f) << 8) | tail[at + 2]!)) throw new NeedsFfprobe('MPEG-TS tail resync lands on a packet-like byte run');
     const next = at + layout.packetSize;
-    at = tail[next] === SYNC ? next : tail.indexOf(SYNC, at + TS_BYTES);
+    at = tail[next] === TS_SYNC ? next : tail.indexOf(TS_SYNC, at + TS_BYTES);
   }
   throw new NeedsFfprobe('MPEG-TS tail resync takes too long');
 }
